@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * libcpreg internals: object layouts and helpers shared by the lib/ sources.  Not
+ * installed; the tests reach it through libcpreg-internal.la.
+ */
+#ifndef CPREG_INTERNAL_H
+#define CPREG_INTERNAL_H
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpreg.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+static inline void freep(void *p) { free(*(void **)p); }
+#define _cleanup_free_ __attribute__((cleanup(freep)))
+
+/* Hand a pointer over to the caller, so a cleanup attribute does not free it. */
+#define TAKE_PTR(p) ({ __typeof__(p) _p = (p); (p) = NULL; _p; })
+
+#define CPREG_MAX_CAPS 24
+#define CPREG_MAX_CPUS 1024
+
+struct cpreg_inventory {
+	int refcount;
+	struct cpreg_reg *regs;   /* ascending id, unique */
+	size_t n_regs, cap_regs;
+	char *text[_CPREG_TEXT_MAX];
+	int64_t num[_CPREG_NUM_MAX];
+	uint32_t num_set;         /* bit per enum cpreg_number */
+	int64_t caps[CPREG_MAX_CAPS]; /* indexed like the capability table */
+	uint32_t caps_set;
+	bool has_masks;
+	uint64_t masks[CPREG_WRITABLE_MASKS];
+	bool has_vls;
+	uint64_t vls[8];
+	struct { unsigned cpu; uint64_t midr; } *cpus;
+	size_t n_cpus;
+};
+
+/* Fill err (when given) and return its negative errno. */
+int cpreg_err(struct cpreg_error *err, int code, const char *where, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* Prefix err->where with "prefix:" (a file name before a JSON path). */
+void cpreg_err_prefix(struct cpreg_error *err, const char *prefix);
+
+/* Strict "0x..." hex (1..16 digits); -EINVAL when malformed. */
+int cpreg_parse_hex(const char *s, uint64_t *ret);
+
+/* SHA-256 (FIPS 180-4) for the inventory digest. */
+struct cpreg_sha256 {
+	uint32_t h[8];
+	uint64_t len;
+	uint8_t buf[64];
+	size_t used;
+};
+void cpreg_sha256_init(struct cpreg_sha256 *s);
+void cpreg_sha256_update(struct cpreg_sha256 *s, const void *data, size_t len);
+void cpreg_sha256_final(struct cpreg_sha256 *s, uint8_t out[32]);
+
+/* The sysreg encoding fields of an id. */
+struct cpreg_enc { unsigned op0, op1, crn, crm, op2; };
+static inline struct cpreg_enc cpreg_sysreg_enc(uint64_t id)
+{
+	return (struct cpreg_enc){ (id >> 14) & 3, (id >> 11) & 7, (id >> 7) & 15, (id >> 3) & 15, id & 7 };
+}
+
+/* Registers whose value is a host property the kernel guards (BRIEF 5). */
+bool cpreg_id_is_idreg(uint64_t id);
+
+/* Index of a capability number in the table, negative when not recorded. */
+int cpreg_cap_index(int cap);
+
+/* Read a whole file of at most max bytes, NUL-terminated. */
+int cpreg_read_file(const char *path, size_t max, char **ret, size_t *ret_len, struct cpreg_error *err);
+
+/* Strict JSON parse (json-c): bounded size and depth, no trailing data. */
+struct json_object;
+int cpreg_json_parse(const char *text, size_t len, struct json_object **ret, struct cpreg_error *err);
+
+#endif

@@ -1,0 +1,341 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * libcpreg: arm64 KVM cpreg inventories, their JSON form, register names,
+ * QEMU's cpreg migration tolerances and the migration check.
+ *
+ * The only header a user of the library includes.  Objects are opaque and
+ * reference counted (_ref/_unref; unref takes NULL and returns NULL).
+ * Functions return 0 (or a count) on success and a negative errno on
+ * failure; out-parameters named ret_* are written only on success.  Where a
+ * failure needs more than an errno, the caller passes a struct cpreg_error
+ * that the library fills with the place and a message.  The library never
+ * prints and never exits.
+ */
+#ifndef CPREG_H
+#define CPREG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CPREG_EXPORT __attribute__((visibility("default")))
+
+/* What went wrong and where: a JSON path, "file:path", or a probe step. */
+struct cpreg_error {
+	int code;            /* negative errno */
+	char where[128];
+	char message[384];
+};
+
+/* ---- register ids (Linux UAPI, arch/arm64/include/uapi/asm/kvm.h) ---- */
+
+#define CPREG_ARM64            UINT64_C(0x6000000000000000)
+#define CPREG_GROUP_CORE       0x0010
+#define CPREG_GROUP_DEMUX      0x0011
+#define CPREG_GROUP_SYSREG     0x0013
+#define CPREG_GROUP_FW         0x0014
+#define CPREG_GROUP_SVE        0x0015
+#define CPREG_GROUP_FW_FEAT    0x0016
+
+#define CPREG_ID_GROUP(id)     ((unsigned)(((id) >> 16) & 0xfff))
+/* Size of the register in bytes, from bits 52-55. */
+#define CPREG_ID_BYTES(id)     (1u << (((id) >> 52) & 0xf))
+
+/* A sysreg id from its encoding. */
+#define CPREG_SYSREG(op0, op1, crn, crm, op2)                                \
+	(CPREG_ARM64 | UINT64_C(0x0030000000000000) |                        \
+	 ((uint64_t)CPREG_GROUP_SYSREG << 16) | ((uint64_t)(op0) << 14) |   \
+	 ((uint64_t)(op1) << 11) | ((uint64_t)(crn) << 7) |                  \
+	 ((uint64_t)(crm) << 3) | (uint64_t)(op2))
+
+#define CPREG_MIDR_EL1          CPREG_SYSREG(3, 0, 0, 0, 0)
+#define CPREG_TIMER_CNT         CPREG_SYSREG(3, 3, 14, 3, 2) /* KVM ABI swap */
+#define CPREG_TIMER_CVAL        CPREG_SYSREG(3, 3, 14, 0, 2)
+#define CPREG_PTIMER_CNT        CPREG_SYSREG(3, 3, 14, 0, 1)
+#define CPREG_PSCI_VERSION      UINT64_C(0x6030000000140000)
+#define CPREG_SVE_VLS           UINT64_C(0x606000000015ffff)
+
+/* Is this a well-formed arm64 KVM register id (known group, sane size)? */
+CPREG_EXPORT bool cpreg_id_valid(uint64_t id);
+/* Does QEMU migrate this id in its cpreg list (every group but core and SVE)? */
+CPREG_EXPORT bool cpreg_id_migrates(uint64_t id);
+/* The two counters (TIMER_CNT, PTIMER_CNT): they change on every read. */
+CPREG_EXPORT bool cpreg_id_is_counter(uint64_t id);
+/*
+ * The architectural (or KVM ABI) name of an id; a sysreg without a known
+ * name gets the assembler's generic form S3_0_C2_C0_3, anything else its
+ * hex id.  Returns the length that was (or would have been) written.
+ */
+CPREG_EXPORT int cpreg_id_name(uint64_t id, char *buf, size_t len);
+/* True when cpreg_id_name() has a real name for the id (not a fallback). */
+CPREG_EXPORT bool cpreg_id_has_name(uint64_t id);
+/* Parse a name, the generic sysreg form or a hex id back to an id. */
+CPREG_EXPORT int cpreg_id_parse(const char *text, uint64_t *ret_id);
+
+/* ---- vCPU features (KVM_ARM_VCPU_* bit numbers) and capabilities ---- */
+
+enum {
+	CPREG_FEAT_EL1_32BIT = 1,
+	CPREG_FEAT_PSCI_0_2 = 2,
+	CPREG_FEAT_PMU_V3 = 3,
+	CPREG_FEAT_SVE = 4,
+	CPREG_FEAT_PTRAUTH_ADDRESS = 5,
+	CPREG_FEAT_PTRAUTH_GENERIC = 6,
+};
+
+/* Name of a feature bit ("pmu-v3"), NULL when unknown. */
+CPREG_EXPORT const char *cpreg_feature_name(unsigned bit);
+/* Bit number of a feature name, negative errno when unknown. */
+CPREG_EXPORT int cpreg_feature_from_name(const char *name);
+
+/* The KVM capabilities an inventory records (KVM_CAP_* numbers). */
+enum {
+	CPREG_CAP_ONE_REG = 70,
+	CPREG_CAP_NR_VCPUS = 9,
+	CPREG_CAP_MAX_VCPUS = 66,
+	CPREG_CAP_ARM_EL1_32BIT = 93,
+	CPREG_CAP_ARM_PSCI_0_2 = 102,
+	CPREG_CAP_ARM_PMU_V3 = 126,
+	CPREG_CAP_ARM_VM_IPA_SIZE = 165,
+	CPREG_CAP_ARM_SVE = 170,
+	CPREG_CAP_ARM_PTRAUTH_ADDRESS = 171,
+	CPREG_CAP_ARM_PTRAUTH_GENERIC = 172,
+	CPREG_CAP_ARM_MTE = 205,
+	CPREG_CAP_ARM_SUPPORTED_REG_MASK_RANGES = 230,
+	CPREG_CAP_ARM_WRITABLE_IMP_ID_REGS = 239,
+	CPREG_CAP_ARM_EL2 = 240,
+};
+
+/* Number of capabilities in the table, and the i-th one's number and name. */
+CPREG_EXPORT size_t cpreg_cap_count(void);
+CPREG_EXPORT int cpreg_cap_at(size_t i, const char **ret_name);
+/* Number of a capability name ("ARM_SVE"), negative errno when unknown. */
+CPREG_EXPORT int cpreg_cap_from_name(const char *name);
+
+/* KVM_ARM_GET_REG_WRITABLE_MASKS: 192 masks for op0=3 op1={0,1,3} CRn=0. */
+#define CPREG_WRITABLE_MASKS 192
+/* Index of a sysreg id in the mask array, negative when it has none. */
+CPREG_EXPORT int cpreg_writable_mask_index(uint64_t id);
+
+/* ---- inventory ---- */
+
+enum cpreg_value_state {
+	CPREG_VALUE = 0,       /* value holds the register (<= 64 bits) */
+	CPREG_WIDE = 1,        /* wider than 64 bits: listed without a value */
+	CPREG_UNREADABLE = 2,  /* KVM_GET_ONE_REG failed with read_errno */
+};
+
+struct cpreg_reg {
+	uint64_t id;
+	uint64_t value;
+	enum cpreg_value_state state;
+	int read_errno;  /* positive errno when CPREG_UNREADABLE */
+};
+
+struct cpreg_inventory;
+
+CPREG_EXPORT struct cpreg_inventory *cpreg_inventory_new(void);
+CPREG_EXPORT struct cpreg_inventory *cpreg_inventory_ref(struct cpreg_inventory *inv);
+CPREG_EXPORT struct cpreg_inventory *cpreg_inventory_unref(struct cpreg_inventory *inv);
+
+/*
+ * Add a register; the set stays sorted and unique (-EEXIST on a duplicate,
+ * -EINVAL on a malformed id, -ERANGE on a value wider than the register).
+ */
+CPREG_EXPORT int cpreg_inventory_add(struct cpreg_inventory *inv, const struct cpreg_reg *reg);
+CPREG_EXPORT size_t cpreg_inventory_count(const struct cpreg_inventory *inv);
+/* The i-th register in ascending id order; NULL past the end. */
+CPREG_EXPORT const struct cpreg_reg *cpreg_inventory_at(const struct cpreg_inventory *inv, size_t i);
+/* Lookup by id, O(log n); NULL when absent. */
+CPREG_EXPORT const struct cpreg_reg *cpreg_inventory_find(const struct cpreg_inventory *inv, uint64_t id);
+/* Number of ids QEMU migrates (the migration view). */
+CPREG_EXPORT size_t cpreg_inventory_migration_count(const struct cpreg_inventory *inv);
+/*
+ * "sha256:<64 hex>" over the migration view's ids and values, counters'
+ * values left out: equal exactly when two hosts look the same to QEMU.
+ */
+#define CPREG_DIGEST_LEN 72
+CPREG_EXPORT int cpreg_inventory_digest(const struct cpreg_inventory *inv, char *buf, size_t len);
+
+/* Context the registers were read in.  Strings are copied; NULL clears. */
+enum cpreg_text {
+	CPREG_TEXT_KERNEL,       /* uname -r */
+	CPREG_TEXT_HOSTNAME,
+	CPREG_TEXT_QEMU_VERSION, /* "11.1.0" */
+	CPREG_TEXT_PROBE_TIME,   /* RFC 3339, UTC */
+	CPREG_TEXT_PROVENANCE,   /* where the data came from */
+	CPREG_TEXT_MACHINE,      /* uname -m */
+	_CPREG_TEXT_MAX,
+};
+CPREG_EXPORT int cpreg_inventory_set_text(struct cpreg_inventory *inv, enum cpreg_text what, const char *text);
+CPREG_EXPORT const char *cpreg_inventory_get_text(const struct cpreg_inventory *inv, enum cpreg_text what);
+
+enum cpreg_number {
+	CPREG_NUM_API_VERSION,      /* KVM_GET_API_VERSION */
+	CPREG_NUM_PREFERRED_TARGET, /* KVM_ARM_PREFERRED_TARGET */
+	CPREG_NUM_PAGE_SIZE,
+	CPREG_NUM_IPA_SIZE,         /* bits the scratch VM was created with */
+	CPREG_NUM_PROBE_MS,         /* probe duration */
+	CPREG_NUM_VCPU_FEATURES,    /* bitmask of CPREG_FEAT_* bits */
+	_CPREG_NUM_MAX,
+};
+/* Numbers are unset (get returns -ENODATA) until set. */
+CPREG_EXPORT int cpreg_inventory_set_number(struct cpreg_inventory *inv, enum cpreg_number what, int64_t v);
+CPREG_EXPORT int cpreg_inventory_get_number(const struct cpreg_inventory *inv, enum cpreg_number what, int64_t *ret);
+
+/* KVM_CHECK_EXTENSION results by capability number; -ENODATA when not recorded. */
+CPREG_EXPORT int cpreg_inventory_set_cap(struct cpreg_inventory *inv, int cap, int64_t value);
+CPREG_EXPORT int cpreg_inventory_get_cap(const struct cpreg_inventory *inv, int cap, int64_t *ret);
+
+/* Writable ID-register masks (NULL clears: the kernel has none). */
+CPREG_EXPORT int cpreg_inventory_set_writable_masks(struct cpreg_inventory *inv, const uint64_t masks[CPREG_WRITABLE_MASKS]);
+/* The masks, or NULL when the kernel reported none. */
+CPREG_EXPORT const uint64_t *cpreg_inventory_writable_masks(const struct cpreg_inventory *inv);
+
+/* SVE vector lengths (KVM_REG_ARM64_SVE_VLS, 8 words); NULL clears. */
+CPREG_EXPORT int cpreg_inventory_set_sve_vls(struct cpreg_inventory *inv, const uint64_t vls[8]);
+CPREG_EXPORT const uint64_t *cpreg_inventory_sve_vls(const struct cpreg_inventory *inv);
+
+/* MIDR_EL1 of each host CPU, in CPU order (from sysfs). */
+CPREG_EXPORT int cpreg_inventory_add_cpu_midr(struct cpreg_inventory *inv, unsigned cpu, uint64_t midr);
+CPREG_EXPORT size_t cpreg_inventory_cpu_count(const struct cpreg_inventory *inv);
+CPREG_EXPORT int cpreg_inventory_cpu_at(const struct cpreg_inventory *inv, size_t i, unsigned *ret_cpu, uint64_t *ret_midr);
+
+/* ---- JSON form "cpreg-inventory/1" (docs/inventory.md) ---- */
+
+#define CPREG_INVENTORY_SCHEMA "cpreg-inventory/1"
+/* Largest document the reader accepts. */
+#define CPREG_JSON_MAX (16u << 20)
+
+/* Canonical JSON (sorted, stable, newline-terminated); free() the result. */
+CPREG_EXPORT int cpreg_inventory_to_json(const struct cpreg_inventory *inv, char **ret_text);
+/* Strict reader; on error, err->where holds the JSON path of the first problem. */
+CPREG_EXPORT int cpreg_inventory_from_json(const char *text, size_t len,
+					   struct cpreg_inventory **ret_inv,
+					   struct cpreg_error *err);
+/* Read a file (as above, with the file name in err->where). */
+CPREG_EXPORT int cpreg_inventory_load(const char *path, struct cpreg_inventory **ret_inv,
+				      struct cpreg_error *err);
+
+/* ---- tolerances: QEMU's "cpreg migration tolerances" series ---- */
+
+enum cpreg_tol_type {
+	CPREG_TOL_NOT_ON_BOTH_ENDS = 1,
+	CPREG_TOL_ONLY_SRC_TEST_VALUE,
+	CPREG_TOL_DIFF_IN_MASK,
+	CPREG_TOL_FIELD_LT,
+	CPREG_TOL_FIELD_GT,
+};
+
+struct cpreg_tolerance {
+	uint64_t id;
+	uint64_t mask;
+	uint64_t value;
+	enum cpreg_tol_type type;
+};
+
+CPREG_EXPORT const char *cpreg_tol_type_name(enum cpreg_tol_type type);
+CPREG_EXPORT int cpreg_tol_type_from_name(const char *name);
+
+struct cpreg_tolerance_set;
+CPREG_EXPORT struct cpreg_tolerance_set *cpreg_tolerance_set_new(void);
+CPREG_EXPORT struct cpreg_tolerance_set *cpreg_tolerance_set_ref(struct cpreg_tolerance_set *set);
+CPREG_EXPORT struct cpreg_tolerance_set *cpreg_tolerance_set_unref(struct cpreg_tolerance_set *set);
+/* At most one tolerance per id: a second one is -EEXIST unless replace. */
+CPREG_EXPORT int cpreg_tolerance_set_add(struct cpreg_tolerance_set *set, const struct cpreg_tolerance *tol, bool replace);
+CPREG_EXPORT size_t cpreg_tolerance_set_count(const struct cpreg_tolerance_set *set);
+CPREG_EXPORT const struct cpreg_tolerance *cpreg_tolerance_set_at(const struct cpreg_tolerance_set *set, size_t i);
+CPREG_EXPORT const struct cpreg_tolerance *cpreg_tolerance_find(const struct cpreg_tolerance_set *set, uint64_t id);
+/* QEMU's matcher: true when a tolerance of this type for id allows the pair. */
+CPREG_EXPORT bool cpreg_tolerance_match(const struct cpreg_tolerance_set *set, uint64_t id,
+					uint64_t incoming, uint64_t local, enum cpreg_tol_type type);
+
+/* ---- policies: which destination QEMU decides ---- */
+
+enum cpreg_policy_kind {
+	CPREG_POLICY_QEMU_LEGACY = 1, /* before 11.1: count check, no tolerances */
+	CPREG_POLICY_QEMU_TOLERANT,   /* 11.1 and later: tolerances */
+};
+
+struct cpreg_policy;
+/* "qemu-legacy" or "qemu-11.1". */
+CPREG_EXPORT int cpreg_policy_new_builtin(const char *name, struct cpreg_policy **ret);
+/* The built-in policy a destination QEMU version implies ("7.2.0" -> legacy). */
+CPREG_EXPORT const char *cpreg_policy_for_qemu_version(const char *version);
+/* A site policy file (docs/policy.md): a built-in base plus tolerances. */
+CPREG_EXPORT int cpreg_policy_load(const char *path, struct cpreg_policy **ret, struct cpreg_error *err);
+CPREG_EXPORT int cpreg_policy_from_json(const char *text, size_t len, const char *origin,
+					struct cpreg_policy **ret, struct cpreg_error *err);
+CPREG_EXPORT struct cpreg_policy *cpreg_policy_ref(struct cpreg_policy *p);
+CPREG_EXPORT struct cpreg_policy *cpreg_policy_unref(struct cpreg_policy *p);
+CPREG_EXPORT const char *cpreg_policy_name(const struct cpreg_policy *p);
+CPREG_EXPORT enum cpreg_policy_kind cpreg_policy_kind(const struct cpreg_policy *p);
+CPREG_EXPORT const struct cpreg_tolerance_set *cpreg_policy_tolerances(const struct cpreg_policy *p);
+
+/* ---- the migration check ---- */
+
+enum cpreg_finding_kind {
+	CPREG_FIND_COUNT_EXCEEDED = 1,
+	CPREG_FIND_ONLY_IN_SOURCE,
+	CPREG_FIND_ONLY_IN_DESTINATION,
+	CPREG_FIND_VALUE_DIFFERS,
+};
+
+enum cpreg_outcome {
+	CPREG_OUT_OK = 1,
+	CPREG_OUT_TOLERATED,
+	CPREG_OUT_UNKNOWN,
+	CPREG_OUT_FAIL,
+};
+
+enum cpreg_result {
+	CPREG_COMPATIBLE = 0,
+	CPREG_INCOMPATIBLE = 1,
+	CPREG_UNDECIDED = 2, /* no failure, but some value only the destination kernel can judge */
+};
+
+struct cpreg_finding {
+	uint64_t id;             /* 0 for count-exceeded */
+	enum cpreg_finding_kind kind;
+	enum cpreg_outcome outcome;
+	bool has_source, has_destination;
+	uint64_t source_value, destination_value;
+	const char *tolerance;   /* tolerance type name, or NULL */
+	char name[48];
+	char message[256];       /* what QEMU would say, or why it is fine */
+};
+
+struct cpreg_verdict;
+CPREG_EXPORT const char *cpreg_finding_kind_name(enum cpreg_finding_kind k);
+CPREG_EXPORT const char *cpreg_outcome_name(enum cpreg_outcome o);
+CPREG_EXPORT const char *cpreg_result_name(enum cpreg_result r);
+
+/*
+ * Check whether a VM on `source` can migrate to `destination`.  policy NULL
+ * chooses by the destination's QEMU version (legacy when unknown).
+ */
+CPREG_EXPORT int cpreg_check(const struct cpreg_inventory *source,
+			     const struct cpreg_inventory *destination,
+			     const struct cpreg_policy *policy,
+			     struct cpreg_verdict **ret);
+CPREG_EXPORT struct cpreg_verdict *cpreg_verdict_ref(struct cpreg_verdict *v);
+CPREG_EXPORT struct cpreg_verdict *cpreg_verdict_unref(struct cpreg_verdict *v);
+CPREG_EXPORT enum cpreg_result cpreg_verdict_result(const struct cpreg_verdict *v);
+CPREG_EXPORT const char *cpreg_verdict_policy(const struct cpreg_verdict *v);
+/* Why the policy was chosen ("destination QEMU 7.2.0", "forced", ...). */
+CPREG_EXPORT const char *cpreg_verdict_policy_reason(const struct cpreg_verdict *v);
+CPREG_EXPORT size_t cpreg_verdict_count(const struct cpreg_verdict *v);
+CPREG_EXPORT const struct cpreg_finding *cpreg_verdict_at(const struct cpreg_verdict *v, size_t i);
+/* The finding for id, NULL when the id gave none. */
+CPREG_EXPORT const struct cpreg_finding *cpreg_verdict_find(const struct cpreg_verdict *v, uint64_t id, enum cpreg_finding_kind kind);
+/* JSON form "cpreg-verdict/1"; free() the result. */
+CPREG_EXPORT int cpreg_verdict_to_json(const struct cpreg_verdict *v, char **ret_text);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,362 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The inventory: sorted unique register set plus the context it was read in. */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <strings.h>
+
+#include "cpreg-internal.h"
+
+static const struct { int cap; const char *name; } caps[] = {
+	{ CPREG_CAP_NR_VCPUS, "NR_VCPUS" },
+	{ CPREG_CAP_MAX_VCPUS, "MAX_VCPUS" },
+	{ CPREG_CAP_ONE_REG, "ONE_REG" },
+	{ CPREG_CAP_ARM_EL1_32BIT, "ARM_EL1_32BIT" },
+	{ CPREG_CAP_ARM_PSCI_0_2, "ARM_PSCI_0_2" },
+	{ CPREG_CAP_ARM_PMU_V3, "ARM_PMU_V3" },
+	{ CPREG_CAP_ARM_VM_IPA_SIZE, "ARM_VM_IPA_SIZE" },
+	{ CPREG_CAP_ARM_SVE, "ARM_SVE" },
+	{ CPREG_CAP_ARM_PTRAUTH_ADDRESS, "ARM_PTRAUTH_ADDRESS" },
+	{ CPREG_CAP_ARM_PTRAUTH_GENERIC, "ARM_PTRAUTH_GENERIC" },
+	{ CPREG_CAP_ARM_MTE, "ARM_MTE" },
+	{ CPREG_CAP_ARM_SUPPORTED_REG_MASK_RANGES, "ARM_SUPPORTED_REG_MASK_RANGES" },
+	{ CPREG_CAP_ARM_WRITABLE_IMP_ID_REGS, "ARM_WRITABLE_IMP_ID_REGS" },
+	{ CPREG_CAP_ARM_EL2, "ARM_EL2" },
+};
+_Static_assert(ARRAY_SIZE(caps) <= CPREG_MAX_CAPS, "capability table too large");
+
+size_t cpreg_cap_count(void) { return ARRAY_SIZE(caps); }
+
+int cpreg_cap_at(size_t i, const char **ret_name)
+{
+	if (i >= ARRAY_SIZE(caps))
+		return -ERANGE;
+	if (ret_name)
+		*ret_name = caps[i].name;
+	return caps[i].cap;
+}
+
+int cpreg_cap_index(int cap)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(caps); i++)
+		if (caps[i].cap == cap)
+			return (int)i;
+	return -ENOENT;
+}
+
+int cpreg_cap_from_name(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(caps); i++)
+		if (strcmp(caps[i].name, name) == 0)
+			return caps[i].cap;
+	return -ENOENT;
+}
+
+static const char *const features[] = {
+	[CPREG_FEAT_EL1_32BIT] = "el1-32bit",
+	[CPREG_FEAT_PSCI_0_2] = "psci-0.2",
+	[CPREG_FEAT_PMU_V3] = "pmu-v3",
+	[CPREG_FEAT_SVE] = "sve",
+	[CPREG_FEAT_PTRAUTH_ADDRESS] = "ptrauth-address",
+	[CPREG_FEAT_PTRAUTH_GENERIC] = "ptrauth-generic",
+};
+
+const char *cpreg_feature_name(unsigned bit)
+{
+	return bit < ARRAY_SIZE(features) ? features[bit] : NULL;
+}
+
+int cpreg_feature_from_name(const char *name)
+{
+	for (unsigned i = 0; i < ARRAY_SIZE(features); i++)
+		if (features[i] && strcmp(features[i], name) == 0)
+			return (int)i;
+	return -ENOENT;
+}
+
+struct cpreg_inventory *cpreg_inventory_new(void)
+{
+	struct cpreg_inventory *inv = calloc(1, sizeof(*inv));
+
+	if (inv)
+		inv->refcount = 1;
+	return inv;
+}
+
+struct cpreg_inventory *cpreg_inventory_ref(struct cpreg_inventory *inv)
+{
+	if (inv)
+		inv->refcount++;
+	return inv;
+}
+
+struct cpreg_inventory *cpreg_inventory_unref(struct cpreg_inventory *inv)
+{
+	if (!inv || --inv->refcount > 0)
+		return NULL;
+	for (int i = 0; i < _CPREG_TEXT_MAX; i++)
+		free(inv->text[i]);
+	free(inv->regs);
+	free(inv->cpus);
+	free(inv);
+	return NULL;
+}
+
+/* Index of the first register with id >= the given one. */
+static size_t lower_bound(const struct cpreg_inventory *inv, uint64_t id)
+{
+	size_t lo = 0, hi = inv->n_regs;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (inv->regs[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+int cpreg_inventory_add(struct cpreg_inventory *inv, const struct cpreg_reg *reg)
+{
+	size_t pos;
+	unsigned bytes;
+
+	if (!inv || !reg || !cpreg_id_valid(reg->id))
+		return -EINVAL;
+	bytes = CPREG_ID_BYTES(reg->id);
+	switch (reg->state) {
+	case CPREG_VALUE:
+		if (bytes > 8)
+			return -EINVAL;
+		if (bytes < 8 && reg->value >> (bytes * 8))
+			return -ERANGE;
+		break;
+	case CPREG_WIDE:
+		if (bytes <= 8)
+			return -EINVAL;
+		break;
+	case CPREG_UNREADABLE:
+		if (reg->read_errno <= 0)
+			return -EINVAL;
+		break;
+	default:
+		return -EINVAL;
+	}
+	pos = lower_bound(inv, reg->id);
+	if (pos < inv->n_regs && inv->regs[pos].id == reg->id)
+		return -EEXIST;
+	if (inv->n_regs == inv->cap_regs) {
+		size_t ncap = inv->cap_regs ? inv->cap_regs * 2 : 512;
+		struct cpreg_reg *n = reallocarray(inv->regs, ncap, sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		inv->regs = n;
+		inv->cap_regs = ncap;
+	}
+	memmove(&inv->regs[pos + 1], &inv->regs[pos], (inv->n_regs - pos) * sizeof(*inv->regs));
+	inv->regs[pos] = *reg;
+	if (reg->state != CPREG_VALUE)
+		inv->regs[pos].value = 0;
+	if (reg->state != CPREG_UNREADABLE)
+		inv->regs[pos].read_errno = 0;
+	inv->n_regs++;
+	return 0;
+}
+
+size_t cpreg_inventory_count(const struct cpreg_inventory *inv)
+{
+	return inv ? inv->n_regs : 0;
+}
+
+const struct cpreg_reg *cpreg_inventory_at(const struct cpreg_inventory *inv, size_t i)
+{
+	return inv && i < inv->n_regs ? &inv->regs[i] : NULL;
+}
+
+const struct cpreg_reg *cpreg_inventory_find(const struct cpreg_inventory *inv, uint64_t id)
+{
+	size_t pos;
+
+	if (!inv)
+		return NULL;
+	pos = lower_bound(inv, id);
+	return pos < inv->n_regs && inv->regs[pos].id == id ? &inv->regs[pos] : NULL;
+}
+
+size_t cpreg_inventory_migration_count(const struct cpreg_inventory *inv)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; inv && i < inv->n_regs; i++)
+		n += cpreg_id_migrates(inv->regs[i].id);
+	return n;
+}
+
+/*
+ * The digest hashes, for each migrated id in ascending order, the id, a
+ * state byte and the value (zero for counters, whose values are clock
+ * readings, not host properties), all little endian.  Nothing else goes in:
+ * two hosts with the same digest look identical to QEMU's cpreg migration.
+ */
+int cpreg_inventory_digest(const struct cpreg_inventory *inv, char *buf, size_t len)
+{
+	struct cpreg_sha256 s;
+	uint8_t out[32];
+
+	if (!inv || len < CPREG_DIGEST_LEN)
+		return -EINVAL;
+	cpreg_sha256_init(&s);
+	cpreg_sha256_update(&s, "cpreg-digest/1", 14);
+	for (size_t i = 0; i < inv->n_regs; i++) {
+		const struct cpreg_reg *r = &inv->regs[i];
+		uint8_t rec[17];
+		uint64_t v = cpreg_id_is_counter(r->id) ? 0 : r->value;
+
+		if (!cpreg_id_migrates(r->id))
+			continue;
+		for (int b = 0; b < 8; b++) {
+			rec[b] = r->id >> (8 * b);
+			rec[9 + b] = v >> (8 * b);
+		}
+		rec[8] = (uint8_t)r->state;
+		cpreg_sha256_update(&s, rec, sizeof(rec));
+	}
+	cpreg_sha256_final(&s, out);
+	memcpy(buf, "sha256:", 7);
+	for (int i = 0; i < 32; i++)
+		snprintf(buf + 7 + 2 * i, 3, "%02x", out[i]);
+	return 0;
+}
+
+int cpreg_inventory_set_text(struct cpreg_inventory *inv, enum cpreg_text what, const char *text)
+{
+	char *copy = NULL;
+
+	if (!inv || what < 0 || what >= _CPREG_TEXT_MAX)
+		return -EINVAL;
+	if (text) {
+		copy = strdup(text);
+		if (!copy)
+			return -ENOMEM;
+	}
+	free(inv->text[what]);
+	inv->text[what] = copy;
+	return 0;
+}
+
+const char *cpreg_inventory_get_text(const struct cpreg_inventory *inv, enum cpreg_text what)
+{
+	if (!inv || what < 0 || what >= _CPREG_TEXT_MAX)
+		return NULL;
+	return inv->text[what];
+}
+
+int cpreg_inventory_set_number(struct cpreg_inventory *inv, enum cpreg_number what, int64_t v)
+{
+	if (!inv || what < 0 || what >= _CPREG_NUM_MAX)
+		return -EINVAL;
+	inv->num[what] = v;
+	inv->num_set |= 1u << what;
+	return 0;
+}
+
+int cpreg_inventory_get_number(const struct cpreg_inventory *inv, enum cpreg_number what, int64_t *ret)
+{
+	if (!inv || what < 0 || what >= _CPREG_NUM_MAX)
+		return -EINVAL;
+	if (!(inv->num_set & (1u << what)))
+		return -ENODATA;
+	*ret = inv->num[what];
+	return 0;
+}
+
+int cpreg_inventory_set_cap(struct cpreg_inventory *inv, int cap, int64_t value)
+{
+	int i = cpreg_cap_index(cap);
+
+	if (!inv || i < 0)
+		return -EINVAL;
+	inv->caps[i] = value;
+	inv->caps_set |= 1u << i;
+	return 0;
+}
+
+int cpreg_inventory_get_cap(const struct cpreg_inventory *inv, int cap, int64_t *ret)
+{
+	int i = cpreg_cap_index(cap);
+
+	if (!inv || i < 0)
+		return -EINVAL;
+	if (!(inv->caps_set & (1u << i)))
+		return -ENODATA;
+	*ret = inv->caps[i];
+	return 0;
+}
+
+int cpreg_inventory_set_writable_masks(struct cpreg_inventory *inv, const uint64_t masks[CPREG_WRITABLE_MASKS])
+{
+	if (!inv)
+		return -EINVAL;
+	inv->has_masks = masks != NULL;
+	if (masks)
+		memcpy(inv->masks, masks, sizeof(inv->masks));
+	else
+		memset(inv->masks, 0, sizeof(inv->masks));
+	return 0;
+}
+
+const uint64_t *cpreg_inventory_writable_masks(const struct cpreg_inventory *inv)
+{
+	return inv && inv->has_masks ? inv->masks : NULL;
+}
+
+int cpreg_inventory_set_sve_vls(struct cpreg_inventory *inv, const uint64_t vls[8])
+{
+	if (!inv)
+		return -EINVAL;
+	inv->has_vls = vls != NULL;
+	if (vls)
+		memcpy(inv->vls, vls, sizeof(inv->vls));
+	return 0;
+}
+
+const uint64_t *cpreg_inventory_sve_vls(const struct cpreg_inventory *inv)
+{
+	return inv && inv->has_vls ? inv->vls : NULL;
+}
+
+int cpreg_inventory_add_cpu_midr(struct cpreg_inventory *inv, unsigned cpu, uint64_t midr)
+{
+	void *n;
+
+	if (!inv || inv->n_cpus >= CPREG_MAX_CPUS)
+		return -EINVAL;
+	n = reallocarray(inv->cpus, inv->n_cpus + 1, sizeof(*inv->cpus));
+	if (!n)
+		return -ENOMEM;
+	inv->cpus = n;
+	inv->cpus[inv->n_cpus].cpu = cpu;
+	inv->cpus[inv->n_cpus].midr = midr;
+	inv->n_cpus++;
+	return 0;
+}
+
+size_t cpreg_inventory_cpu_count(const struct cpreg_inventory *inv)
+{
+	return inv ? inv->n_cpus : 0;
+}
+
+int cpreg_inventory_cpu_at(const struct cpreg_inventory *inv, size_t i, unsigned *ret_cpu, uint64_t *ret_midr)
+{
+	if (!inv || i >= inv->n_cpus)
+		return -ERANGE;
+	if (ret_cpu)
+		*ret_cpu = inv->cpus[i].cpu;
+	if (ret_midr)
+		*ret_midr = inv->cpus[i].midr;
+	return 0;
+}

@@ -1,0 +1,714 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * "cpreg-inventory/1", the JSON form of an inventory (docs/inventory.md).
+ *
+ * The writer is our own rather than json-c's serializer so that the layout
+ * (one register per line, fixed key order, hex widths by register size) is
+ * canonical and does not move with json-c versions: a document read and
+ * written again is byte-identical.  The reader uses json-c and checks every
+ * field, naming the JSON path of the first problem.
+ */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <json.h>
+
+#include "cpreg-internal.h"
+
+static void put_string(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char c = *s;
+
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
+}
+
+static void put_value(FILE *f, uint64_t id, uint64_t v)
+{
+	unsigned bytes = CPREG_ID_BYTES(id);
+
+	fprintf(f, "\"0x%0*" PRIx64 "\"", bytes < 8 ? (int)bytes * 2 : 16, v);
+}
+
+static const char *errno_name(int e)
+{
+	const char *n = strerrorname_np(e);
+
+	return n ? n : "EIO";
+}
+
+static int errno_from_name(const char *name)
+{
+	for (int e = 1; e < 4096; e++) {
+		const char *n = strerrorname_np(e);
+
+		if (n && strcmp(n, name) == 0)
+			return e;
+	}
+	return -ENOENT;
+}
+
+int cpreg_inventory_to_json(const struct cpreg_inventory *inv, char **ret_text)
+{
+	char *buf = NULL, digest[CPREG_DIGEST_LEN];
+	size_t len = 0;
+	FILE *f;
+	int64_t n;
+	const char *sep;
+
+	if (!inv || !ret_text)
+		return -EINVAL;
+	f = open_memstream(&buf, &len);
+	if (!f)
+		return -ENOMEM;
+	cpreg_inventory_digest(inv, digest, sizeof(digest));
+	fprintf(f, "{\n  \"schema\": \"%s\",\n  \"digest\": \"%s\",\n", CPREG_INVENTORY_SCHEMA, digest);
+	if (inv->text[CPREG_TEXT_PROVENANCE]) {
+		fputs("  \"provenance\": ", f);
+		put_string(f, inv->text[CPREG_TEXT_PROVENANCE]);
+		fputs(",\n", f);
+	}
+
+	fputs("  \"host\": {", f);
+	sep = "\n";
+	static const struct { enum cpreg_text t; const char *key; } host_text[] = {
+		{ CPREG_TEXT_HOSTNAME, "hostname" }, { CPREG_TEXT_KERNEL, "kernel" },
+		{ CPREG_TEXT_MACHINE, "machine" }, { CPREG_TEXT_QEMU_VERSION, "qemu_version" },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(host_text); i++)
+		if (inv->text[host_text[i].t]) {
+			fprintf(f, "%s    \"%s\": ", sep, host_text[i].key);
+			put_string(f, inv->text[host_text[i].t]);
+			sep = ",\n";
+		}
+	if (cpreg_inventory_get_number(inv, CPREG_NUM_PAGE_SIZE, &n) == 0) {
+		fprintf(f, "%s    \"page_size\": %" PRId64, sep, n);
+		sep = ",\n";
+	}
+	if (inv->n_cpus) {
+		fprintf(f, "%s    \"cpus\": [", sep);
+		for (size_t i = 0; i < inv->n_cpus; i++)
+			fprintf(f, "%s\n      {\"cpu\": %u, \"midr\": \"0x%016" PRIx64 "\"}", i ? "," : "",
+				inv->cpus[i].cpu, inv->cpus[i].midr);
+		fputs("\n    ]", f);
+		sep = ",\n";
+	}
+	fputs(sep[0] == ',' ? "\n  },\n" : "},\n", f);
+
+	fputs("  \"kvm\": {", f);
+	sep = "\n";
+	static const struct { enum cpreg_number num; const char *key; } kvm_num[] = {
+		{ CPREG_NUM_API_VERSION, "api_version" },
+		{ CPREG_NUM_PREFERRED_TARGET, "preferred_target" },
+		{ CPREG_NUM_IPA_SIZE, "ipa_size" },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(kvm_num); i++)
+		if (cpreg_inventory_get_number(inv, kvm_num[i].num, &n) == 0) {
+			fprintf(f, "%s    \"%s\": %" PRId64, sep, kvm_num[i].key, n);
+			sep = ",\n";
+		}
+	if (inv->caps_set) {
+		const char *csep = "";
+
+		fprintf(f, "%s    \"capabilities\": {", sep);
+		for (size_t i = 0; i < cpreg_cap_count(); i++) {
+			const char *name;
+
+			cpreg_cap_at(i, &name);
+			if (inv->caps_set & (1u << i)) {
+				fprintf(f, "%s\n      \"%s\": %" PRId64, csep, name, inv->caps[i]);
+				csep = ",";
+			}
+		}
+		fputs("\n    }", f);
+		sep = ",\n";
+	}
+	if (cpreg_inventory_get_number(inv, CPREG_NUM_VCPU_FEATURES, &n) == 0) {
+		const char *fsep = "";
+
+		fprintf(f, "%s    \"vcpu_features\": [", sep);
+		for (unsigned b = 0; b < 32; b++)
+			if (n & (INT64_C(1) << b) && cpreg_feature_name(b)) {
+				fprintf(f, "%s\"%s\"", fsep, cpreg_feature_name(b));
+				fsep = ", ";
+			}
+		fputs("]", f);
+		sep = ",\n";
+	}
+	if (inv->has_masks) {
+		const char *msep = "";
+
+		fprintf(f, "%s    \"writable_masks\": [", sep);
+		for (unsigned i = 0; i < CPREG_WRITABLE_MASKS; i++) {
+			if (!inv->masks[i])
+				continue;
+			fprintf(f, "%s\n      {\"index\": %u, \"mask\": \"0x%016" PRIx64 "\"}", msep, i, inv->masks[i]);
+			msep = ",";
+		}
+		fputs(msep[0] ? "\n    ]" : "]", f);
+		sep = ",\n";
+	}
+	if (inv->has_vls) {
+		fprintf(f, "%s    \"sve_vector_lengths\": [", sep);
+		for (int i = 0; i < 8; i++)
+			fprintf(f, "%s\"0x%016" PRIx64 "\"", i ? ", " : "", inv->vls[i]);
+		fputs("]", f);
+		sep = ",\n";
+	}
+	fputs(sep[0] == ',' ? "\n  },\n" : "},\n", f);
+
+	if (inv->text[CPREG_TEXT_PROBE_TIME] || cpreg_inventory_get_number(inv, CPREG_NUM_PROBE_MS, &n) == 0) {
+		fputs("  \"probe\": {", f);
+		sep = "";
+		if (inv->text[CPREG_TEXT_PROBE_TIME]) {
+			fputs("\"time\": ", f);
+			put_string(f, inv->text[CPREG_TEXT_PROBE_TIME]);
+			sep = ", ";
+		}
+		if (cpreg_inventory_get_number(inv, CPREG_NUM_PROBE_MS, &n) == 0)
+			fprintf(f, "%s\"duration_ms\": %" PRId64, sep, n);
+		fputs("},\n", f);
+	}
+
+	fputs("  \"registers\": [", f);
+	for (size_t i = 0; i < inv->n_regs; i++) {
+		const struct cpreg_reg *r = &inv->regs[i];
+		char name[64];
+
+		cpreg_id_name(r->id, name, sizeof(name));
+		fprintf(f, "%s\n    {\"id\": \"0x%016" PRIx64 "\", \"name\": \"%s\", ", i ? "," : "", r->id, name);
+		switch (r->state) {
+		case CPREG_VALUE:
+			fputs("\"value\": ", f);
+			put_value(f, r->id, r->value);
+			break;
+		case CPREG_WIDE:
+			fputs("\"wide\": true", f);
+			break;
+		case CPREG_UNREADABLE:
+			fprintf(f, "\"error\": \"%s\"", errno_name(r->read_errno));
+			break;
+		}
+		fputs("}", f);
+	}
+	fputs(inv->n_regs ? "\n  ]\n}\n" : "]\n}\n", f);
+	if (fclose(f) != 0 || !buf) {
+		free(buf);
+		return -ENOMEM;
+	}
+	*ret_text = buf;
+	return 0;
+}
+
+/* ---- reader ---- */
+
+struct rd {
+	struct cpreg_error *err;
+	char path[128];
+};
+
+static int fail(struct rd *rd, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(struct rd *rd, int code, const char *fmt, ...)
+{
+	char msg[300];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return cpreg_err(rd->err, code, rd->path, "%s", msg);
+}
+
+/* Set rd->path to "prefix.key" or "prefix[i]" for the next error. */
+static void at(struct rd *rd, const char *prefix, const char *key, long idx)
+{
+	if (key)
+		snprintf(rd->path, sizeof(rd->path), "%s%s%s", prefix, *prefix ? "." : "", key);
+	else
+		snprintf(rd->path, sizeof(rd->path), "%s[%ld]", prefix, idx);
+}
+
+static const char *type_name(json_object *o)
+{
+	return json_type_to_name(json_object_get_type(o));
+}
+
+static int get_int(struct rd *rd, json_object *o, int64_t min, int64_t max, int64_t *ret)
+{
+	int64_t v;
+
+	if (!json_object_is_type(o, json_type_int))
+		return fail(rd, -EINVAL, "expected an integer, got %s", type_name(o));
+	errno = 0;
+	v = json_object_get_int64(o);
+	if (errno != 0 || v < min || v > max)
+		return fail(rd, -ERANGE, "%s is out of range [%" PRId64 ", %" PRId64 "]",
+			    json_object_get_string(o), min, max);
+	*ret = v;
+	return 0;
+}
+
+static int get_str(struct rd *rd, json_object *o, size_t max, const char **ret)
+{
+	const char *s;
+
+	if (!json_object_is_type(o, json_type_string))
+		return fail(rd, -EINVAL, "expected a string, got %s", type_name(o));
+	s = json_object_get_string(o);
+	if (strlen(s) != (size_t)json_object_get_string_len(o))
+		return fail(rd, -EINVAL, "string contains a NUL character");
+	if (strlen(s) > max)
+		return fail(rd, -E2BIG, "string longer than %zu characters", max);
+	*ret = s;
+	return 0;
+}
+
+static int get_hex(struct rd *rd, json_object *o, uint64_t *ret)
+{
+	const char *s;
+	int r = get_str(rd, o, 64, &s);
+
+	if (r < 0) {
+		if (r == -EINVAL && json_object_is_type(o, json_type_int))
+			return fail(rd, -EINVAL, "expected a hex string such as \"0x1f\", got a JSON number "
+				    "(64-bit values travel as strings)");
+		return r;
+	}
+	r = cpreg_parse_hex(s, ret);
+	if (r == -ERANGE)
+		return fail(rd, r, "\"%s\" does not fit in 64 bits", s);
+	if (r < 0)
+		return fail(rd, r, "\"%s\" is not a hex string such as \"0x1f\"", s);
+	return 0;
+}
+
+static int want_type(struct rd *rd, json_object *o, json_type t)
+{
+	if (!json_object_is_type(o, t))
+		return fail(rd, -EINVAL, "expected %s, got %s", json_type_to_name(t), type_name(o));
+	return 0;
+}
+
+static int read_host(struct rd *rd, json_object *host, struct cpreg_inventory *inv)
+{
+	static const struct { enum cpreg_text t; const char *key; size_t max; } texts[] = {
+		{ CPREG_TEXT_HOSTNAME, "hostname", 255 }, { CPREG_TEXT_KERNEL, "kernel", 255 },
+		{ CPREG_TEXT_MACHINE, "machine", 64 }, { CPREG_TEXT_QEMU_VERSION, "qemu_version", 64 },
+	};
+	json_object *o;
+	int r;
+
+	at(rd, "", "host", 0);
+	if ((r = want_type(rd, host, json_type_object)) < 0)
+		return r;
+	for (size_t i = 0; i < ARRAY_SIZE(texts); i++) {
+		const char *s;
+
+		if (!json_object_object_get_ex(host, texts[i].key, &o))
+			continue;
+		at(rd, "host", texts[i].key, 0);
+		if ((r = get_str(rd, o, texts[i].max, &s)) < 0)
+			return r;
+		if ((r = cpreg_inventory_set_text(inv, texts[i].t, s)) < 0)
+			return fail(rd, r, "cannot store");
+	}
+	if (json_object_object_get_ex(host, "page_size", &o)) {
+		int64_t v;
+
+		at(rd, "host", "page_size", 0);
+		if ((r = get_int(rd, o, 1, INT64_C(1) << 30, &v)) < 0)
+			return r;
+		cpreg_inventory_set_number(inv, CPREG_NUM_PAGE_SIZE, v);
+	}
+	if (json_object_object_get_ex(host, "cpus", &o)) {
+		at(rd, "host", "cpus", 0);
+		if ((r = want_type(rd, o, json_type_array)) < 0)
+			return r;
+		if (json_object_array_length(o) > CPREG_MAX_CPUS)
+			return fail(rd, -E2BIG, "more than %d CPUs", CPREG_MAX_CPUS);
+		for (size_t i = 0; i < json_object_array_length(o); i++) {
+			json_object *c = json_object_array_get_idx(o, i), *f;
+			int64_t cpu;
+			uint64_t midr;
+			char base[64];
+
+			at(rd, "host.cpus", NULL, (long)i);
+			snprintf(base, sizeof(base), "%s", rd->path);
+			if ((r = want_type(rd, c, json_type_object)) < 0)
+				return r;
+			at(rd, base, "cpu", 0);
+			if (!json_object_object_get_ex(c, "cpu", &f))
+				return fail(rd, -EINVAL, "missing");
+			if ((r = get_int(rd, f, 0, 65535, &cpu)) < 0)
+				return r;
+			at(rd, base, "midr", 0);
+			if (!json_object_object_get_ex(c, "midr", &f))
+				return fail(rd, -EINVAL, "missing");
+			if ((r = get_hex(rd, f, &midr)) < 0)
+				return r;
+			if ((r = cpreg_inventory_add_cpu_midr(inv, (unsigned)cpu, midr)) < 0)
+				return fail(rd, r, "cannot store");
+		}
+	}
+	return 0;
+}
+
+static int read_kvm(struct rd *rd, json_object *kvm, struct cpreg_inventory *inv)
+{
+	static const struct { enum cpreg_number num; const char *key; int64_t max; } nums[] = {
+		{ CPREG_NUM_API_VERSION, "api_version", 1000 },
+		{ CPREG_NUM_PREFERRED_TARGET, "preferred_target", 1000 },
+		{ CPREG_NUM_IPA_SIZE, "ipa_size", 64 },
+	};
+	json_object *o;
+	int r;
+
+	at(rd, "", "kvm", 0);
+	if ((r = want_type(rd, kvm, json_type_object)) < 0)
+		return r;
+	for (size_t i = 0; i < ARRAY_SIZE(nums); i++) {
+		int64_t v;
+
+		if (!json_object_object_get_ex(kvm, nums[i].key, &o))
+			continue;
+		at(rd, "kvm", nums[i].key, 0);
+		if ((r = get_int(rd, o, 0, nums[i].max, &v)) < 0)
+			return r;
+		cpreg_inventory_set_number(inv, nums[i].num, v);
+	}
+	if (json_object_object_get_ex(kvm, "capabilities", &o)) {
+		at(rd, "kvm", "capabilities", 0);
+		if ((r = want_type(rd, o, json_type_object)) < 0)
+			return r;
+		json_object_object_foreach(o, key, val) {
+			int cap = cpreg_cap_from_name(key);
+			int64_t v;
+
+			if (cap < 0)
+				continue; /* a newer writer's capability: ignored, as documented */
+			at(rd, "kvm.capabilities", key, 0);
+			if ((r = get_int(rd, val, INT32_MIN, INT32_MAX, &v)) < 0)
+				return r;
+			cpreg_inventory_set_cap(inv, cap, v);
+		}
+	}
+	if (json_object_object_get_ex(kvm, "vcpu_features", &o)) {
+		int64_t bits = 0;
+
+		at(rd, "kvm", "vcpu_features", 0);
+		if ((r = want_type(rd, o, json_type_array)) < 0)
+			return r;
+		for (size_t i = 0; i < json_object_array_length(o); i++) {
+			const char *s;
+			int b;
+
+			at(rd, "kvm.vcpu_features", NULL, (long)i);
+			if ((r = get_str(rd, json_object_array_get_idx(o, i), 32, &s)) < 0)
+				return r;
+			b = cpreg_feature_from_name(s);
+			if (b < 0)
+				return fail(rd, -EINVAL, "unknown vCPU feature \"%s\"", s);
+			if (bits & (INT64_C(1) << b))
+				return fail(rd, -EINVAL, "vCPU feature \"%s\" listed twice", s);
+			bits |= INT64_C(1) << b;
+		}
+		cpreg_inventory_set_number(inv, CPREG_NUM_VCPU_FEATURES, bits);
+	}
+	if (json_object_object_get_ex(kvm, "writable_masks", &o)) {
+		uint64_t masks[CPREG_WRITABLE_MASKS] = { 0 };
+
+		at(rd, "kvm", "writable_masks", 0);
+		if ((r = want_type(rd, o, json_type_array)) < 0)
+			return r;
+		for (size_t i = 0; i < json_object_array_length(o); i++) {
+			json_object *m = json_object_array_get_idx(o, i), *f;
+			char base[64];
+			int64_t idx;
+			uint64_t mask;
+
+			at(rd, "kvm.writable_masks", NULL, (long)i);
+			snprintf(base, sizeof(base), "%s", rd->path);
+			if ((r = want_type(rd, m, json_type_object)) < 0)
+				return r;
+			at(rd, base, "index", 0);
+			if (!json_object_object_get_ex(m, "index", &f))
+				return fail(rd, -EINVAL, "missing");
+			if ((r = get_int(rd, f, 0, CPREG_WRITABLE_MASKS - 1, &idx)) < 0)
+				return r;
+			if (masks[idx])
+				return fail(rd, -EINVAL, "index %" PRId64 " listed twice", idx);
+			at(rd, base, "mask", 0);
+			if (!json_object_object_get_ex(m, "mask", &f))
+				return fail(rd, -EINVAL, "missing");
+			if ((r = get_hex(rd, f, &mask)) < 0)
+				return r;
+			masks[idx] = mask;
+		}
+		cpreg_inventory_set_writable_masks(inv, masks);
+	}
+	if (json_object_object_get_ex(kvm, "sve_vector_lengths", &o)) {
+		uint64_t vls[8];
+
+		at(rd, "kvm", "sve_vector_lengths", 0);
+		if ((r = want_type(rd, o, json_type_array)) < 0)
+			return r;
+		if (json_object_array_length(o) != 8)
+			return fail(rd, -EINVAL, "expected 8 words, got %zu", json_object_array_length(o));
+		for (size_t i = 0; i < 8; i++) {
+			at(rd, "kvm.sve_vector_lengths", NULL, (long)i);
+			if ((r = get_hex(rd, json_object_array_get_idx(o, i), &vls[i])) < 0)
+				return r;
+		}
+		cpreg_inventory_set_sve_vls(inv, vls);
+	}
+	return 0;
+}
+
+static int read_registers(struct rd *rd, json_object *regs, struct cpreg_inventory *inv)
+{
+	int r;
+
+	at(rd, "", "registers", 0);
+	if ((r = want_type(rd, regs, json_type_array)) < 0)
+		return r;
+	if (json_object_array_length(regs) > 65536)
+		return fail(rd, -E2BIG, "more than 65536 registers");
+	for (size_t i = 0; i < json_object_array_length(regs); i++) {
+		json_object *o = json_object_array_get_idx(regs, i), *f;
+		struct cpreg_reg reg = { 0 };
+		char base[64];
+		int present = 0;
+
+		at(rd, "registers", NULL, (long)i);
+		snprintf(base, sizeof(base), "%s", rd->path);
+		if ((r = want_type(rd, o, json_type_object)) < 0)
+			return r;
+		at(rd, base, "id", 0);
+		if (!json_object_object_get_ex(o, "id", &f))
+			return fail(rd, -EINVAL, "missing");
+		if ((r = get_hex(rd, f, &reg.id)) < 0)
+			return r;
+		if (!cpreg_id_valid(reg.id))
+			return fail(rd, -EINVAL, "0x%016" PRIx64 " is not an arm64 KVM register id", reg.id);
+		if (json_object_object_get_ex(o, "value", &f)) {
+			at(rd, base, "value", 0);
+			present++;
+			if (CPREG_ID_BYTES(reg.id) > 8)
+				return fail(rd, -EINVAL, "register is %u bits wide and cannot carry a value",
+					    CPREG_ID_BYTES(reg.id) * 8);
+			if ((r = get_hex(rd, f, &reg.value)) < 0)
+				return r;
+			if (CPREG_ID_BYTES(reg.id) < 8 && reg.value >> (CPREG_ID_BYTES(reg.id) * 8))
+				return fail(rd, -ERANGE, "0x%" PRIx64 " is wider than the register's %u bits",
+					    reg.value, CPREG_ID_BYTES(reg.id) * 8);
+			reg.state = CPREG_VALUE;
+		}
+		if (json_object_object_get_ex(o, "wide", &f)) {
+			at(rd, base, "wide", 0);
+			present++;
+			if (!json_object_is_type(f, json_type_boolean) || !json_object_get_boolean(f))
+				return fail(rd, -EINVAL, "expected true");
+			if (CPREG_ID_BYTES(reg.id) <= 8)
+				return fail(rd, -EINVAL, "register is only %u bits wide", CPREG_ID_BYTES(reg.id) * 8);
+			reg.state = CPREG_WIDE;
+		}
+		if (json_object_object_get_ex(o, "error", &f)) {
+			const char *s;
+
+			at(rd, base, "error", 0);
+			present++;
+			if ((r = get_str(rd, f, 32, &s)) < 0)
+				return r;
+			reg.read_errno = errno_from_name(s);
+			if (reg.read_errno < 0)
+				return fail(rd, -EINVAL, "\"%s\" is not an errno name such as \"EINVAL\"", s);
+			reg.state = CPREG_UNREADABLE;
+		}
+		if (present != 1) {
+			snprintf(rd->path, sizeof(rd->path), "%s", base);
+			return fail(rd, -EINVAL, "needs exactly one of \"value\", \"wide\" or \"error\"");
+		}
+		r = cpreg_inventory_add(inv, &reg);
+		if (r == -EEXIST) {
+			at(rd, base, "id", 0);
+			return fail(rd, r, "duplicate register 0x%016" PRIx64, reg.id);
+		}
+		if (r < 0)
+			return fail(rd, r, "cannot store: %s", strerror(-r));
+	}
+	return 0;
+}
+
+static void offset_to_line(const char *text, size_t off, unsigned *line, unsigned *col)
+{
+	*line = 1;
+	*col = 1;
+	for (size_t i = 0; i < off && text[i]; i++) {
+		if (text[i] == '\n') {
+			(*line)++;
+			*col = 1;
+		} else {
+			(*col)++;
+		}
+	}
+}
+
+/* Parse one JSON document strictly: no trailing bytes, bounded depth. */
+int cpreg_json_parse(const char *text, size_t len, json_object **ret, struct cpreg_error *err)
+{
+	struct json_tokener *tok;
+	json_object *o;
+	size_t end;
+	enum json_tokener_error je;
+
+	if (len > CPREG_JSON_MAX)
+		return cpreg_err(err, -EFBIG, "", "document is %zu bytes, more than the limit of %u", len, CPREG_JSON_MAX);
+	if (len > INT32_MAX)
+		return cpreg_err(err, -EFBIG, "", "document too large");
+	tok = json_tokener_new_ex(32);
+	if (!tok)
+		return cpreg_err(err, -ENOMEM, "", "out of memory");
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	o = json_tokener_parse_ex(tok, text, (int)len);
+	je = json_tokener_get_error(tok);
+	end = json_tokener_get_parse_end(tok);
+	json_tokener_free(tok);
+	if (je == json_tokener_continue) {
+		json_object_put(o);
+		return cpreg_err(err, -EINVAL, "", "malformed JSON: document ends early");
+	}
+	if (je != json_tokener_success) {
+		unsigned line, col;
+
+		offset_to_line(text, end, &line, &col);
+		json_object_put(o);
+		return cpreg_err(err, -EINVAL, "", "malformed JSON at line %u, column %u: %s",
+				 line, col, json_tokener_error_desc(je));
+	}
+	for (; end < len; end++)
+		if (!strchr(" \t\r\n", text[end])) {
+			unsigned line, col;
+
+			offset_to_line(text, end, &line, &col);
+			json_object_put(o);
+			return cpreg_err(err, -EINVAL, "", "malformed JSON: trailing data at line %u, column %u",
+					 line, col);
+		}
+	*ret = o;
+	return 0;
+}
+
+int cpreg_inventory_from_json(const char *text, size_t len, struct cpreg_inventory **ret_inv,
+			      struct cpreg_error *err)
+{
+	struct rd rd = { .err = err };
+	json_object *root = NULL, *o;
+	struct cpreg_inventory *inv = NULL;
+	const char *s;
+	int r;
+
+	if (!text || !ret_inv)
+		return cpreg_err(err, -EINVAL, "", "no document");
+	r = cpreg_json_parse(text, len, &root, err);
+	if (r < 0)
+		return r;
+	inv = cpreg_inventory_new();
+	if (!inv) {
+		r = cpreg_err(err, -ENOMEM, "", "out of memory");
+		goto out;
+	}
+	if ((r = want_type(&rd, root, json_type_object)) < 0)
+		goto out;
+	at(&rd, "", "schema", 0);
+	if (!json_object_object_get_ex(root, "schema", &o)) {
+		r = fail(&rd, -EINVAL, "missing; expected \"%s\"", CPREG_INVENTORY_SCHEMA);
+		goto out;
+	}
+	if ((r = get_str(&rd, o, 64, &s)) < 0)
+		goto out;
+	if (strcmp(s, CPREG_INVENTORY_SCHEMA) != 0) {
+		r = fail(&rd, -EPROTONOSUPPORT, "unknown schema \"%s\"; this reader takes \"%s\"", s,
+			 CPREG_INVENTORY_SCHEMA);
+		goto out;
+	}
+	if (json_object_object_get_ex(root, "provenance", &o)) {
+		at(&rd, "", "provenance", 0);
+		if ((r = get_str(&rd, o, 1024, &s)) < 0)
+			goto out;
+		cpreg_inventory_set_text(inv, CPREG_TEXT_PROVENANCE, s);
+	}
+	if (json_object_object_get_ex(root, "host", &o) && (r = read_host(&rd, o, inv)) < 0)
+		goto out;
+	if (json_object_object_get_ex(root, "kvm", &o) && (r = read_kvm(&rd, o, inv)) < 0)
+		goto out;
+	if (json_object_object_get_ex(root, "probe", &o)) {
+		json_object *f;
+
+		at(&rd, "", "probe", 0);
+		if ((r = want_type(&rd, o, json_type_object)) < 0)
+			goto out;
+		if (json_object_object_get_ex(o, "time", &f)) {
+			at(&rd, "probe", "time", 0);
+			if ((r = get_str(&rd, f, 64, &s)) < 0)
+				goto out;
+			cpreg_inventory_set_text(inv, CPREG_TEXT_PROBE_TIME, s);
+		}
+		if (json_object_object_get_ex(o, "duration_ms", &f)) {
+			int64_t v;
+
+			at(&rd, "probe", "duration_ms", 0);
+			if ((r = get_int(&rd, f, 0, INT32_MAX, &v)) < 0)
+				goto out;
+			cpreg_inventory_set_number(inv, CPREG_NUM_PROBE_MS, v);
+		}
+	}
+	at(&rd, "", "registers", 0);
+	if (!json_object_object_get_ex(root, "registers", &o)) {
+		r = fail(&rd, -EINVAL, "missing");
+		goto out;
+	}
+	if ((r = read_registers(&rd, o, inv)) < 0)
+		goto out;
+	if (json_object_object_get_ex(root, "digest", &o)) {
+		char digest[CPREG_DIGEST_LEN];
+
+		at(&rd, "", "digest", 0);
+		if ((r = get_str(&rd, o, 80, &s)) < 0)
+			goto out;
+		cpreg_inventory_digest(inv, digest, sizeof(digest));
+		if (strcmp(s, digest) != 0) {
+			r = fail(&rd, -EBADMSG, "\"%s\" does not match the registers (they give \"%s\")", s, digest);
+			goto out;
+		}
+	}
+	*ret_inv = TAKE_PTR(inv);
+	r = 0;
+out:
+	cpreg_inventory_unref(inv);
+	json_object_put(root);
+	return r;
+}
+
+int cpreg_inventory_load(const char *path, struct cpreg_inventory **ret_inv, struct cpreg_error *err)
+{
+	_cleanup_free_ char *text = NULL;
+	size_t len;
+	int r;
+
+	r = cpreg_read_file(path, CPREG_JSON_MAX, &text, &len, err);
+	if (r < 0)
+		return r;
+	r = cpreg_inventory_from_json(text, len, ret_inv, err);
+	if (r < 0)
+		cpreg_err_prefix(err, path);
+	return r;
+}

@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The migration check on the real fixtures.  Every expectation carries its
+ * reason: BRIEF sections 1, 2, 5 and 6 (QEMU's rules, the tolerance table,
+ * the kernel's write rules and the drift measured between kernels).
+ */
+#include "config.h"
+
+#include "cpreg.h"
+#include "fixture.h"
+#include "tap.h"
+
+#define TCR2_EL1      UINT64_C(0x603000000013c103)
+#define PIRE0_EL1     UINT64_C(0x603000000013c512)
+#define PIR_EL1       UINT64_C(0x603000000013c513)
+#define CNTP_CTL      UINT64_C(0x603000000013df11)
+#define CNTP_CVAL     UINT64_C(0x603000000013df12)
+#define BMAP_2        UINT64_C(0x6030000000160003)
+#define WA1           UINT64_C(0x6030000000140001)
+#define WA3           UINT64_C(0x6030000000140003)
+#define ID_AA64PFR0   UINT64_C(0x603000000013c020)
+#define ID_AA64ISAR0  UINT64_C(0x603000000013c030)
+
+static struct cpreg_verdict *check(const char *src, const char *dst, const char *policy)
+{
+	struct cpreg_inventory *s = fixture(src), *d = fixture(dst);
+	struct cpreg_policy *p = NULL;
+	struct cpreg_verdict *v = NULL;
+
+	if (policy && cpreg_policy_new_builtin(policy, &p) < 0)
+		exit(99);
+	if (cpreg_check(s, d, p, &v) < 0) {
+		printf("Bail out! check %s -> %s failed\n", src, dst);
+		exit(99);
+	}
+	cpreg_policy_unref(p);
+	cpreg_inventory_unref(s);
+	cpreg_inventory_unref(d);
+	return v;
+}
+
+static enum cpreg_outcome outcome(const struct cpreg_verdict *v, uint64_t id, enum cpreg_finding_kind k)
+{
+	const struct cpreg_finding *f = cpreg_verdict_find(v, id, k);
+
+	return f ? f->outcome : 0;
+}
+
+static const char *const policies[] = { "qemu-legacy", "qemu-11.1" };
+
+int main(void)
+{
+	char **names = fixture_names();
+	struct cpreg_verdict *v;
+	const struct cpreg_finding *f;
+
+	/* Every fixture to itself: nothing differs, under both policies. */
+	for (char **n = names; *n; n++)
+		for (int p = 0; p < 2; p++) {
+			v = check(*n, *n, policies[p]);
+			tap_ok(cpreg_verdict_result(v) == CPREG_COMPATIBLE && cpreg_verdict_count(v) == 0,
+			       "%s -> itself is compatible under %s", *n, policies[p]);
+			cpreg_verdict_unref(v);
+		}
+
+	/* 6.12 -> 7.2: 7.2 hides TCR2/PIRE0/PIR (BRIEF 6); QEMU 11.1 tolerates them (BRIEF 2). */
+	for (const char *const *cpu = (const char *const[]){ "neoverse-n1", "cortex-a57", NULL }; *cpu; cpu++) {
+		char s[64], d[64];
+
+		snprintf(s, sizeof(s), "%s_linux-6.12", *cpu);
+		snprintf(d, sizeof(d), "%s_linux-7.2", *cpu);
+		v = check(s, d, "qemu-11.1");
+		tap_ok(outcome(v, TCR2_EL1, CPREG_FIND_ONLY_IN_SOURCE) == CPREG_OUT_TOLERATED &&
+		       outcome(v, PIRE0_EL1, CPREG_FIND_ONLY_IN_SOURCE) == CPREG_OUT_TOLERATED &&
+		       outcome(v, PIR_EL1, CPREG_FIND_ONLY_IN_SOURCE) == CPREG_OUT_TOLERATED,
+		       "%s 6.12 -> 7.2, qemu-11.1: TCR2_EL1, PIRE0_EL1, PIR_EL1 tolerated", *cpu);
+		f = cpreg_verdict_find(v, TCR2_EL1, CPREG_FIND_ONLY_IN_SOURCE);
+		tap_eq_str(f ? f->tolerance : NULL, "NotOnBothEnds", "  by NotOnBothEnds");
+		tap_ok(outcome(v, BMAP_2, CPREG_FIND_ONLY_IN_DESTINATION) == CPREG_OUT_OK,
+		       "  VENDOR_HYP_BMAP_2 only on the destination keeps its reset value");
+		tap_ok(outcome(v, CPREG_PSCI_VERSION, CPREG_FIND_VALUE_DIFFERS) == CPREG_OUT_OK,
+		       "  PSCI 1.1 -> a kernel that implements 1.3 is fine");
+		tap_ok(cpreg_verdict_result(v) == CPREG_COMPATIBLE, "  forward 6.12 -> 7.2 is compatible under 11.1 (%s)",
+		       cpreg_result_name(cpreg_verdict_result(v)));
+		cpreg_verdict_unref(v);
+
+		v = check(s, d, "qemu-legacy");
+		tap_ok(outcome(v, TCR2_EL1, CPREG_FIND_ONLY_IN_SOURCE) == CPREG_OUT_FAIL &&
+		       outcome(v, PIRE0_EL1, CPREG_FIND_ONLY_IN_SOURCE) == CPREG_OUT_FAIL &&
+		       outcome(v, PIR_EL1, CPREG_FIND_ONLY_IN_SOURCE) == CPREG_OUT_FAIL,
+		       "%s 6.12 -> 7.2, qemu-legacy: TCR2_EL1, PIRE0_EL1, PIR_EL1 fail", *cpu);
+		/* 258 migrated on 6.12, 256 on 7.2: the legacy count check fails first. */
+		f = cpreg_verdict_find(v, 0, CPREG_FIND_COUNT_EXCEEDED);
+		tap_ok(f && f->outcome == CPREG_OUT_FAIL && strstr(f->message, "expecting positive value <="),
+		       "  and the count check fails, quoting QEMU");
+		tap_ok(cpreg_verdict_result(v) == CPREG_INCOMPATIBLE, "  incompatible under qemu-legacy");
+		cpreg_verdict_unref(v);
+
+		/* 7.2 -> 6.12: BMAP_2 is 0 so OnlySrcTestValue passes; PSCI 1.3 is refused (BRIEF 5). */
+		v = check(d, s, "qemu-11.1");
+		f = cpreg_verdict_find(v, BMAP_2, CPREG_FIND_ONLY_IN_SOURCE);
+		tap_ok(f && f->outcome == CPREG_OUT_TOLERATED && strcmp(f->tolerance, "OnlySrcTestValue") == 0,
+		       "%s 7.2 -> 6.12: VENDOR_HYP_BMAP_2 tolerated (value 0, OnlySrcTestValue)", *cpu);
+		f = cpreg_verdict_find(v, CPREG_PSCI_VERSION, CPREG_FIND_VALUE_DIFFERS);
+		tap_ok(f && f->outcome == CPREG_OUT_FAIL &&
+		       strstr(f->message, "Could not set register fw reg 0 to 10003 (is 10001)"),
+		       "  PSCI_VERSION fails with QEMU's own words (measured: \"fw reg 0 to 10003 (is 10001)\")");
+		tap_ok(cpreg_verdict_result(v) == CPREG_INCOMPATIBLE, "  backward 7.2 -> 6.12 is incompatible");
+		cpreg_verdict_unref(v);
+
+		/* Legacy: BMAP_2 has the highest id of all, so QEMU < 11.1 silently drops it (BRIEF 1). */
+		v = check(d, s, "qemu-legacy");
+		f = cpreg_verdict_find(v, BMAP_2, CPREG_FIND_ONLY_IN_SOURCE);
+		tap_ok(f && f->outcome == CPREG_OUT_TOLERATED && strcmp(f->tolerance, "legacy-dropped-tail") == 0,
+		       "%s 7.2 -> 6.12, qemu-legacy: VENDOR_HYP_BMAP_2 dropped as the tail, reported", *cpu);
+		tap_ok(!cpreg_verdict_find(v, 0, CPREG_FIND_COUNT_EXCEEDED), "  256 <= 258: no count failure");
+		cpreg_verdict_unref(v);
+	}
+
+	/* 6.12 -> 6.1: 6.12 adds the physical timer and 11 CCSIDRs (BRIEF 6). */
+	for (int p = 0; p < 2; p++) {
+		v = check("neoverse-n1_linux-6.12", "neoverse-n1_linux-6.1", policies[p]);
+		tap_ok(outcome(v, CNTP_CTL, CPREG_FIND_ONLY_IN_SOURCE) == CPREG_OUT_FAIL &&
+		       outcome(v, CNTP_CVAL, CPREG_FIND_ONLY_IN_SOURCE) == CPREG_OUT_FAIL &&
+		       outcome(v, CPREG_PTIMER_CNT, CPREG_FIND_ONLY_IN_SOURCE) == CPREG_OUT_FAIL,
+		       "6.12 -> 6.1, %s: the physical timer ids fail (no tolerance covers them)", policies[p]);
+		tap_ok(outcome(v, UINT64_C(0x602000000011000d), CPREG_FIND_ONLY_IN_SOURCE) == CPREG_OUT_FAIL,
+		       "  CCSIDR_EL1[13], unknown on 6.1, fails");
+		f = cpreg_verdict_find(v, 0, CPREG_FIND_COUNT_EXCEEDED);
+		if (p == 0)
+			tap_ok(f && f->outcome == CPREG_OUT_FAIL && f->source_value == 258 && f->destination_value == 241,
+			       "  qemu-legacy: count-exceeded, 258 > 241 (333 and 316 listed, 75 core each)");
+		else
+			tap_ok(!f, "  qemu-11.1 has no count check");
+		tap_ok(cpreg_verdict_result(v) == CPREG_INCOMPATIBLE, "  incompatible");
+		cpreg_verdict_unref(v);
+	}
+
+	/* Different CPUs on 6.1: no writable ID registers there, so every difference fails (BRIEF 5). */
+	v = check("neoverse-n1_linux-6.1", "cortex-a57_linux-6.1", "qemu-11.1");
+	tap_ok(outcome(v, CPREG_MIDR_EL1, CPREG_FIND_VALUE_DIFFERS) == CPREG_OUT_FAIL, "n1 -> a57 on 6.1: MIDR_EL1 fails");
+	tap_ok(outcome(v, ID_AA64PFR0, CPREG_FIND_VALUE_DIFFERS) == CPREG_OUT_FAIL &&
+	       outcome(v, ID_AA64ISAR0, CPREG_FIND_VALUE_DIFFERS) == CPREG_OUT_FAIL,
+	       "  ID_AA64PFR0_EL1 and ID_AA64ISAR0_EL1 fail");
+	f = cpreg_verdict_find(v, ID_AA64ISAR0, CPREG_FIND_VALUE_DIFFERS);
+	tap_ok(f && strstr(f->message, "Could not set register op0:3 op1:0 crn:0 crm:6 op2:0 to 100010211120 (is 11120)"),
+	       "  with QEMU's message naming the encoding");
+	{
+		size_t unknown = 0;
+
+		for (size_t i = 0; i < cpreg_verdict_count(v); i++)
+			unknown += cpreg_verdict_at(v, i)->outcome == CPREG_OUT_UNKNOWN;
+		tap_ok(unknown == 0, "  nothing is left to the trial on 6.1 (%zu unknown)", unknown);
+	}
+	cpreg_verdict_unref(v);
+
+	/* The same pair on 6.12 (BRIEF 5's example): MIDR and WORKAROUND_1/3 fail; writable fields undecided. */
+	v = check("neoverse-n1_linux-6.12", "cortex-a57_linux-6.12", "qemu-11.1");
+	tap_ok(outcome(v, CPREG_MIDR_EL1, CPREG_FIND_VALUE_DIFFERS) == CPREG_OUT_FAIL,
+	       "n1 -> a57 on 6.12: MIDR_EL1 fails (QEMU does not enable writable MIDR)");
+	tap_ok(outcome(v, WA1, CPREG_FIND_VALUE_DIFFERS) == CPREG_OUT_FAIL &&
+	       outcome(v, WA3, CPREG_FIND_VALUE_DIFFERS) == CPREG_OUT_FAIL, "  SMCCC_ARCH_WORKAROUND_1 and _3 fail");
+	tap_ok(outcome(v, ID_AA64ISAR0, CPREG_FIND_VALUE_DIFFERS) == CPREG_OUT_UNKNOWN,
+	       "  ID_AA64ISAR0_EL1 differs only in writable bits: left to the destination kernel");
+	tap_ok(outcome(v, ID_AA64PFR0, CPREG_FIND_VALUE_DIFFERS) == CPREG_OUT_FAIL,
+	       "  ID_AA64PFR0_EL1 differs outside its writable mask: fails");
+	tap_ok(cpreg_verdict_result(v) == CPREG_INCOMPATIBLE, "  incompatible");
+	cpreg_verdict_unref(v);
+
+	/* Policy by the destination's QEMU version, and the JSON verdict. */
+	{
+		struct cpreg_inventory *s = fixture("neoverse-n1_linux-6.12"), *d = fixture("neoverse-n1_linux-7.2");
+		char *json = NULL;
+
+		cpreg_inventory_set_text(d, CPREG_TEXT_QEMU_VERSION, "11.1.0");
+		cpreg_check(s, d, NULL, &v);
+		tap_eq_str(cpreg_verdict_policy(v), "qemu-11.1", "destination QEMU 11.1.0 selects qemu-11.1");
+		tap_ok(cpreg_verdict_result(v) == CPREG_COMPATIBLE, "  and the pair is compatible");
+		tap_ok(cpreg_verdict_to_json(v, &json) == 0 && strstr(json, "\"schema\": \"cpreg-verdict/1\"") &&
+		       strstr(json, "\"result\": \"compatible\"") &&
+		       strstr(json, "{\"id\": \"0x603000000013c103\", \"name\": \"TCR2_EL1\", \"kind\": \"only-in-source\", "
+				    "\"outcome\": \"tolerated\", \"tolerance\": \"NotOnBothEnds\""),
+		       "  the verdict's JSON names the tolerated register");
+		free(json);
+		cpreg_verdict_unref(v);
+		cpreg_inventory_set_text(d, CPREG_TEXT_QEMU_VERSION, "10.0.2");
+		cpreg_check(s, d, NULL, &v);
+		tap_eq_str(cpreg_verdict_policy(v), "qemu-legacy", "destination QEMU 10.0.2 selects qemu-legacy");
+		cpreg_verdict_unref(v);
+		cpreg_inventory_set_text(d, CPREG_TEXT_QEMU_VERSION, NULL);
+		cpreg_check(s, d, NULL, &v);
+		tap_ok(strcmp(cpreg_verdict_policy(v), "qemu-legacy") == 0 &&
+		       strstr(cpreg_verdict_policy_reason(v), "unknown"),
+		       "unknown destination QEMU: qemu-legacy, and the reason says so");
+		cpreg_verdict_unref(v);
+		cpreg_inventory_unref(s);
+		cpreg_inventory_unref(d);
+	}
+	fixture_names_free(names);
+	return tap_done();
+}

@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* cpreg-inventory/1: canonical round trip on the real fixtures, strict reader errors by path. */
+#include "config.h"
+
+#include <errno.h>
+
+#include "cpreg.h"
+#include "fixture.h"
+#include "tap.h"
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	char *buf;
+	long len;
+
+	if (!f)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	len = ftell(f);
+	rewind(f);
+	buf = malloc(len + 1);
+	if (fread(buf, 1, len, f) != (size_t)len) {
+		free(buf);
+		fclose(f);
+		return NULL;
+	}
+	buf[len] = '\0';
+	fclose(f);
+	return buf;
+}
+
+#define REG0 "{\"id\": \"0x603000000013c000\", \"value\": \"0x410fd0c0\"}"
+#define HEAD "{\"schema\": \"cpreg-inventory/1\", "
+
+struct bad { const char *doc; int code; const char *where; const char *msg; };
+
+static const struct bad bad[] = {
+	{ "{\"schema\": \"cpreg-inventory/1\", \"registers\": [", -EINVAL, "", "ends early" },
+	{ "{\"schema\": \"cpreg-inventory/1\"} xx", -EINVAL, "", "malformed JSON at line 1, column 33" },
+	{ "{\"schema\": \"cpreg-inventory/1\",\n \"registers\": [],}", -EINVAL, "", "malformed JSON at line 2, column" },
+	{ "[1, 2]", -EINVAL, "", "expected object" },
+	{ "{\"registers\": []}", -EINVAL, "schema", "missing" },
+	{ "{\"schema\": \"cpreg-inventory/2\", \"registers\": []}", -EPROTONOSUPPORT, "schema", "unknown schema" },
+	{ HEAD "\"registers\": {}}", -EINVAL, "registers", "expected array" },
+	{ "{\"schema\": \"cpreg-inventory/1\"}", -EINVAL, "registers", "missing" },
+	{ HEAD "\"registers\": [" REG0 ", " REG0 "]}", -EEXIST, "registers[1].id", "duplicate" },
+	{ HEAD "\"registers\": [{\"id\": \"0x603000000013c000\", \"value\": \"0xzz\"}]}", -EINVAL,
+	  "registers[0].value", "not a hex string" },
+	{ HEAD "\"registers\": [{\"id\": \"0x603000000013c000\", \"value\": 12}]}", -EINVAL,
+	  "registers[0].value", "JSON number" },
+	{ HEAD "\"registers\": [{\"id\": \"0x6020000000110000\", \"value\": \"0x100000000\"}]}", -ERANGE,
+	  "registers[0].value", "wider than the register's 32 bits" },
+	{ HEAD "\"registers\": [{\"id\": \"0x603000000013c000\", \"value\": \"0x10000000000000000\"}]}", -ERANGE,
+	  "registers[0].value", "does not fit in 64 bits" },
+	{ HEAD "\"registers\": [{\"id\": \"0x1234\", \"value\": \"0x0\"}]}", -EINVAL,
+	  "registers[0].id", "not an arm64 KVM register id" },
+	{ HEAD "\"registers\": [{\"id\": \"0x603000000013c000\"}]}", -EINVAL, "registers[0]", "exactly one of" },
+	{ HEAD "\"registers\": [{\"id\": \"0x6040000000100054\", \"value\": \"0x0\"}]}", -EINVAL,
+	  "registers[0].value", "128 bits wide" },
+	{ HEAD "\"registers\": [{\"id\": \"0x603000000013c000\", \"error\": \"EWHAT\"}]}", -EINVAL,
+	  "registers[0].error", "errno name" },
+	{ HEAD "\"kvm\": {\"vcpu_features\": [\"pmu-v3\", \"warp-drive\"]}, \"registers\": []}", -EINVAL,
+	  "kvm.vcpu_features[1]", "unknown vCPU feature" },
+	{ HEAD "\"kvm\": {\"ipa_size\": 99}, \"registers\": []}", -ERANGE, "kvm.ipa_size", "out of range" },
+	{ HEAD "\"kvm\": {\"writable_masks\": [{\"index\": 192, \"mask\": \"0x1\"}]}, \"registers\": []}", -ERANGE,
+	  "kvm.writable_masks[0].index", "out of range" },
+	{ HEAD "\"kvm\": {\"sve_vector_lengths\": [\"0x1\"]}, \"registers\": []}", -EINVAL,
+	  "kvm.sve_vector_lengths", "expected 8 words" },
+	{ HEAD "\"host\": {\"cpus\": [{\"cpu\": 0}]}, \"registers\": []}", -EINVAL, "host.cpus[0].midr", "missing" },
+	{ HEAD "\"host\": {\"page_size\": \"4096\"}, \"registers\": []}", -EINVAL, "host.page_size", "expected an integer" },
+	{ HEAD "\"digest\": \"sha256:00\", \"registers\": []}", -EBADMSG, "digest", "does not match" },
+};
+
+int main(void)
+{
+	char **names = fixture_names(), path[512];
+	size_t nfix = 0;
+
+	for (char **n = names; *n; n++, nfix++) {
+		struct cpreg_inventory *inv = NULL, *again = NULL;
+		struct cpreg_error err = { 0 };
+		char *text, *out = NULL, *out2 = NULL;
+
+		snprintf(path, sizeof(path), "%s/tests/data/dumps/%s.json", TOP_SRCDIR, *n);
+		text = slurp(path);
+		tap_ok(text && cpreg_inventory_from_json(text, strlen(text), &inv, &err) == 0,
+		       "%s reads (%s %s)", *n, err.where, err.message);
+		tap_ok(inv && cpreg_inventory_to_json(inv, &out) == 0 && strcmp(out, text) == 0,
+		       "%s: written again, byte-identical", *n);
+		tap_ok(out && cpreg_inventory_from_json(out, strlen(out), &again, &err) == 0 &&
+		       cpreg_inventory_to_json(again, &out2) == 0 && strcmp(out, out2) == 0,
+		       "%s: second round trip stable", *n);
+		free(text);
+		free(out);
+		free(out2);
+		cpreg_inventory_unref(inv);
+		cpreg_inventory_unref(again);
+	}
+	tap_ok(nfix == 15, "15 fixtures, one per dump in shared/data/reg-dumps");
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct cpreg_inventory *inv = NULL;
+		struct cpreg_error err = { 0 };
+		int r = cpreg_inventory_from_json(bad[i].doc, strlen(bad[i].doc), &inv, &err);
+
+		tap_ok(r == bad[i].code && !inv && strcmp(err.where, bad[i].where) == 0 &&
+		       strstr(err.message, bad[i].msg), "bad document %zu: %s: %s", i, bad[i].where, bad[i].msg);
+		if (r != bad[i].code || strcmp(err.where, bad[i].where) != 0 || !strstr(err.message, bad[i].msg))
+			tap_diag("  got %d \"%s\": \"%s\"", r, err.where, err.message);
+	}
+
+	/* Unknown keys are ignored so that newer writers stay readable. */
+	{
+		const char *doc = HEAD "\"future\": {\"x\": 1}, \"kvm\": {\"capabilities\": {\"ARM_FUTURE\": 1}}, "
+				  "\"registers\": [{\"id\": \"0x603000000013c000\", \"value\": \"0x1\", \"note\": \"hi\"}]}";
+		struct cpreg_inventory *inv = NULL;
+		struct cpreg_error err = { 0 };
+
+		tap_ok(cpreg_inventory_from_json(doc, strlen(doc), &inv, &err) == 0 && cpreg_inventory_count(inv) == 1,
+		       "unknown keys and capabilities are ignored (%s)", err.message);
+		cpreg_inventory_unref(inv);
+	}
+	/* Ids and values are written as hex strings, sized by the register. */
+	{
+		struct cpreg_inventory *inv = cpreg_inventory_new();
+		struct cpreg_reg r32 = { .id = UINT64_C(0x6020000000110000), .value = 0x7003e01a, .state = CPREG_VALUE };
+		struct cpreg_reg bad_read = { .id = CPREG_MIDR_EL1, .state = CPREG_UNREADABLE, .read_errno = EPERM };
+		char *out;
+
+		cpreg_inventory_add(inv, &r32);
+		cpreg_inventory_add(inv, &bad_read);
+		cpreg_inventory_to_json(inv, &out);
+		tap_ok(strstr(out, "\"id\": \"0x6020000000110000\", \"name\": \"CCSIDR_EL1[0]\", \"value\": \"0x7003e01a\"") != NULL,
+		       "a 32-bit register's value has 8 hex digits");
+		tap_ok(strstr(out, "\"name\": \"MIDR_EL1\", \"error\": \"EPERM\"") != NULL,
+		       "an unreadable register is recorded with its errno");
+		free(out);
+		cpreg_inventory_unref(inv);
+	}
+	/* A file that does not exist names the file. */
+	{
+		struct cpreg_inventory *inv = NULL;
+		struct cpreg_error err = { 0 };
+
+		tap_ok(cpreg_inventory_load("/nonexistent/x.json", &inv, &err) == -ENOENT &&
+		       strcmp(err.where, "/nonexistent/x.json") == 0, "a missing file is named in the error");
+	}
+	fixture_names_free(names);
+	return tap_done();
+}

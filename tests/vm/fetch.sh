@@ -1,0 +1,117 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# Fetch what the emulated aarch64 test bed needs, with a private apt state so
+# the build machine's own package database is never touched (BRIEF section 7):
+#   - the Debian arm64 "cloud" kernel of three releases (6.1, 6.12, 7.x),
+#   - arm64 -dev and runtime packages for a cross-build sysroot,
+#   - busybox-static (arm64) for the initramfs.
+# The archive address is read from this machine's own apt sources; none is
+# written here.  Everything lands under CACHE (default: build tree), and a
+# second run downloads nothing that is already there.
+#
+# Usage: fetch.sh CACHE_DIR
+set -euo pipefail
+
+cache=${1:?usage: fetch.sh CACHE_DIR}
+mkdir -p "$cache"
+cache=$(cd "$cache" && pwd)
+state=$cache/apt
+mkdir -p "$state/lists/partial" "$state/archives/partial" "$cache/debs"
+
+# First deb822 or one-line source that serves Debian's main archive and the
+# security archive.  Only the addresses are taken; suites are ours.
+archive_uri() {
+	local want=$1 f uri=""
+	for f in /etc/apt/sources.list.d/*.sources; do
+		[ -f "$f" ] || continue
+		uri=$(awk -v want="$want" '
+			/^URIs:/ { u = $2 }
+			/^Suites:/ { for (i = 2; i <= NF; i++) if ($i ~ want) { print u; exit } }
+		' "$f")
+		[ -n "$uri" ] && { echo "$uri"; return; }
+	done
+	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+		[ -f "$f" ] || continue
+		uri=$(awk -v want="$want" '$1 == "deb" && $3 ~ want { for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) { print $i; exit } }' "$f")
+		[ -n "$uri" ] && { echo "$uri"; return; }
+	done
+}
+
+main_uri=$(archive_uri '^[a-z]+(-updates)?$')
+sec_uri=$(archive_uri '-security$')
+[ -n "$main_uri" ] || { echo "fetch.sh: no Debian archive found in /etc/apt sources" >&2; exit 1; }
+
+{
+	echo "deb [trusted=yes] $main_uri bookworm main"
+	echo "deb [trusted=yes] $main_uri bookworm-updates main"
+	[ -n "$sec_uri" ] && echo "deb [trusted=yes] $sec_uri bookworm-security main"
+	echo "deb [trusted=yes] $main_uri trixie main"
+	echo "deb [trusted=yes] $main_uri sid main"
+} >"$state/sources.list"
+
+APT=(-o APT::Architecture=arm64 -o APT::Architectures=arm64
+     -o Dir::State::Lists="$state/lists" -o Dir::Etc::SourceList="$state/sources.list"
+     -o Dir::Etc::SourceParts=/nonexistent -o Dir::Cache="$state"
+     -o Dir::State::status=/dev/null -o Acquire::Languages=none
+     -o Debug::NoLocking=1 -o APT::Sandbox::User=root)
+
+# Refresh the lists at most once a day: a cached run stays offline.
+if [ -z "$(find "$state/lists" -name '*Packages*' -mtime -1 2>/dev/null | head -n 1)" ]; then
+	apt-get "${APT[@]}" -qq update
+fi
+
+dl() { # download packages into $cache/debs unless already there
+	local p
+	for p in "$@"; do
+		local name=${p%%/*} ver
+		ver=$(apt-cache "${APT[@]}" show "$p" 2>/dev/null | awk '/^Version:/{print $2; exit}')
+		[ -n "$ver" ] || { echo "fetch.sh: package $p not found" >&2; return 1; }
+		if ! ls "$cache/debs/${name}_${ver//:/%3a}_"*.deb >/dev/null 2>&1; then
+			(cd "$cache/debs" && apt-get "${APT[@]}" -qq download "$p")
+		fi
+		ls "$cache/debs/${name}_${ver//:/%3a}_"*.deb
+	done
+}
+
+# Kernels: the meta package of each release names the image package; since
+# 7.x the image itself sits in a linux-binary-* package it depends on.
+for rel in bookworm trixie sid; do
+	img=$(apt-cache "${APT[@]}" show "linux-image-cloud-arm64/$rel" |
+		awk -F': ' '/^Depends:/{print $2; exit}' | tr ',' '\n' |
+		sed -n 's/^ *\(linux-image-[^ ]*\).*/\1/p' | head -n 1)
+	bin=$(apt-cache "${APT[@]}" show "$img" | awk -F': ' '/^Depends:/{print $2; exit}' |
+		tr ',' '\n' | sed -n 's/^ *\(linux-binary-[^ ]*\).*/\1/p' | head -n 1)
+	pkg=${bin:-$img}
+	kdir=$cache/kernel-$rel
+	if [ ! -f "$kdir/vmlinuz" ]; then
+		deb=$(dl "$pkg")
+		rm -rf "$kdir.tmp" && mkdir -p "$kdir.tmp"
+		dpkg-deb -x "$deb" "$kdir.tmp/x"
+		vmlinuz=$(find "$kdir.tmp/x" -name 'vmlinuz*' -type f | head -n 1)
+		[ -n "$vmlinuz" ] || { echo "fetch.sh: no vmlinuz in $deb" >&2; exit 1; }
+		mv "$vmlinuz" "$kdir.tmp/vmlinuz"
+		basename "$(dirname "$vmlinuz")" >"$kdir.tmp/dir"
+		echo "${pkg#linux-*-}" | sed 's/^image-//' >"$kdir.tmp/release"
+		rm -rf "$kdir.tmp/x" "$kdir" && mv "$kdir.tmp" "$kdir"
+	fi
+	echo "kernel $rel: $(cat "$kdir/release")"
+done
+
+# Sysroot and initramfs userland, from the same release as the cross
+# toolchain (bookworm), so the target glibc matches the cross compiler's.
+sysroot=$cache/sysroot
+if [ ! -f "$sysroot/.done" ]; then
+	rm -rf "$sysroot" && mkdir -p "$sysroot"
+	for p in libc6 libc6-dev linux-libc-dev libgcc-s1 \
+		libsystemd0 libsystemd-dev libjson-c5 libjson-c-dev \
+		libevent-2.1-7 libevent-core-2.1-7 libevent-extra-2.1-7 \
+		libevent-pthreads-2.1-7 libevent-openssl-2.1-7 libevent-dev \
+		libcap2 libgcrypt20 libgpg-error0 liblz4-1 liblzma5 libzstd1 \
+		libssl3 busybox-static; do
+		deb=$(dl "$p/bookworm")
+		dpkg-deb -x "$deb" "$sysroot"
+	done
+	touch "$sysroot/.done"
+fi
+echo "sysroot: $sysroot"
