@@ -1,0 +1,413 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The probe: a scratch VM and vCPU built the way QEMU builds one for
+ * "-cpu host" (target/arm/kvm.c, kvm_arm_create_scratch_host_vcpu), its
+ * register list and values, capabilities and writable ID-register masks.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "cpreg-internal.h"
+#include "kvm-abi.h"
+#include "probe.h"
+
+static int step_err(struct cpreg_error *err, int r, const char *step, const char *advice)
+{
+	return cpreg_err(err, r, step, "%s%s%s", strerror(-r), advice ? ": " : "", advice ? advice : "");
+}
+
+/* kvmtool's habit: say why /dev/kvm would not open, and what to do. */
+static int open_err(struct cpreg_error *err, int r, const char *dev)
+{
+	char advice[256], where[160];
+	struct stat st;
+
+	snprintf(where, sizeof(where), "open %s", dev);
+	switch (-r) {
+	case ENOENT:
+		snprintf(advice, sizeof(advice), "no KVM device: this is not a KVM host, the kvm module is not "
+			 "loaded, or the firmware did not boot the kernel at EL2");
+		break;
+	case EACCES:
+	case EPERM:
+		if (stat(dev, &st) == 0) {
+			struct group *g = getgrgid(st.st_gid);
+
+			snprintf(advice, sizeof(advice), "permission denied: run as root or join the group "
+				 "\"%s\" that owns %s", g ? g->gr_name : "kvm", dev);
+		} else {
+			snprintf(advice, sizeof(advice), "permission denied: join the kvm group");
+		}
+		break;
+	case ENXIO:
+	case ENODEV:
+		snprintf(advice, sizeof(advice), "the KVM device exists but no hypervisor backs it "
+			 "(virtualization disabled or in use by another hypervisor)");
+		break;
+	default:
+		snprintf(advice, sizeof(advice), "cannot open the KVM device");
+	}
+	return cpreg_err(err, r, where, "%s (%s)", advice, strerror(-r));
+}
+
+static int check_ext(const struct cpreg_kvm_ops *ops, int fd, int cap)
+{
+	int r = ops->ioctl(ops->ctx, fd, CPREG_KVM_CHECK_EXTENSION, (void *)(uintptr_t)cap);
+
+	return r < 0 ? 0 : r;
+}
+
+void cpreg_scratch_close(struct cpreg_scratch *s)
+{
+	if (!s || !s->ops)
+		return;
+	if (s->vcpu >= 0)
+		s->ops->close(s->ops->ctx, s->vcpu);
+	if (s->vm >= 0)
+		s->ops->close(s->ops->ctx, s->vm);
+	if (s->kvm >= 0)
+		s->ops->close(s->ops->ctx, s->kvm);
+	s->vcpu = s->vm = s->kvm = -1;
+}
+
+int cpreg_scratch_open(struct cpreg_scratch *s, const struct cpreg_kvm_ops *ops, const char *dev,
+		       uint32_t want, uint32_t disable, struct cpreg_error *err)
+{
+	struct cpreg_kvm_vcpu_init init = { 0 };
+	uint32_t offer = 0, asked;
+	int r, ipa;
+
+	memset(s, 0, sizeof(*s));
+	s->ops = ops ? ops : &cpreg_kvm_real_ops;
+	s->kvm = s->vm = s->vcpu = -1;
+	ops = s->ops;
+	if (!dev)
+		dev = "/dev/kvm";
+
+	r = ops->open(ops->ctx, dev, O_RDWR);
+	if (r < 0)
+		return open_err(err, r, dev);
+	s->kvm = r;
+
+	/* The IPA size QEMU asks for: the host's maximum, 0 (40 bits) without the cap. */
+	ipa = check_ext(ops, s->kvm, CPREG_CAP_ARM_VM_IPA_SIZE);
+	s->ipa_bits = ipa;
+	do
+		r = ops->ioctl(ops->ctx, s->kvm, CPREG_KVM_CREATE_VM, (void *)CPREG_KVM_VM_TYPE_ARM_IPA_SIZE(ipa));
+	while (r == -EINTR);
+	if (r < 0) {
+		step_err(err, r, "KVM_CREATE_VM", "cannot create the scratch VM");
+		goto fail;
+	}
+	s->vm = r;
+	r = ops->ioctl(ops->ctx, s->vm, CPREG_KVM_CREATE_VCPU, (void *)0);
+	if (r < 0) {
+		step_err(err, r, "KVM_CREATE_VCPU", "cannot create the scratch vCPU");
+		goto fail;
+	}
+	s->vcpu = r;
+	r = ops->ioctl(ops->ctx, s->vm, CPREG_KVM_ARM_PREFERRED_TARGET, &init);
+	if (r < 0) {
+		step_err(err, r, "KVM_ARM_PREFERRED_TARGET",
+			 r == -ENOTTY || r == -EINVAL ? "not an arm64 KVM" : NULL);
+		goto fail;
+	}
+	s->target = init.target;
+
+	/* What "-cpu host" turns on: PSCI 0.2, the PMU, SVE, pointer auth (both halves). */
+	if (check_ext(ops, s->kvm, CPREG_CAP_ARM_PSCI_0_2))
+		offer |= 1u << CPREG_FEAT_PSCI_0_2;
+	if (check_ext(ops, s->kvm, CPREG_CAP_ARM_PMU_V3))
+		offer |= 1u << CPREG_FEAT_PMU_V3;
+	if (check_ext(ops, s->kvm, CPREG_CAP_ARM_SVE))
+		offer |= 1u << CPREG_FEAT_SVE;
+	if (check_ext(ops, s->kvm, CPREG_CAP_ARM_PTRAUTH_ADDRESS) &&
+	    check_ext(ops, s->kvm, CPREG_CAP_ARM_PTRAUTH_GENERIC))
+		offer |= 1u << CPREG_FEAT_PTRAUTH_ADDRESS | 1u << CPREG_FEAT_PTRAUTH_GENERIC;
+	if (check_ext(ops, s->kvm, CPREG_CAP_ARM_EL1_32BIT))
+		offer |= 1u << CPREG_FEAT_EL1_32BIT;
+
+	/* Pointer auth goes as a pair, as QEMU's "pauth" property does. */
+	if (disable & (1u << CPREG_FEAT_PTRAUTH_ADDRESS | 1u << CPREG_FEAT_PTRAUTH_GENERIC))
+		disable |= 1u << CPREG_FEAT_PTRAUTH_ADDRESS | 1u << CPREG_FEAT_PTRAUTH_GENERIC;
+	if (want == UINT32_MAX)
+		asked = offer & ~(1u << CPREG_FEAT_EL1_32BIT);  /* an AArch64 guest, as "-cpu host" */
+	else
+		asked = want;
+	asked &= ~disable;
+	if (asked & ~offer) {
+		char names[128] = "";
+
+		for (unsigned b = 0; b < 32; b++)
+			if ((asked & ~offer) & (1u << b)) {
+				const char *n = cpreg_feature_name(b);
+
+				snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s",
+					 names[0] ? ", " : "", n ? n : "?");
+			}
+		r = cpreg_err(err, -EOPNOTSUPP, "KVM_ARM_VCPU_INIT",
+				     "this host cannot give the vCPU feature(s): %s", names);
+		goto fail;
+	}
+	init.features[0] = asked;
+	r = ops->ioctl(ops->ctx, s->vcpu, CPREG_KVM_ARM_VCPU_INIT, &init);
+	if (r < 0) {
+		step_err(err, r, "KVM_ARM_VCPU_INIT", "the kernel refused the vCPU features");
+		goto fail;
+	}
+	s->features = asked;
+	/* SVE must be finalized before the register list exists (api.rst, KVM_ARM_VCPU_FINALIZE). */
+	if (asked & (1u << CPREG_FEAT_SVE)) {
+		int what = CPREG_KVM_ARM_VCPU_SVE;
+
+		r = ops->ioctl(ops->ctx, s->vcpu, CPREG_KVM_ARM_VCPU_FINALIZE, &what);
+		if (r < 0) {
+			step_err(err, r, "KVM_ARM_VCPU_FINALIZE(SVE)", NULL);
+			goto fail;
+		}
+	}
+	return 0;
+fail:
+	cpreg_scratch_close(s);
+	return r;
+}
+
+int cpreg_scratch_reg_list(struct cpreg_scratch *s, uint64_t **ret, size_t *ret_n, struct cpreg_error *err)
+{
+	struct cpreg_kvm_reg_list probe = { .n = 0 }, *list;
+	uint64_t n;
+	int r;
+
+	/* Ask with n=0: the kernel says E2BIG and writes the count. */
+	r = s->ops->ioctl(s->ops->ctx, s->vcpu, CPREG_KVM_GET_REG_LIST, &probe);
+	if (r != -E2BIG)
+		return step_err(err, r < 0 ? r : -EPROTO, "KVM_GET_REG_LIST", r < 0 ? "cannot count the registers"
+				: "succeeded with n=0, expected E2BIG");
+	n = probe.n;
+	if (n == 0 || n > 65536)
+		return cpreg_err(err, -EPROTO, "KVM_GET_REG_LIST", "implausible register count %" PRIu64, n);
+	list = calloc(1, sizeof(*list) + n * sizeof(uint64_t));
+	if (!list)
+		return cpreg_err(err, -ENOMEM, "KVM_GET_REG_LIST", "out of memory");
+	list->n = n;
+	r = s->ops->ioctl(s->ops->ctx, s->vcpu, CPREG_KVM_GET_REG_LIST, list);
+	if (r < 0) {
+		free(list);
+		return step_err(err, r, "KVM_GET_REG_LIST", r == -E2BIG ? "the count changed between the calls" : NULL);
+	}
+	if (list->n != n) {
+		uint64_t now = list->n;
+
+		free(list);
+		return cpreg_err(err, -EPROTO, "KVM_GET_REG_LIST", "count changed from %" PRIu64 " to %" PRIu64,
+				 n, now);
+	}
+	/* The list moves into a plain array (the header word goes). */
+	memmove(list, list->reg, n * sizeof(uint64_t));
+	*ret = (uint64_t *)list;
+	*ret_n = n;
+	return 0;
+}
+
+int cpreg_scratch_get(struct cpreg_scratch *s, uint64_t id, uint64_t *ret_value)
+{
+	union { uint64_t u64; uint32_t u32; uint16_t u16; uint8_t u8; } v = { 0 };
+	struct cpreg_kvm_one_reg reg = { .id = id, .addr = (uintptr_t)&v };
+	int r;
+
+	if (CPREG_ID_BYTES(id) > 8)
+		return -E2BIG;
+	r = s->ops->ioctl(s->ops->ctx, s->vcpu, CPREG_KVM_GET_ONE_REG, &reg);
+	if (r < 0)
+		return r;
+	switch (CPREG_ID_BYTES(id)) {
+	case 1: *ret_value = v.u8; break;
+	case 2: *ret_value = v.u16; break;
+	case 4: *ret_value = v.u32; break;
+	default: *ret_value = v.u64; break;
+	}
+	return 0;
+}
+
+int cpreg_scratch_set(struct cpreg_scratch *s, uint64_t id, uint64_t value)
+{
+	union { uint64_t u64; uint32_t u32; uint16_t u16; uint8_t u8; } v = { 0 };
+	struct cpreg_kvm_one_reg reg = { .id = id, .addr = (uintptr_t)&v };
+
+	switch (CPREG_ID_BYTES(id)) {
+	case 1: v.u8 = value; break;
+	case 2: v.u16 = value; break;
+	case 4: v.u32 = value; break;
+	case 8: v.u64 = value; break;
+	default: return -E2BIG;
+	}
+	return s->ops->ioctl(s->ops->ctx, s->vcpu, CPREG_KVM_SET_ONE_REG, &reg);
+}
+
+static void now_rfc3339(char *buf, size_t len)
+{
+	struct timespec ts;
+	struct tm tm;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static int64_t ms_since(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (t1.tv_sec - t0->tv_sec) * 1000 + (t1.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+int cpreg_probe(const struct cpreg_probe_opts *opts, struct cpreg_inventory **ret, struct cpreg_error *err)
+{
+	static const struct cpreg_probe_opts defaults = { 0 };
+	struct cpreg_scratch s;
+	struct cpreg_inventory *inv = NULL;
+	struct timespec t0;
+	uint64_t *ids = NULL;
+	size_t n = 0;
+	char when[40];
+	int r;
+
+	if (!opts)
+		opts = &defaults;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	now_rfc3339(when, sizeof(when));
+	r = cpreg_scratch_open(&s, opts->ops, opts->dev, UINT32_MAX, opts->disable, err);
+	if (r < 0)
+		return r;
+	inv = cpreg_inventory_new();
+	if (!inv) {
+		r = cpreg_err(err, -ENOMEM, "probe", "out of memory");
+		goto out;
+	}
+	r = cpreg_scratch_reg_list(&s, &ids, &n, err);
+	if (r < 0)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		struct cpreg_reg reg = { .id = ids[i] };
+		char where[64];
+
+		if (!cpreg_id_valid(ids[i])) {
+			snprintf(where, sizeof(where), "KVM_GET_REG_LIST[%zu]", i);
+			r = cpreg_err(err, -EPROTO, where, "0x%016" PRIx64 " is not an arm64 register id", ids[i]);
+			goto out;
+		}
+		if (CPREG_ID_BYTES(ids[i]) > 8) {
+			reg.state = CPREG_WIDE;
+		} else {
+			r = cpreg_scratch_get(&s, ids[i], &reg.value);
+			if (r < 0) {
+				/* Recorded, not dropped: the inventory says which one and why. */
+				reg.state = CPREG_UNREADABLE;
+				reg.read_errno = -r;
+			} else {
+				reg.state = CPREG_VALUE;
+			}
+		}
+		r = cpreg_inventory_add(inv, &reg);
+		if (r < 0) {
+			snprintf(where, sizeof(where), "KVM_GET_REG_LIST[%zu]", i);
+			r = cpreg_err(err, r, where, r == -EEXIST ? "id 0x%016" PRIx64 " listed twice"
+					     : "cannot record 0x%016" PRIx64, ids[i]);
+			goto out;
+		}
+	}
+	/* SVE vector lengths: not migrated, but a VM needs the same set on both ends. */
+	if (s.features & (1u << CPREG_FEAT_SVE)) {
+		uint64_t vls[8] = { 0 };
+		struct cpreg_kvm_one_reg one = { .id = CPREG_SVE_VLS, .addr = (uintptr_t)vls };
+
+		r = s.ops->ioctl(s.ops->ctx, s.vcpu, CPREG_KVM_GET_ONE_REG, &one);
+		if (r < 0) {
+			step_err(err, r, "KVM_GET_ONE_REG(SVE_VLS)", NULL);
+			goto out;
+		}
+		cpreg_inventory_set_sve_vls(inv, vls);
+	}
+	/* Capabilities, on the system fd as QEMU asks them. */
+	for (size_t i = 0; i < cpreg_cap_count(); i++) {
+		int cap = cpreg_cap_at(i, NULL);
+		int v = s.ops->ioctl(s.ops->ctx, s.kvm, CPREG_KVM_CHECK_EXTENSION, (void *)(uintptr_t)cap);
+
+		cpreg_inventory_set_cap(inv, cap, v < 0 ? 0 : v);
+	}
+	/* Writable ID-register masks (Linux 6.7+, advertised by cap 230 bit 0). */
+	if (check_ext(s.ops, s.kvm, CPREG_CAP_ARM_SUPPORTED_REG_MASK_RANGES) & (1 << CPREG_KVM_ARM_FEATURE_ID_RANGE)) {
+		uint64_t masks[CPREG_WRITABLE_MASKS] = { 0 };
+		struct cpreg_kvm_reg_mask_range range = { .addr = (uintptr_t)masks,
+							  .range = CPREG_KVM_ARM_FEATURE_ID_RANGE };
+
+		r = s.ops->ioctl(s.ops->ctx, s.vm, CPREG_KVM_ARM_GET_REG_WRITABLE_MASKS, &range);
+		if (r < 0) {
+			step_err(err, r, "KVM_ARM_GET_REG_WRITABLE_MASKS", NULL);
+			goto out;
+		}
+		cpreg_inventory_set_writable_masks(inv, masks);
+	}
+	r = s.ops->ioctl(s.ops->ctx, s.kvm, CPREG_KVM_GET_API_VERSION, NULL);
+	if (r >= 0)
+		cpreg_inventory_set_number(inv, CPREG_NUM_API_VERSION, r);
+	cpreg_inventory_set_number(inv, CPREG_NUM_PREFERRED_TARGET, s.target);
+	cpreg_inventory_set_number(inv, CPREG_NUM_IPA_SIZE, s.ipa_bits);
+	cpreg_inventory_set_number(inv, CPREG_NUM_VCPU_FEATURES, s.features);
+	if (s.ops->host_facts)
+		s.ops->host_facts(s.ops->ctx, inv);
+	if (opts->qemu) {
+		char *ver = NULL;
+
+		if (cpreg_qemu_version(opts->qemu, &ver) == 0)
+			cpreg_inventory_set_text(inv, CPREG_TEXT_QEMU_VERSION, ver);
+		free(ver);
+	}
+	cpreg_inventory_set_text(inv, CPREG_TEXT_PROBE_TIME, when);
+	cpreg_inventory_set_number(inv, CPREG_NUM_PROBE_MS, ms_since(&t0));
+	*ret = inv;
+	inv = NULL;
+	r = 0;
+out:
+	free(ids);
+	cpreg_inventory_unref(inv);
+	cpreg_scratch_close(&s);
+	return r;
+}
+
+int cpreg_parse_disable(const char *text, uint32_t *ret)
+{
+	uint32_t bits = 0;
+	char *copy, *save = NULL;
+
+	if (!text)
+		return -EINVAL;
+	copy = strdup(text);
+	if (!copy)
+		return -ENOMEM;
+	for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (strcmp(tok, "pmu=off") == 0)
+			bits |= 1u << CPREG_FEAT_PMU_V3;
+		else if (strcmp(tok, "sve=off") == 0)
+			bits |= 1u << CPREG_FEAT_SVE;
+		else if (strcmp(tok, "pauth=off") == 0)
+			bits |= 1u << CPREG_FEAT_PTRAUTH_ADDRESS | 1u << CPREG_FEAT_PTRAUTH_GENERIC;
+		else {
+			free(copy);
+			return -EINVAL;
+		}
+	}
+	free(copy);
+	*ret = bits;
+	return 0;
+}

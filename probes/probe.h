@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * probes/: the parts of cpregd that ask the kernel.  Every kernel access
+ * goes through struct cpreg_kvm_ops, so the replay backend (a recorded real
+ * inventory) can stand in for /dev/kvm in unit tests and inject failures at
+ * any step.
+ */
+#ifndef CPREG_PROBE_H
+#define CPREG_PROBE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cpreg.h"
+
+struct cpreg_kvm_ops {
+	/* open(2): an fd, or a negative errno. */
+	int (*open)(void *ctx, const char *path, int flags);
+	/* ioctl(2): its non-negative result, or a negative errno (EINTR already retried). */
+	int (*ioctl)(void *ctx, int fd, unsigned long request, void *arg);
+	void (*close)(void *ctx, int fd);
+	/* Host facts (kernel release, CPUs' MIDR, page size, hostname) into inv. */
+	int (*host_facts)(void *ctx, struct cpreg_inventory *inv);
+	void *ctx;
+};
+
+/* The real kernel. */
+extern const struct cpreg_kvm_ops cpreg_kvm_real_ops;
+
+/* What vCPU a probe builds: QEMU "-cpu host" by default. */
+struct cpreg_probe_opts {
+	const struct cpreg_kvm_ops *ops;  /* NULL: the real kernel */
+	const char *dev;                  /* NULL: /dev/kvm */
+	uint32_t disable;                 /* CPREG_FEAT_* bits turned off (pmu=off, sve=off...) */
+	const char *qemu;                 /* qemu-system-aarch64 to ask its version; NULL: none */
+};
+
+/*
+ * A scratch VM and vCPU as QEMU builds them for "-cpu host" (BRIEF section
+ * 4): never run, always closed with cpreg_scratch_close().
+ */
+struct cpreg_scratch {
+	const struct cpreg_kvm_ops *ops;
+	int kvm, vm, vcpu;
+	int ipa_bits;
+	uint32_t target;
+	uint32_t features;   /* CPREG_FEAT_* bits the vCPU was initialised with */
+};
+
+/*
+ * Create it.  want: the features to ask for (UINT32_MAX: everything the
+ * host offers, as QEMU does); a wanted feature the host lacks is -EOPNOTSUPP
+ * unless it came from UINT32_MAX.  On failure err names the step and errno,
+ * and nothing stays open.
+ */
+int cpreg_scratch_open(struct cpreg_scratch *s, const struct cpreg_kvm_ops *ops, const char *dev,
+		       uint32_t want, uint32_t disable, struct cpreg_error *err);
+void cpreg_scratch_close(struct cpreg_scratch *s);
+/* KVM_GET_REG_LIST: n=0, E2BIG, allocate, fetch, re-check.  free() *ret. */
+int cpreg_scratch_reg_list(struct cpreg_scratch *s, uint64_t **ret, size_t *ret_n, struct cpreg_error *err);
+int cpreg_scratch_get(struct cpreg_scratch *s, uint64_t id, uint64_t *ret_value);
+int cpreg_scratch_set(struct cpreg_scratch *s, uint64_t id, uint64_t value);
+
+/* Probe the host into a new inventory. */
+int cpreg_probe(const struct cpreg_probe_opts *opts, struct cpreg_inventory **ret, struct cpreg_error *err);
+
+/* The installed QEMU's version ("7.2.19"), from `qemu --version`; free() it. */
+int cpreg_qemu_version(const char *qemu, char **ret);
+
+/* ---- replay backend ---- */
+
+struct cpreg_replay;
+/* Answer the probe's operations from a recorded inventory (taken by reference). */
+struct cpreg_replay *cpreg_replay_new(struct cpreg_inventory *recorded);
+struct cpreg_replay *cpreg_replay_free(struct cpreg_replay *r);
+/* The ops table bound to this replay. */
+const struct cpreg_kvm_ops *cpreg_replay_ops(struct cpreg_replay *r);
+/*
+ * Fail an operation with err (positive errno): the nth ioctl (1-based, 0:
+ * any), or the first one with this request (0: any); open is request
+ * UINT64_MAX.  Both 0 clears.
+ */
+void cpreg_replay_fail(struct cpreg_replay *r, unsigned nth, unsigned long request, int err);
+/* Make one register fail KVM_GET_ONE_REG or KVM_SET_ONE_REG with err. */
+void cpreg_replay_fail_reg(struct cpreg_replay *r, uint64_t id, bool on_set, int err);
+/* Operations so far, and fds still open (a leak when > 0 after a probe). */
+unsigned cpreg_replay_calls(const struct cpreg_replay *r);
+int cpreg_replay_open_fds(const struct cpreg_replay *r);
+
+/* Parse "pmu=off,sve=off,pauth=off" style lists into CPREG_FEAT_* bits. */
+int cpreg_parse_disable(const char *text, uint32_t *ret);
+
+#endif

@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The probe path on the replay backend (recorded real inventories), and
+ * fault injection at every one of its kernel operations.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+
+#include "cpreg.h"
+#include "fixture.h"
+#include "kvm-abi.h"
+#include "probe.h"
+#include "tap.h"
+
+static bool same_registers(const struct cpreg_inventory *a, const struct cpreg_inventory *b)
+{
+	if (cpreg_inventory_count(a) != cpreg_inventory_count(b))
+		return false;
+	for (size_t i = 0; i < cpreg_inventory_count(a); i++) {
+		const struct cpreg_reg *x = cpreg_inventory_at(a, i), *y = cpreg_inventory_at(b, i);
+
+		if (x->id != y->id || x->state != y->state || x->value != y->value)
+			return false;
+	}
+	return true;
+}
+
+int main(void)
+{
+	char **names = fixture_names();
+
+	/* Every recorded host probes back to what was recorded. */
+	for (char **n = names; *n; n++) {
+		struct cpreg_inventory *rec = fixture(*n), *inv = NULL;
+		struct cpreg_replay *rp = cpreg_replay_new(rec);
+		struct cpreg_probe_opts o = { .ops = cpreg_replay_ops(rp) };
+		struct cpreg_error err = { 0 };
+		char d1[CPREG_DIGEST_LEN], d2[CPREG_DIGEST_LEN];
+		int64_t f1 = -1, f2 = -2;
+		const uint64_t *m1, *m2;
+
+		tap_ok(cpreg_probe(&o, &inv, &err) == 0, "%s: probe on replay (%s %s)", *n, err.where, err.message);
+		if (!inv) {
+			cpreg_replay_free(rp);
+			cpreg_inventory_unref(rec);
+			continue;
+		}
+		tap_ok(same_registers(rec, inv), "%s: every register and value as recorded", *n);
+		cpreg_inventory_digest(rec, d1, sizeof(d1));
+		cpreg_inventory_digest(inv, d2, sizeof(d2));
+		tap_eq_str(d2, d1, "%s: same digest", *n);
+		cpreg_inventory_get_number(rec, CPREG_NUM_VCPU_FEATURES, &f1);
+		cpreg_inventory_get_number(inv, CPREG_NUM_VCPU_FEATURES, &f2);
+		tap_ok(f1 == f2, "%s: the vCPU was built with the recorded features (as QEMU -cpu host)", *n);
+		m1 = cpreg_inventory_writable_masks(rec);
+		m2 = cpreg_inventory_writable_masks(inv);
+		tap_ok((!m1 && !m2) || (m1 && m2 && memcmp(m1, m2, CPREG_WRITABLE_MASKS * 8) == 0),
+		       "%s: writable masks as recorded (%s)", *n, m1 ? "present" : "none: kernel before 6.7");
+		tap_ok(cpreg_replay_open_fds(rp) == 0, "%s: no fd left open", *n);
+		cpreg_inventory_unref(inv);
+		cpreg_replay_free(rp);
+		cpreg_inventory_unref(rec);
+	}
+
+	/* A failure at each operation: a clear error or a recorded gap, never a crash or a leak. */
+	{
+		struct cpreg_inventory *rec = fixture("max_linux-7.2"), *inv = NULL;
+		struct cpreg_replay *rp = cpreg_replay_new(rec);
+		struct cpreg_probe_opts o = { .ops = cpreg_replay_ops(rp) };
+		struct cpreg_error err;
+		unsigned total, failed = 0, recorded = 0, bad = 0;
+
+		cpreg_probe(&o, &inv, NULL);
+		total = cpreg_replay_calls(rp);
+		inv = cpreg_inventory_unref(inv);
+		for (unsigned i = 1; i <= total; i++) {
+			int r;
+
+			memset(&err, 0, sizeof(err));
+			cpreg_replay_fail(rp, i, 0, EIO);
+			r = cpreg_probe(&o, &inv, &err);
+			if (r < 0) {
+				failed++;
+				/*
+				 * A failed capability query reads as "absent": the probe then asks
+				 * for fewer features, which the replay (it knows only the recorded
+				 * vCPU) refuses at KVM_ARM_VCPU_INIT.  Any other failure is the EIO.
+				 */
+				bool cap_fallout = r == -EINVAL && strcmp(err.where, "KVM_ARM_VCPU_INIT") == 0;
+
+				if ((r != -EIO && !cap_fallout) || !err.where[0] ||
+				    (!cap_fallout && !strstr(err.message, strerror(EIO))) || inv) {
+					bad++;
+					tap_diag("op %u: r=%d where=\"%s\" message=\"%s\"", i, r, err.where, err.message);
+				}
+			} else {
+				/* A failed register read is recorded, a failed capability query reads as 0. */
+				for (size_t k = 0; k < cpreg_inventory_count(inv); k++)
+					recorded += cpreg_inventory_at(inv, k)->state == CPREG_UNREADABLE;
+			}
+			if (cpreg_replay_open_fds(rp) != 0) {
+				bad++;
+				tap_diag("op %u leaks %d fds", i, cpreg_replay_open_fds(rp));
+			}
+			inv = cpreg_inventory_unref(inv);
+		}
+		tap_ok(total > 300, "max on 7.2: the probe makes %u kernel operations", total);
+		tap_ok(bad == 0, "each of them failing with EIO gives a named step and errno, and no leak (%u bad)", bad);
+		tap_ok(failed >= 9, "%u of them stop the probe (open, create VM/vCPU, init, finalize, lists, masks...)", failed);
+		tap_ok(recorded > 300, "a failed register read is recorded as unreadable (%u times), not dropped", recorded);
+
+		/* Particular failures and their words. */
+		cpreg_replay_fail(rp, 0, ULONG_MAX, ENOENT);
+		memset(&err, 0, sizeof(err));
+		tap_ok(cpreg_probe(&o, &inv, &err) == -ENOENT && strstr(err.message, "no KVM device") &&
+		       strcmp(err.where, "open /dev/kvm") == 0, "missing /dev/kvm: \"%s: %s\"", err.where, err.message);
+		cpreg_replay_fail(rp, 0, ULONG_MAX, EACCES);
+		tap_ok(cpreg_probe(&o, &inv, &err) == -EACCES && strstr(err.message, "permission denied"),
+		       "no permission: \"%s\"", err.message);
+		cpreg_replay_fail(rp, 0, CPREG_KVM_ARM_PREFERRED_TARGET, ENOTTY);
+		tap_ok(cpreg_probe(&o, &inv, &err) == -ENOTTY && strstr(err.message, "not an arm64 KVM") &&
+		       strcmp(err.where, "KVM_ARM_PREFERRED_TARGET") == 0, "a KVM that is not arm64: \"%s: %s\"",
+		       err.where, err.message);
+		cpreg_replay_fail(rp, 0, CPREG_KVM_CREATE_VCPU, EMFILE);
+		tap_ok(cpreg_probe(&o, &inv, &err) == -EMFILE && strcmp(err.where, "KVM_CREATE_VCPU") == 0 &&
+		       cpreg_replay_open_fds(rp) == 0, "KVM_CREATE_VCPU fails: named, and the VM fd is closed");
+		cpreg_replay_fail(rp, 0, CPREG_KVM_ARM_GET_REG_WRITABLE_MASKS, EINVAL);
+		tap_ok(cpreg_probe(&o, &inv, &err) == -EINVAL && strcmp(err.where, "KVM_ARM_GET_REG_WRITABLE_MASKS") == 0,
+		       "writable masks fail: named");
+		cpreg_replay_fail(rp, 0, 0, 0);
+		cpreg_replay_fail_reg(rp, CPREG_MIDR_EL1, false, EPERM);
+		tap_ok(cpreg_probe(&o, &inv, &err) == 0 && cpreg_inventory_find(inv, CPREG_MIDR_EL1)->state == CPREG_UNREADABLE &&
+		       cpreg_inventory_find(inv, CPREG_MIDR_EL1)->read_errno == EPERM, "an unreadable MIDR_EL1 is kept with EPERM");
+		inv = cpreg_inventory_unref(inv);
+		cpreg_replay_fail_reg(rp, 0, false, 0);
+
+		/* Features: pmu=off asks for a vCPU the recording does not have, and the kernel (replay) refuses. */
+		o.disable = 1u << CPREG_FEAT_PMU_V3;
+		tap_ok(cpreg_probe(&o, &inv, &err) == -EINVAL && strcmp(err.where, "KVM_ARM_VCPU_INIT") == 0,
+		       "a vCPU without PMU is initialised without the PMU bit (replay refuses it: not recorded)");
+		o.disable = 0;
+		cpreg_replay_free(rp);
+		cpreg_inventory_unref(rec);
+	}
+	{
+		uint32_t bits = 0;
+
+		tap_ok(cpreg_parse_disable("pmu=off,pauth=off", &bits) == 0 &&
+		       bits == (1u << CPREG_FEAT_PMU_V3 | 1u << CPREG_FEAT_PTRAUTH_ADDRESS | 1u << CPREG_FEAT_PTRAUTH_GENERIC),
+		       "pmu=off,pauth=off parse");
+		tap_ok(cpreg_parse_disable("mte=on", &bits) == -EINVAL, "unknown vCPU option refused");
+	}
+
+	/* The real kernel: on this machine there is no arm64 KVM, and the error says why. */
+	{
+		struct cpreg_probe_opts o = { .dev = "/nonexistent/kvm" };
+		struct cpreg_inventory *inv = NULL;
+		struct cpreg_error err = { 0 };
+
+		tap_ok(cpreg_probe(&o, &inv, &err) == -ENOENT && strstr(err.message, "no KVM device") && !inv,
+		       "real backend, missing device: \"%s: %s\"", err.where, err.message);
+#ifndef __aarch64__
+		o.dev = "/dev/kvm";
+		memset(&err, 0, sizeof(err));
+		tap_ok(cpreg_probe(&o, &inv, &err) < 0 && !inv && err.where[0] && err.message[0],
+		       "real /dev/kvm on a non-arm64 machine fails cleanly: \"%s: %s\"", err.where, err.message);
+#endif
+	}
+	fixture_names_free(names);
+	return tap_done();
+}
