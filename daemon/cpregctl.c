@@ -1,0 +1,609 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * cpregctl: the command line for orchestrators and operators.
+ *
+ * Exit status: 0 compatible or success, 1 incompatible (or, for diff, the
+ * inventories differ), 2 usage or runtime error with the reason on stderr.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "cpreg.h"
+#include "probe.h"
+
+#define DEFAULT_SOCKET "/run/cpregd/cpregd.sock"
+
+enum { EXIT_OK = 0, EXIT_NO = 1, EXIT_ERR = 2 };
+
+static struct {
+	const char *socket;
+	const char *policy;
+	bool json;
+	bool verbose;
+	bool all;
+	int timeout_ms;
+	const char *replay;
+	const char *dev;
+	const char *qemu;
+	uint32_t disable;
+	bool trial_off;
+} arg = { .timeout_ms = 60000 };
+
+static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("cpregctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return EXIT_ERR;
+}
+
+static int load(const char *path, struct cpreg_inventory **ret)
+{
+	struct cpreg_error err = { 0 };
+
+	if (cpreg_inventory_load(path, ret, &err) < 0)
+		return fail("%s: %s", err.where, err.message);
+	return 0;
+}
+
+/* A built-in policy name, or a site policy file. */
+static int get_policy(struct cpreg_policy **ret)
+{
+	struct cpreg_error err = { 0 };
+	int r;
+
+	*ret = NULL;
+	if (!arg.policy || strcmp(arg.policy, "auto") == 0)
+		return 0;
+	r = cpreg_policy_new_builtin(arg.policy, ret);
+	if (r == -ENOENT) {
+		if (access(arg.policy, F_OK) != 0)
+			return fail("--policy: \"%s\" is neither qemu-legacy, qemu-11.1, auto, nor a policy file",
+				    arg.policy);
+		if (cpreg_policy_load(arg.policy, ret, &err) < 0)
+			return fail("%s: %s", err.where, err.message);
+		return 0;
+	}
+	return r < 0 ? fail("--policy: %s", strerror(-r)) : 0;
+}
+
+static const char *host_label(const struct cpreg_inventory *inv, const char *fallback)
+{
+	const char *h = cpreg_inventory_get_text(inv, CPREG_TEXT_HOSTNAME);
+
+	return h ? h : fallback;
+}
+
+static int outcome_rank(enum cpreg_outcome o)
+{
+	return o == CPREG_OUT_FAIL ? 0 : o == CPREG_OUT_UNKNOWN ? 1 : o == CPREG_OUT_TOLERATED ? 2 : 3;
+}
+
+static void print_value(bool has, uint64_t v, char *buf, size_t len)
+{
+	if (has)
+		snprintf(buf, len, "0x%" PRIx64, v);
+	else
+		snprintf(buf, len, "-");
+}
+
+/* Findings worst first: fail, unknown, tolerated, then ok (ok only with -v). */
+static void print_verdict(const struct cpreg_verdict *v, const char *src, const char *dst)
+{
+	size_t counts[4] = { 0 };
+
+	printf("%s -> %s: %s (policy %s: %s)\n", src, dst, cpreg_result_name(cpreg_verdict_result(v)),
+	       cpreg_verdict_policy(v), cpreg_verdict_policy_reason(v));
+	for (int rank = 0; rank < 4; rank++)
+		for (size_t i = 0; i < cpreg_verdict_count(v); i++) {
+			const struct cpreg_finding *f = cpreg_verdict_at(v, i);
+			char a[24], b[24];
+
+			if (outcome_rank(f->outcome) != rank)
+				continue;
+			counts[rank]++;
+			if (rank == 3 && !arg.verbose)
+				continue;
+			if (f->kind == CPREG_FIND_COUNT_EXCEEDED) {
+				snprintf(a, sizeof(a), "%" PRIu64, f->source_value);
+				snprintf(b, sizeof(b), "%" PRIu64, f->destination_value);
+			} else {
+				print_value(f->has_source, f->source_value, a, sizeof(a));
+				print_value(f->has_destination, f->destination_value, b, sizeof(b));
+			}
+			printf("  %-9s %-24s %-19s %18s -> %-18s %s\n", cpreg_outcome_name(f->outcome), f->name,
+			       cpreg_finding_kind_name(f->kind), a, b, f->message);
+		}
+	printf("  %zu fail, %zu unknown, %zu tolerated, %zu ok\n", counts[0], counts[1], counts[2], counts[3]);
+}
+
+static int verdict_exit(enum cpreg_result r)
+{
+	return r == CPREG_COMPATIBLE ? EXIT_OK : EXIT_NO;
+}
+
+static int cmd_probe(int argc, char **argv)
+{
+	struct cpreg_probe_opts o = { .dev = arg.dev, .disable = arg.disable, .qemu = arg.qemu };
+	struct cpreg_inventory *inv = NULL, *rec = NULL;
+	struct cpreg_replay *rp = NULL;
+	struct cpreg_error err = { 0 };
+	char *json = NULL;
+	int r;
+
+	if (argc != 0)
+		return fail("probe takes no arguments");
+	if (arg.replay) {
+		if (load(arg.replay, &rec) < 0)
+			return EXIT_ERR;
+		rp = cpreg_replay_new(rec);
+		if (!rp)
+			return fail("out of memory");
+		o.ops = cpreg_replay_ops(rp);
+	}
+	r = cpreg_probe(&o, &inv, &err);
+	cpreg_replay_free(rp);
+	cpreg_inventory_unref(rec);
+	if (r < 0)
+		return fail("probe failed at %s: %s", err.where, err.message);
+	if (cpreg_inventory_to_json(inv, &json) < 0) {
+		cpreg_inventory_unref(inv);
+		return fail("out of memory");
+	}
+	fputs(json, stdout);
+	free(json);
+	cpreg_inventory_unref(inv);
+	return fflush(stdout) == 0 ? EXIT_OK : fail("cannot write: %s", strerror(errno));
+}
+
+static int request(const char *method, const char *target, const char *body, size_t len, struct http_reply *rep)
+{
+	const char *what = "";
+	int r = http_unix_request(arg.socket, method, target, body, len, arg.timeout_ms, rep, &what);
+
+	if (r < 0)
+		return fail("%s %s: %s: %s%s", arg.socket, target, what, strerror(-r),
+			    r == -ENOENT || r == -ECONNREFUSED ? " (is cpregd running? see systemctl status cpregd.socket)"
+			    : r == -EACCES ? " (join the group that owns the socket)" : "");
+	if (rep->status >= 400 && rep->status != 503) {
+		fprintf(stderr, "cpregctl: %s %s: HTTP %d: %s", method, target, rep->status, rep->body);
+		free(rep->body);
+		return EXIT_ERR;
+	}
+	return 0;
+}
+
+static int cmd_get(const char *target, int argc)
+{
+	struct http_reply rep;
+
+	if (argc != 0)
+		return fail("too many arguments");
+	if (request("GET", target, NULL, 0, &rep) != 0)
+		return EXIT_ERR;
+	fputs(rep.body, stdout);
+	free(rep.body);
+	return rep.status == 200 ? EXIT_OK : EXIT_NO;
+}
+
+static int cmd_check(int argc, char **argv)
+{
+	struct cpreg_inventory *s = NULL, *d = NULL;
+	struct cpreg_policy *p = NULL;
+	struct cpreg_verdict *v = NULL;
+	int ret = EXIT_ERR;
+
+	if (argc < 1 || argc > 2)
+		return fail("usage: cpregctl check SOURCE.json [DESTINATION.json]");
+	if (argc == 1) {
+		/* This host as the destination: ask the local daemon. */
+		char target[160], *text = NULL;
+		size_t len;
+		struct http_reply rep;
+		struct cpreg_error err = { 0 };
+		FILE *f = strcmp(argv[0], "-") == 0 ? stdin : fopen(argv[0], "re");
+
+		if (!f)
+			return fail("%s: %s", argv[0], strerror(errno));
+		{
+			size_t cap = 0;
+
+			len = 0;
+			for (;;) {
+				if (len + 65536 > cap) {
+					char *n = realloc(text, cap = cap ? cap * 2 : 131072);
+
+					if (!n) {
+						free(text);
+						return fail("out of memory");
+					}
+					text = n;
+				}
+				size_t k = fread(text + len, 1, cap - len, f);
+
+				len += k;
+				if (k == 0)
+					break;
+			}
+		}
+		if (f != stdin)
+			fclose(f);
+		/* Validate here too: a bad file is named locally, not by the daemon. */
+		if (cpreg_inventory_from_json(text, len, &s, &err) < 0) {
+			free(text);
+			return fail("%s:%s: %s", argv[0], err.where, err.message);
+		}
+		cpreg_inventory_unref(s);
+		snprintf(target, sizeof(target), "/v1/check?%s%s%s", arg.policy ? "policy=" : "",
+			 arg.policy ? arg.policy : "", arg.trial_off ? (arg.policy ? "&trial=0" : "trial=0") : "");
+		if (request("POST", target, text, len, &rep) != 0) {
+			free(text);
+			return EXIT_ERR;
+		}
+		free(text);
+		if (rep.status != 200) {
+			fprintf(stderr, "cpregctl: HTTP %d: %s", rep.status, rep.body);
+			free(rep.body);
+			return EXIT_ERR;
+		}
+		fputs(rep.body, stdout);
+		ret = strstr(rep.body, "\"result\": \"compatible\"") ? EXIT_OK : EXIT_NO;
+		free(rep.body);
+		return ret;
+	}
+	if (load(argv[0], &s) < 0 || load(argv[1], &d) < 0 || get_policy(&p) != 0)
+		goto out;
+	if (cpreg_check(s, d, p, &v) < 0) {
+		fail("check failed: out of memory");
+		goto out;
+	}
+	if (arg.json) {
+		char *json = NULL;
+
+		if (cpreg_verdict_to_json(v, &json) < 0) {
+			fail("out of memory");
+			goto out;
+		}
+		fputs(json, stdout);
+		free(json);
+	} else {
+		print_verdict(v, host_label(s, argv[0]), host_label(d, argv[1]));
+		printf("  static check only: no trial ran (the trial needs the destination's cpregd)\n");
+	}
+	ret = verdict_exit(cpreg_verdict_result(v));
+out:
+	cpreg_verdict_unref(v);
+	cpreg_policy_unref(p);
+	cpreg_inventory_unref(s);
+	cpreg_inventory_unref(d);
+	return ret;
+}
+
+static void json_str(const char *s)
+{
+	putchar('"');
+	for (; s && *s; s++) {
+		if (*s == '"' || *s == '\\')
+			printf("\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			printf("\\u%04x", *s);
+		else
+			putchar(*s);
+	}
+	putchar('"');
+}
+
+static void value_text(const struct cpreg_reg *r, char *buf, size_t len)
+{
+	if (!r)
+		snprintf(buf, len, "-");
+	else if (r->state == CPREG_WIDE)
+		snprintf(buf, len, "(wide)");
+	else if (r->state == CPREG_UNREADABLE)
+		snprintf(buf, len, "(%s)", strerrorname_np(r->read_errno));
+	else
+		snprintf(buf, len, "0x%" PRIx64, r->value);
+}
+
+/* Side by side, by register name: the migrated registers (all with --all), counters aside. */
+static int cmd_diff(int argc, char **argv)
+{
+	struct cpreg_inventory *a = NULL, *b = NULL;
+	size_t i = 0, j = 0, na, nb, ndiff = 0;
+	int ret = EXIT_ERR;
+
+	if (argc != 2)
+		return fail("usage: cpregctl diff A.json B.json");
+	if (load(argv[0], &a) < 0 || load(argv[1], &b) < 0)
+		goto out;
+	na = cpreg_inventory_count(a);
+	nb = cpreg_inventory_count(b);
+	if (arg.json)
+		printf("{\n  \"a\": \"%s\",\n  \"b\": \"%s\",\n  \"differences\": [", argv[0], argv[1]);
+	else
+		printf("%-28s %-22s %-22s\n", "REGISTER", host_label(a, argv[0]), host_label(b, argv[1]));
+	while (i < na || j < nb) {
+		const struct cpreg_reg *x = i < na ? cpreg_inventory_at(a, i) : NULL;
+		const struct cpreg_reg *y = j < nb ? cpreg_inventory_at(b, j) : NULL;
+		char name[64], va[40], vb[40];
+		uint64_t id;
+
+		if (x && (!y || x->id < y->id)) {
+			y = NULL;
+			i++;
+		} else if (y && (!x || y->id < x->id)) {
+			x = NULL;
+			j++;
+		} else if (x && y) {
+			i++;
+			j++;
+		} else {
+			break;
+		}
+		id = x ? x->id : y ? y->id : 0;
+		if (!arg.all && (!cpreg_id_migrates(id) || cpreg_id_is_counter(id)))
+			continue;
+		if (x && y && x->state == y->state && x->value == y->value)
+			continue;
+		ndiff++;
+		cpreg_id_name(id, name, sizeof(name));
+		value_text(x, va, sizeof(va));
+		value_text(y, vb, sizeof(vb));
+		if (arg.json) {
+			printf("%s\n    {\"id\": \"0x%016" PRIx64 "\", \"name\": ", ndiff > 1 ? "," : "", id);
+			json_str(name);
+			printf(", \"a\": ");
+			if (x && x->state == CPREG_VALUE) json_str(va); else printf(x ? "\"%s\"" : "null", va);
+			printf(", \"b\": ");
+			if (y && y->state == CPREG_VALUE) json_str(vb); else printf(y ? "\"%s\"" : "null", vb);
+			printf("}");
+		} else {
+			printf("%-28s %-22s %-22s\n", name, va, vb);
+		}
+	}
+	if (arg.json)
+		printf("%s],\n  \"count\": %zu\n}\n", ndiff ? "\n  " : "", ndiff);
+	else
+		printf("%zu difference%s\n", ndiff, ndiff == 1 ? "" : "s");
+	ret = ndiff ? EXIT_NO : EXIT_OK;
+out:
+	cpreg_inventory_unref(a);
+	cpreg_inventory_unref(b);
+	return ret;
+}
+
+/*
+ * Every ordered pair of a fleet.  Hosts with the same digest and the same
+ * destination policy form a pool, and each pair of pools is checked once.
+ */
+static int cmd_matrix(int argc, char **argv)
+{
+	struct pool {
+		char digest[CPREG_DIGEST_LEN];
+		const char *policy;
+		struct cpreg_inventory *inv;
+		const char **members;
+		size_t n;
+	} *pools = NULL;
+	struct cpreg_policy *forced = NULL;
+	size_t npools = 0, bad = 0;
+	int ret = EXIT_ERR;
+
+	if (argc < 1)
+		return fail("usage: cpregctl matrix FILE...");
+	if (get_policy(&forced) != 0)
+		return EXIT_ERR;
+	for (int i = 0; i < argc; i++) {
+		struct cpreg_inventory *inv;
+		char digest[CPREG_DIGEST_LEN];
+		const char *pol;
+		size_t k;
+
+		if (load(argv[i], &inv) < 0)
+			goto out;
+		cpreg_inventory_digest(inv, digest, sizeof(digest));
+		pol = forced ? cpreg_policy_name(forced)
+			     : cpreg_policy_for_qemu_version(cpreg_inventory_get_text(inv, CPREG_TEXT_QEMU_VERSION));
+		if (!pol)
+			pol = "qemu-legacy";
+		for (k = 0; k < npools; k++)
+			if (strcmp(pools[k].digest, digest) == 0 && strcmp(pools[k].policy, pol) == 0)
+				break;
+		if (k == npools) {
+			pools = realloc(pools, (npools + 1) * sizeof(*pools));
+			memset(&pools[k], 0, sizeof(*pools));
+			memcpy(pools[k].digest, digest, sizeof(digest));
+			pools[k].policy = pol;
+			pools[k].inv = cpreg_inventory_ref(inv);
+			npools++;
+		}
+		pools[k].members = realloc(pools[k].members, (pools[k].n + 1) * sizeof(char *));
+		pools[k].members[pools[k].n++] = argv[i];
+		cpreg_inventory_unref(inv);
+	}
+	if (arg.json) {
+		printf("{\n  \"pools\": [");
+		for (size_t k = 0; k < npools; k++) {
+			printf("%s\n    {\"pool\": %zu, \"digest\": \"%s\", \"policy\": \"%s\", \"members\": [", k ? "," : "",
+			       k, pools[k].digest, pools[k].policy);
+			for (size_t m = 0; m < pools[k].n; m++) {
+				if (m)
+					printf(", ");
+				json_str(pools[k].members[m]);
+			}
+			printf("]}");
+		}
+		printf("\n  ],\n  \"pairs\": [");
+	} else {
+		for (size_t k = 0; k < npools; k++) {
+			printf("pool %zu (%s, %.19s…):", k, pools[k].policy, pools[k].digest);
+			for (size_t m = 0; m < pools[k].n; m++)
+				printf(" %s", pools[k].members[m]);
+			printf("\n");
+		}
+		printf("\n%-8s", "src\\dst");
+		for (size_t k = 0; k < npools; k++)
+			printf(" %6zu", k);
+		printf("\n");
+	}
+	for (size_t s = 0; s < npools; s++) {
+		if (!arg.json)
+			printf("%-8zu", s);
+		for (size_t d = 0; d < npools; d++) {
+			struct cpreg_verdict *v = NULL;
+			enum cpreg_result res;
+			size_t nfail = 0;
+
+			if (cpreg_check(pools[s].inv, pools[d].inv, forced, &v) < 0) {
+				fail("check failed: out of memory");
+				goto out;
+			}
+			res = cpreg_verdict_result(v);
+			bad += res != CPREG_COMPATIBLE;
+			for (size_t i = 0; i < cpreg_verdict_count(v); i++)
+				nfail += cpreg_verdict_at(v, i)->outcome == CPREG_OUT_FAIL;
+			if (arg.json)
+				printf("%s\n    {\"source\": %zu, \"destination\": %zu, \"result\": \"%s\", \"policy\": \"%s\", "
+				       "\"failing_registers\": %zu}", s || d ? "," : "", s, d, cpreg_result_name(res),
+				       cpreg_verdict_policy(v), nfail);
+			else
+				printf(" %6s", res == CPREG_COMPATIBLE ? "ok" : res == CPREG_UNDECIDED ? "?" : "FAIL");
+			cpreg_verdict_unref(v);
+		}
+		if (!arg.json)
+			printf("\n");
+	}
+	if (arg.json)
+		printf("\n  ]\n}\n");
+	else
+		printf("\n%zu host%s in %zu pool%s; %zu of %zu ordered pool pairs not compatible "
+		       "(ok compatible, ? undecided without the trial, FAIL incompatible)\n",
+		       (size_t)argc, argc == 1 ? "" : "s", npools, npools == 1 ? "" : "s", bad, npools * npools);
+	ret = bad ? EXIT_NO : EXIT_OK;
+out:
+	for (size_t k = 0; k < npools; k++) {
+		cpreg_inventory_unref(pools[k].inv);
+		free(pools[k].members);
+	}
+	free(pools);
+	cpreg_policy_unref(forced);
+	return ret;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: cpregctl [OPTIONS] COMMAND [ARGS]\n"
+		"\n"
+		"Commands:\n"
+		"  inventory                 this host's inventory, from the local cpregd\n"
+		"  health                    the local cpregd's health\n"
+		"  probe                     probe /dev/kvm directly (no daemon) and print the inventory\n"
+		"  check SOURCE [DEST]       can a VM on SOURCE migrate here (local cpregd) or to DEST (offline)?\n"
+		"  diff A B                  registers that differ, side by side by name\n"
+		"  matrix FILE...            every ordered pair of a fleet, grouped into pools\n"
+		"\n"
+		"Options:\n"
+		"  -s, --socket PATH         cpregd's socket (default " DEFAULT_SOCKET ", or $CPREGD_SOCKET)\n"
+		"  -p, --policy NAME|FILE    qemu-legacy, qemu-11.1, auto (default) or a site policy file\n"
+		"  -j, --json                machine-readable output\n"
+		"  -v, --verbose             also list differences that do not matter\n"
+		"  -a, --all                 diff: every register, not only the migrated ones\n"
+		"      --no-trial            check: the static answer alone\n"
+		"      --timeout SECONDS     for daemon requests (default 60)\n"
+		"      --disable LIST        probe: vCPU options, e.g. pmu=off,sve=off,pauth=off\n"
+		"      --dev PATH            probe: the KVM device (default /dev/kvm)\n"
+		"      --qemu PATH           probe: record this QEMU's version\n"
+		"      --replay FILE         probe: answer from a recorded inventory instead of /dev/kvm\n"
+		"\n"
+		"Exit status: 0 compatible or success, 1 incompatible (diff: different), 2 error.\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "policy", required_argument, NULL, 'p' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "all", no_argument, NULL, 'a' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "no-trial", no_argument, NULL, 'T' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "disable", required_argument, NULL, 'D' },
+		{ "dev", required_argument, NULL, 'd' },
+		{ "qemu", required_argument, NULL, 'q' },
+		{ "replay", required_argument, NULL, 'r' },
+		{}
+	};
+	const char *cmd;
+	int c;
+
+	arg.socket = getenv("CPREGD_SOCKET") ? getenv("CPREGD_SOCKET") : DEFAULT_SOCKET;
+	while ((c = getopt_long(argc, argv, "+s:p:jvah", opts, NULL)) != -1) {
+		switch (c) {
+		case 's': arg.socket = optarg; break;
+		case 'p': arg.policy = optarg; break;
+		case 'j': arg.json = true; break;
+		case 'v': arg.verbose = true; break;
+		case 'a': arg.all = true; break;
+		case 'T': arg.trial_off = true; break;
+		case 'd': arg.dev = optarg; break;
+		case 'q': arg.qemu = optarg; break;
+		case 'r': arg.replay = optarg; break;
+		case 'h': usage(stdout); return EXIT_OK;
+		case 'V': printf("cpregctl " PACKAGE_VERSION "\n"); return EXIT_OK;
+		case 't': {
+			char *end;
+			long s = strtol(optarg, &end, 10);
+
+			if (*end || s < 1 || s > 3600)
+				return fail("--timeout: expected 1 to 3600 seconds, got \"%s\"", optarg);
+			arg.timeout_ms = (int)s * 1000;
+			break;
+		}
+		case 'D':
+			if (cpreg_parse_disable(optarg, &arg.disable) < 0)
+				return fail("--disable: expected a list of pmu=off, sve=off, pauth=off; got \"%s\"", optarg);
+			break;
+		default:
+			usage(stderr);
+			return EXIT_ERR;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return EXIT_ERR;
+	}
+	cmd = argv[optind++];
+	argc -= optind;
+	argv += optind;
+	if (strcmp(cmd, "probe") == 0)
+		return cmd_probe(argc, argv);
+	if (strcmp(cmd, "inventory") == 0)
+		return cmd_get("/v1/inventory", argc);
+	if (strcmp(cmd, "health") == 0)
+		return cmd_get("/v1/health", argc);
+	if (strcmp(cmd, "check") == 0)
+		return cmd_check(argc, argv);
+	if (strcmp(cmd, "diff") == 0)
+		return cmd_diff(argc, argv);
+	if (strcmp(cmd, "matrix") == 0)
+		return cmd_matrix(argc, argv);
+	return fail("unknown command \"%s\" (see cpregctl --help)", cmd);
+}
