@@ -31,5 +31,5 @@ if [ ! -f Makefile ] || [ "$src/configure" -nt Makefile ]; then
 		PKG_CONFIG_LIBDIR="$libdir/pkgconfig:$sysroot/usr/share/pkgconfig" \
 		PKG_CONFIG_SYSROOT_DIR="$sysroot" >&2
 fi
-make -s -j"$(nproc)" daemon/cpregctl $(grep -q '^daemon/cpregd' Makefile 2>/dev/null && echo daemon/cpregd || true) >&2
+make -s -j"$(nproc)" daemon/cpregctl tests/vm/kvm-reglist $(grep -q '^daemon/cpregd' Makefile 2>/dev/null && echo daemon/cpregd || true) >&2
 echo "$out"

@@ -61,10 +61,10 @@ if [ -z "$(find "$state/lists" -name '*Packages*' -mtime -1 2>/dev/null | head -
 	apt-get "${APT[@]}" -qq update
 fi
 
-dl() { # download packages into $cache/debs unless already there
+dl() { # download packages (name/release or name=version) into $cache/debs unless there
 	local p
 	for p in "$@"; do
-		local name=${p%%/*} ver
+		local name=${p%%[/=]*} ver
 		ver=$(apt-cache "${APT[@]}" show "$p" 2>/dev/null | awk '/^Version:/{print $2; exit}')
 		[ -n "$ver" ] || { echo "fetch.sh: package $p not found" >&2; return 1; }
 		if ! ls "$cache/debs/${name}_${ver//:/%3a}_"*.deb >/dev/null 2>&1; then
@@ -74,10 +74,21 @@ dl() { # download packages into $cache/debs unless already there
 	done
 }
 
+# Newest version of a package across a release's suites (release, -updates,
+# -security): the stable kernel moves on in the security archive.
+newest() {
+	apt-cache "${APT[@]}" madison "$1" | awk -F'|' -v rel="$2" '
+		{ gsub(/ /, "", $2); split($3, a, " "); suite = a[2]; sub(/\/.*/, "", suite) }
+		suite == rel || suite == rel "-security" || suite == rel "-updates" { print $2 }' |
+		sort -V | tail -n 1
+}
+
 # Kernels: the meta package of each release names the image package; since
 # 7.x the image itself sits in a linux-binary-* package it depends on.
 for rel in bookworm trixie sid; do
-	img=$(apt-cache "${APT[@]}" show "linux-image-cloud-arm64/$rel" |
+	ver=$(newest linux-image-cloud-arm64 "$rel")
+	[ -n "$ver" ] || { echo "fetch.sh: no linux-image-cloud-arm64 in $rel" >&2; exit 1; }
+	img=$(apt-cache "${APT[@]}" show "linux-image-cloud-arm64=$ver" |
 		awk -F': ' '/^Depends:/{print $2; exit}' | tr ',' '\n' |
 		sed -n 's/^ *\(linux-image-[^ ]*\).*/\1/p' | head -n 1)
 	bin=$(apt-cache "${APT[@]}" show "$img" | awk -F': ' '/^Depends:/{print $2; exit}' |

@@ -35,10 +35,10 @@ cp "$(readlink -f "$sysroot/lib/ld-linux-aarch64.so.1")" "$stage/lib/ld-linux-aa
 
 # The programs and, recursively, the libraries they need from the sysroot.
 need=()
-for p in cpregctl cpregd; do
-	if [ -x "$build/daemon/$p" ]; then
-		cp "$build/daemon/$p" "$stage/bin/$p"
-		need+=("$stage/bin/$p")
+for p in daemon/cpregctl daemon/cpregd tests/vm/kvm-reglist; do
+	if [ -x "$build/$p" ]; then
+		cp "$build/$p" "$stage/bin/${p##*/}"
+		need+=("$stage/bin/${p##*/}")
 	fi
 done
 declare -A seen=()
