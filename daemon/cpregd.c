@@ -1,0 +1,978 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * cpregd: probes this host's arm64 KVM cpreg inventory and serves it, and
+ * migration checks against it, over HTTP/1.1 on a UNIX stream socket.
+ *
+ * One libevent loop owns everything: the socket (from systemd socket
+ * activation or bound here), signals, the watchdog timer.  Probes run in
+ * the loop: on real hardware they take milliseconds.  Bad input never
+ * stops the daemon; a failed re-probe keeps the last good inventory and
+ * marks health degraded.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
+#include <json.h>
+#include <systemd/sd-daemon.h>
+
+#include "cpreg.h"
+#include "probe.h"
+
+#define DEFAULT_SOCKET "/run/cpregd/cpregd.sock"
+#define DEFAULT_STATE_DIR "/var/lib/cpregd"
+
+static struct {
+	const char *socket_path;
+	const char *state_dir;
+	const char *dev;
+	const char *replay;
+	const char *qemu;
+	const char *policy_file;
+	uint32_t disable;
+	long max_body;
+	long max_header;
+	int timeout;
+	int max_conns;
+} opt = {
+	.socket_path = DEFAULT_SOCKET,
+	.state_dir = DEFAULT_STATE_DIR,
+	.max_body = 1 << 20,
+	.max_header = 16 << 10,
+	.timeout = 10,
+	.max_conns = 64,
+};
+
+/* ---- logging: stderr with sd-daemon.h priority prefixes for the journal ---- */
+
+static void log_at(const char *prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void log_at(const char *prio, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs(prio, stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+#define log_err(...) log_at(SD_ERR, __VA_ARGS__)
+#define log_warn(...) log_at(SD_WARNING, __VA_ARGS__)
+#define log_info(...) log_at(SD_INFO, __VA_ARGS__)
+
+/* ---- state ---- */
+
+enum endpoint { EP_INVENTORY, EP_CHECK, EP_HEALTH, EP_METRICS, EP_REFRESH, EP_OTHER, _EP_MAX };
+static const char *const ep_names[] = { "/v1/inventory", "/v1/check", "/v1/health", "/metrics", "/v1/refresh", "other" };
+
+static struct {
+	struct event_base *base;
+	struct evhttp *http;
+	struct evconnlistener *listener;
+	struct event *backoff;
+	struct cpreg_inventory *inv;   /* last good inventory, or NULL */
+	char digest[CPREG_DIGEST_LEN];
+	char *json;                    /* its JSON form, served as is */
+	bool from_disk;                /* served from the state dir, not yet re-probed */
+	bool degraded;
+	char reason[1024];
+	struct cpreg_policy *site_policy;
+	time_t started;
+	uint64_t probes_ok, probes_failed;
+	int64_t last_probe_ms;
+	time_t last_probe_at;          /* last attempt */
+	struct { int code; uint64_t n; } requests[_EP_MAX][12];
+	uint64_t checks[3];            /* by cpreg_result */
+	struct evhttp_connection **conns;
+	int nconns;
+	uint64_t rejected;
+	bool quitting;
+} S;
+
+/* ---- probing and persistence ---- */
+
+static int save_state(const char *json)
+{
+	char tmp[4096], path[4096];
+	int fd, dfd;
+	size_t len = strlen(json), off = 0;
+
+	if (!opt.state_dir || !*opt.state_dir)
+		return 0;
+	snprintf(path, sizeof(path), "%s/inventory.json", opt.state_dir);
+	snprintf(tmp, sizeof(tmp), "%s/.inventory.json.tmp", opt.state_dir);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	while (off < len) {
+		ssize_t k = write(fd, json + off, len - off);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0) {
+			int e = errno;
+
+			close(fd);
+			unlink(tmp);
+			return -e;
+		}
+		off += k;
+	}
+	/* Atomically: the data reaches the disk before the name does. */
+	if (fsync(fd) < 0 || close(fd) < 0) {
+		int e = errno;
+
+		unlink(tmp);
+		return -e;
+	}
+	if (rename(tmp, path) < 0) {
+		int e = errno;
+
+		unlink(tmp);
+		return -e;
+	}
+	dfd = open(opt.state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
+	return 0;
+}
+
+static void set_inventory(struct cpreg_inventory *inv, char *json, bool from_disk)
+{
+	cpreg_inventory_unref(S.inv);
+	free(S.json);
+	S.inv = inv;
+	S.json = json;
+	S.from_disk = from_disk;
+	cpreg_inventory_digest(inv, S.digest, sizeof(S.digest));
+}
+
+static void load_state(void)
+{
+	char path[4096];
+	struct cpreg_inventory *inv = NULL;
+	struct cpreg_error err = { 0 };
+	char *json = NULL;
+
+	snprintf(path, sizeof(path), "%s/inventory.json", opt.state_dir);
+	if (access(path, F_OK) != 0)
+		return;
+	if (cpreg_inventory_load(path, &inv, &err) < 0) {
+		log_warn("ignoring persisted inventory %s: %s", err.where, err.message);
+		return;
+	}
+	if (cpreg_inventory_to_json(inv, &json) < 0) {
+		cpreg_inventory_unref(inv);
+		return;
+	}
+	set_inventory(inv, json, true);
+	log_info("serving persisted inventory from %s (probed %s, digest %s)", path,
+		 cpreg_inventory_get_text(inv, CPREG_TEXT_PROBE_TIME) ?: "at an unknown time", S.digest);
+}
+
+static int do_probe(const char *why)
+{
+	struct cpreg_probe_opts po = { .dev = opt.dev, .disable = opt.disable, .qemu = opt.qemu };
+	struct cpreg_inventory *inv = NULL, *rec = NULL;
+	struct cpreg_replay *rp = NULL;
+	struct cpreg_error err = { 0 };
+	struct timespec t0, t1;
+	char *json = NULL;
+	int r;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	S.last_probe_at = time(NULL);
+	if (opt.replay) {
+		/* Re-read at every probe: a test can make the "kernel" fail by changing the file. */
+		r = cpreg_inventory_load(opt.replay, &rec, &err);
+		if (r >= 0) {
+			rp = cpreg_replay_new(rec);
+			if (!rp) {
+				r = -ENOMEM;
+				snprintf(err.where, sizeof(err.where), "replay");
+				snprintf(err.message, sizeof(err.message), "out of memory");
+			} else {
+				po.ops = cpreg_replay_ops(rp);
+			}
+		}
+	} else {
+		r = 0;
+	}
+	if (r >= 0)
+		r = cpreg_probe(&po, &inv, &err);
+	cpreg_replay_free(rp);
+	cpreg_inventory_unref(rec);
+	if (r >= 0 && cpreg_inventory_to_json(inv, &json) < 0) {
+		r = -ENOMEM;
+		snprintf(err.where, sizeof(err.where), "probe");
+		snprintf(err.message, sizeof(err.message), "out of memory");
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	S.last_probe_ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	if (r < 0) {
+		S.probes_failed++;
+		S.degraded = true;
+		snprintf(S.reason, sizeof(S.reason), "%s probe failed at %s: %s%s", why, err.where, err.message,
+			 S.inv ? "; serving the last good inventory" : "; no inventory to serve");
+		log_err("%s", S.reason);
+		cpreg_inventory_unref(inv);
+		sd_notifyf(0, "STATUS=Degraded: %s", S.reason);
+		return r;
+	}
+	S.probes_ok++;
+	S.degraded = false;
+	S.reason[0] = '\0';
+	set_inventory(inv, json, false);
+	r = save_state(json);
+	if (r < 0)
+		log_warn("cannot persist the inventory in %s: %s", opt.state_dir, strerror(-r));
+	log_info("%s probe: %zu registers (%zu migrated), digest %s, %" PRId64 " ms", why,
+		 cpreg_inventory_count(inv), cpreg_inventory_migration_count(inv), S.digest, S.last_probe_ms);
+	sd_notifyf(0, "STATUS=Serving %zu registers, digest %.23s", cpreg_inventory_count(inv), S.digest);
+	return 0;
+}
+
+/* ---- HTTP ---- */
+
+static enum endpoint endpoint_of(const char *path)
+{
+	for (int i = 0; i < EP_OTHER; i++)
+		if (path && strcmp(path, ep_names[i]) == 0)
+			return i;
+	return EP_OTHER;
+}
+
+static void count_request(enum endpoint ep, int code)
+{
+	for (int i = 0; i < 12; i++) {
+		if (S.requests[ep][i].code == code || S.requests[ep][i].code == 0) {
+			S.requests[ep][i].code = code;
+			S.requests[ep][i].n++;
+			return;
+		}
+	}
+}
+
+static void reply(struct evhttp_request *req, enum endpoint ep, int code, const char *ctype, const char *body)
+{
+	struct evbuffer *buf = evbuffer_new();
+
+	if (!buf) {
+		evhttp_send_error(req, 500, "out of memory");
+		return;
+	}
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", ctype);
+	evbuffer_add(buf, body, strlen(body));
+	count_request(ep, code);
+	evhttp_send_reply(req, code, code == 200 ? "OK" : code == 304 ? "Not Modified" : "Error", buf);
+	evbuffer_free(buf);
+}
+
+static void reply_json_obj(struct evhttp_request *req, enum endpoint ep, int code, json_object *o)
+{
+	char *text = NULL;
+
+	if (asprintf(&text, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+								   JSON_C_TO_STRING_NOSLASHESCAPE)) < 0)
+		text = NULL;
+	json_object_put(o);
+	reply(req, ep, code, "application/json", text ? text : "{}\n");
+	free(text);
+}
+
+static void reply_error(struct evhttp_request *req, enum endpoint ep, int code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void reply_error(struct evhttp_request *req, enum endpoint ep, int code, const char *fmt, ...)
+{
+	json_object *o = json_object_new_object(), *e = json_object_new_object();
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	json_object_object_add(e, "code", json_object_new_int(code));
+	json_object_object_add(e, "message", json_object_new_string(msg));
+	json_object_object_add(o, "error", e);
+	reply_json_obj(req, ep, code, o);
+}
+
+static int64_t inventory_age(void)
+{
+	const char *t = S.inv ? cpreg_inventory_get_text(S.inv, CPREG_TEXT_PROBE_TIME) : NULL;
+	struct tm tm = { 0 };
+
+	if (!t || !strptime(t, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		return -1;
+	return (int64_t)(time(NULL) - timegm(&tm));
+}
+
+static json_object *health_object(int *ret_code)
+{
+	json_object *o = json_object_new_object();
+	int64_t age = inventory_age(), n;
+	bool ok = S.inv && !S.degraded && !S.from_disk;
+
+	json_object_object_add(o, "status", json_object_new_string(ok ? "ok" : "degraded"));
+	if (!ok)
+		json_object_object_add(o, "reason", json_object_new_string(
+			S.reason[0] ? S.reason : !S.inv ? "no inventory yet" : "serving the persisted inventory; not re-probed yet"));
+	json_object_object_add(o, "version", json_object_new_string(PACKAGE_VERSION));
+	json_object_object_add(o, "uptime_seconds", json_object_new_int64(time(NULL) - S.started));
+	json_object_object_add(o, "inventory_age_seconds", age >= 0 ? json_object_new_int64(age) : NULL);
+	json_object_object_add(o, "inventory_source", json_object_new_string(!S.inv ? "none" : S.from_disk ? "state-dir" : "probe"));
+	json_object_object_add(o, "probe_duration_ms", S.probes_ok + S.probes_failed ? json_object_new_int64(S.last_probe_ms) : NULL);
+	json_object_object_add(o, "probes_ok", json_object_new_int64(S.probes_ok));
+	json_object_object_add(o, "probes_failed", json_object_new_int64(S.probes_failed));
+	if (S.inv) {
+		json_object_object_add(o, "digest", json_object_new_string(S.digest));
+		json_object_object_add(o, "registers", json_object_new_int64(cpreg_inventory_count(S.inv)));
+		json_object_object_add(o, "kernel", cpreg_inventory_get_text(S.inv, CPREG_TEXT_KERNEL)
+				       ? json_object_new_string(cpreg_inventory_get_text(S.inv, CPREG_TEXT_KERNEL)) : NULL);
+		if (cpreg_inventory_get_number(S.inv, CPREG_NUM_PROBE_MS, &n) == 0)
+			json_object_object_add(o, "inventory_probe_ms", json_object_new_int64(n));
+	}
+	*ret_code = ok ? 200 : 503;
+	return o;
+}
+
+static void h_health(struct evhttp_request *req)
+{
+	int code;
+	json_object *o = health_object(&code);
+
+	reply_json_obj(req, EP_HEALTH, code, o);
+}
+
+static void h_inventory(struct evhttp_request *req)
+{
+	const char *inm = evhttp_find_header(evhttp_request_get_input_headers(req), "If-None-Match");
+	char etag[CPREG_DIGEST_LEN + 2];
+
+	if (!S.inv) {
+		reply_error(req, EP_INVENTORY, 503, "no inventory: %s", S.reason[0] ? S.reason : "not probed yet");
+		return;
+	}
+	snprintf(etag, sizeof(etag), "\"%s\"", S.digest);
+	evhttp_add_header(evhttp_request_get_output_headers(req), "ETag", etag);
+	if (inm && (strcmp(inm, etag) == 0 || strcmp(inm, "*") == 0 || strcmp(inm, S.digest) == 0)) {
+		count_request(EP_INVENTORY, 304);
+		evhttp_send_reply(req, 304, "Not Modified", NULL);
+		return;
+	}
+	reply(req, EP_INVENTORY, 200, "application/json", S.json);
+}
+
+static bool peer_may_refresh(struct evhttp_request *req, uid_t *ret_uid)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	int fd = bev ? bufferevent_getfd(bev) : -1;
+
+	*ret_uid = (uid_t)-1;
+	if (fd < 0 || getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+		return false;
+	*ret_uid = cred.uid;
+	return cred.uid == 0 || cred.uid == geteuid();
+}
+
+static void h_refresh(struct evhttp_request *req)
+{
+	uid_t uid;
+	int code;
+
+	if (!peer_may_refresh(req, &uid)) {
+		reply_error(req, EP_REFRESH, 403, "refresh is allowed to root and to the daemon's own user, not uid %ld",
+			    (long)(int)uid);
+		return;
+	}
+	do_probe("refresh");
+	reply_json_obj(req, EP_REFRESH, S.degraded ? 503 : 200, health_object(&code));
+}
+
+static void h_check(struct evhttp_request *req)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	size_t len = evbuffer_get_length(in);
+	struct cpreg_inventory *src = NULL;
+	struct cpreg_policy *pol = NULL;
+	struct cpreg_verdict *v = NULL;
+	struct cpreg_error err = { 0 };
+	struct evkeyvalq q;
+	const char *policy_name = NULL, *query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+	char *text, *out = NULL;
+	int r;
+
+	TAILQ_INIT(&q);
+	if (query && evhttp_parse_query_str(query, &q) < 0) {
+		reply_error(req, EP_CHECK, 400, "malformed query string");
+		return;
+	}
+	policy_name = evhttp_find_header(&q, "policy");
+	if (policy_name && strcmp(policy_name, "auto") != 0) {
+		if (strcmp(policy_name, "site") == 0 && S.site_policy)
+			pol = cpreg_policy_ref(S.site_policy);
+		else if (cpreg_policy_new_builtin(policy_name, &pol) < 0) {
+			reply_error(req, EP_CHECK, 400, "policy: unknown \"%s\" (qemu-legacy, qemu-11.1, auto%s)", policy_name,
+				    S.site_policy ? ", site" : "");
+			evhttp_clear_headers(&q);
+			return;
+		}
+	} else if (!policy_name && S.site_policy) {
+		pol = cpreg_policy_ref(S.site_policy);
+	}
+	evhttp_clear_headers(&q);
+	if (!S.inv) {
+		cpreg_policy_unref(pol);
+		reply_error(req, EP_CHECK, 503, "no local inventory to check against: %s", S.reason[0] ? S.reason : "not probed yet");
+		return;
+	}
+	if (len == 0) {
+		cpreg_policy_unref(pol);
+		reply_error(req, EP_CHECK, 400, "empty body: POST the source host's cpreg-inventory/1 document");
+		return;
+	}
+	text = (char *)evbuffer_pullup(in, -1);
+	r = text ? cpreg_inventory_from_json(text, len, &src, &err) : -ENOMEM;
+	if (r < 0) {
+		cpreg_policy_unref(pol);
+		reply_error(req, EP_CHECK, r == -ENOMEM ? 500 : 400, "body%s%s: %s", err.where[0] ? ": " : "", err.where,
+			    err.message[0] ? err.message : strerror(-r));
+		return;
+	}
+	r = cpreg_check(src, S.inv, pol, &v);
+	if (r < 0 || cpreg_verdict_to_json(v, &out) < 0) {
+		reply_error(req, EP_CHECK, 500, "check failed: %s", strerror(r < 0 ? -r : ENOMEM));
+	} else {
+		S.checks[cpreg_verdict_result(v)]++;
+		reply(req, EP_CHECK, 200, "application/json", out);
+	}
+	free(out);
+	cpreg_verdict_unref(v);
+	cpreg_inventory_unref(src);
+	cpreg_policy_unref(pol);
+}
+
+static void metric_label(struct evbuffer *b, const char *s)
+{
+	for (; s && *s; s++) {
+		if (*s == '"' || *s == '\\')
+			evbuffer_add_printf(b, "\\%c", *s);
+		else if (*s == '\n')
+			evbuffer_add_printf(b, "\\n");
+		else
+			evbuffer_add(b, s, 1);
+	}
+}
+
+/* Prometheus text exposition format 0.0.4. */
+static void h_metrics(struct evhttp_request *req)
+{
+	struct evbuffer *b = evbuffer_new();
+	const char *q = S.inv ? cpreg_inventory_get_text(S.inv, CPREG_TEXT_QEMU_VERSION) : NULL;
+	const char *k = S.inv ? cpreg_inventory_get_text(S.inv, CPREG_TEXT_KERNEL) : NULL;
+	int64_t age = inventory_age();
+
+	if (!b) {
+		evhttp_send_error(req, 500, NULL);
+		return;
+	}
+	count_request(EP_METRICS, 200);
+	evbuffer_add_printf(b,
+		"# HELP cpregd_build_info cpregd build.\n# TYPE cpregd_build_info gauge\n"
+		"cpregd_build_info{version=\"%s\"} 1\n"
+		"# HELP cpregd_up 1 when the inventory is fresh from a successful probe.\n# TYPE cpregd_up gauge\n"
+		"cpregd_up %d\n"
+		"# HELP cpregd_probe_success Whether the last probe succeeded.\n# TYPE cpregd_probe_success gauge\n"
+		"cpregd_probe_success %d\n"
+		"# HELP cpregd_probe_duration_seconds Duration of the last probe.\n# TYPE cpregd_probe_duration_seconds gauge\n"
+		"cpregd_probe_duration_seconds %.3f\n"
+		"# HELP cpregd_last_probe_timestamp_seconds When the last probe ran.\n# TYPE cpregd_last_probe_timestamp_seconds gauge\n"
+		"cpregd_last_probe_timestamp_seconds %lld\n"
+		"# HELP cpregd_probes_total Probes by result.\n# TYPE cpregd_probes_total counter\n"
+		"cpregd_probes_total{result=\"success\"} %" PRIu64 "\ncpregd_probes_total{result=\"failure\"} %" PRIu64 "\n"
+		"# HELP cpregd_uptime_seconds Seconds since start.\n# TYPE cpregd_uptime_seconds gauge\n"
+		"cpregd_uptime_seconds %lld\n",
+		PACKAGE_VERSION, S.inv && !S.degraded && !S.from_disk, S.probes_ok + S.probes_failed ? !S.degraded : 0,
+		S.last_probe_ms / 1000.0, (long long)S.last_probe_at, S.probes_ok, S.probes_failed,
+		(long long)(time(NULL) - S.started));
+	if (S.inv) {
+		evbuffer_add_printf(b,
+			"# HELP cpregd_registers Registers KVM lists for the scratch vCPU.\n# TYPE cpregd_registers gauge\n"
+			"cpregd_registers %zu\n"
+			"# HELP cpregd_migrated_registers Registers QEMU migrates.\n# TYPE cpregd_migrated_registers gauge\n"
+			"cpregd_migrated_registers %zu\n"
+			"# HELP cpregd_inventory_age_seconds Age of the inventory served.\n# TYPE cpregd_inventory_age_seconds gauge\n"
+			"cpregd_inventory_age_seconds %lld\n"
+			"# HELP cpregd_inventory_info The inventory served.\n# TYPE cpregd_inventory_info gauge\n"
+			"cpregd_inventory_info{digest=\"%s\",kernel=\"",
+			cpreg_inventory_count(S.inv), cpreg_inventory_migration_count(S.inv), (long long)age, S.digest);
+		metric_label(b, k);
+		evbuffer_add_printf(b, "\",qemu_version=\"");
+		metric_label(b, q);
+		evbuffer_add_printf(b, "\"} 1\n");
+	}
+	evbuffer_add_printf(b, "# HELP cpregd_requests_total HTTP requests by endpoint and status.\n"
+			    "# TYPE cpregd_requests_total counter\n");
+	for (int e = 0; e < _EP_MAX; e++)
+		for (int i = 0; i < 12 && S.requests[e][i].code; i++)
+			evbuffer_add_printf(b, "cpregd_requests_total{endpoint=\"%s\",code=\"%d\"} %" PRIu64 "\n",
+					    ep_names[e], S.requests[e][i].code, S.requests[e][i].n);
+	evbuffer_add_printf(b, "# HELP cpregd_checks_total Migration checks by result.\n# TYPE cpregd_checks_total counter\n");
+	for (int r = 0; r < 3; r++)
+		evbuffer_add_printf(b, "cpregd_checks_total{result=\"%s\"} %" PRIu64 "\n", cpreg_result_name(r), S.checks[r]);
+	evbuffer_add_printf(b, "# HELP cpregd_connections Open client connections.\n# TYPE cpregd_connections gauge\n"
+			    "cpregd_connections %d\n"
+			    "# HELP cpregd_connections_rejected_total Requests refused because of the connection limit.\n"
+			    "# TYPE cpregd_connections_rejected_total counter\ncpregd_connections_rejected_total %" PRIu64 "\n",
+			    S.nconns, S.rejected);
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "text/plain; version=0.0.4");
+	evhttp_send_reply(req, 200, "OK", b);
+	evbuffer_free(b);
+}
+
+/* ---- connection accounting (libevent 2.1 has no limit of its own) ---- */
+
+static void conn_closed(struct evhttp_connection *evcon, void *arg)
+{
+	for (int i = 0; i < S.nconns; i++)
+		if (S.conns[i] == evcon) {
+			S.conns[i] = S.conns[--S.nconns];
+			return;
+		}
+}
+
+/* Track the connection; false when it would exceed the limit. */
+static bool conn_admit(struct evhttp_request *req)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+
+	if (!evcon)
+		return true;
+	for (int i = 0; i < S.nconns; i++)
+		if (S.conns[i] == evcon)
+			return true;
+	if (S.nconns >= opt.max_conns)
+		return false;
+	S.conns[S.nconns++] = evcon;
+	evhttp_connection_set_closecb(evcon, conn_closed, NULL);
+	return true;
+}
+
+static void on_request(struct evhttp_request *req, void *arg)
+{
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+	enum evhttp_cmd_type m = evhttp_request_get_command(req);
+	enum endpoint ep = endpoint_of(path);
+
+	/* libevent hands over requests it failed to read (413 too large, 400 bad headers). */
+	if (!evhttp_request_get_uri(req)) {
+		int code = evhttp_request_get_response_code(req);
+
+		count_request(EP_OTHER, code >= 400 ? code : 400);
+		evhttp_send_error(req, code >= 400 ? code : 400, NULL);
+		return;
+	}
+	if (!conn_admit(req)) {
+		S.rejected++;
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "1");
+		reply_error(req, ep, 503, "too many connections (limit %d)", opt.max_conns);
+		return;
+	}
+	switch (ep) {
+	case EP_INVENTORY:
+	case EP_HEALTH:
+	case EP_METRICS:
+		if (m != EVHTTP_REQ_GET && m != EVHTTP_REQ_HEAD)
+			break;
+		if (ep == EP_INVENTORY)
+			h_inventory(req);
+		else if (ep == EP_HEALTH)
+			h_health(req);
+		else
+			h_metrics(req);
+		return;
+	case EP_CHECK:
+	case EP_REFRESH:
+		if (m != EVHTTP_REQ_POST)
+			break;
+		if (ep == EP_CHECK)
+			h_check(req);
+		else
+			h_refresh(req);
+		return;
+	default:
+		reply_error(req, EP_OTHER, 404, "no such endpoint \"%s\" (see man cpregd)", path ? path : "");
+		return;
+	}
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Allow",
+			  ep == EP_CHECK || ep == EP_REFRESH ? "POST" : "GET, HEAD");
+	reply_error(req, ep, 405, "method not allowed on %s", ep_names[ep]);
+}
+
+/* ---- listener: socket activation or our own socket ---- */
+
+static void backoff_done(evutil_socket_t fd, short ev, void *arg)
+{
+	evconnlistener_enable(S.listener);
+}
+
+/* EMFILE and friends: stop accepting for a moment instead of spinning. */
+static void on_accept_error(struct evconnlistener *l, void *arg)
+{
+	int e = EVUTIL_SOCKET_ERROR();
+	struct timeval tv = { 0, 200000 };
+
+	log_warn("accept failed: %s; pausing for 200 ms", strerror(e));
+	evconnlistener_disable(l);
+	evtimer_add(S.backoff, &tv);
+}
+
+static int bind_socket(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct stat st;
+	int fd;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		log_err("socket path too long: %s", path);
+		return -ENAMETOOLONG;
+	}
+	strcpy(sa.sun_path, path);
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			log_err("%s exists and is not a socket; refusing to replace it", path);
+			return -EEXIST;
+		}
+		/* Stale or live?  A live one answers a connect. */
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+			close(fd);
+			log_err("%s is in use by a running server; refusing to take it over", path);
+			return -EADDRINUSE;
+		}
+		if (fd >= 0)
+			close(fd);
+		if (unlink(path) < 0 && errno != ENOENT) {
+			log_err("cannot remove stale socket %s: %s", path, strerror(errno));
+			return -errno;
+		}
+		log_info("removed stale socket %s", path);
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	/* 0660 from the start: no window in which others may connect. */
+	{
+		mode_t old = umask(0117);
+		int r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+		int e = errno;
+
+		umask(old);
+		if (r < 0) {
+			close(fd);
+			log_err("cannot bind %s: %s", path, strerror(e));
+			return -e;
+		}
+	}
+	if (listen(fd, 128) < 0) {
+		int e = errno;
+
+		close(fd);
+		unlink(path);
+		log_err("cannot listen on %s: %s", path, strerror(e));
+		return -e;
+	}
+	return fd;
+}
+
+/* ---- signals, watchdog ---- */
+
+static void on_signal(evutil_socket_t sig, short ev, void *arg)
+{
+	if (sig == SIGHUP) {
+		log_info("SIGHUP: re-probing");
+		sd_notify(0, "RELOADING=1");
+		do_probe("reload");
+		sd_notify(0, "READY=1");
+		return;
+	}
+	log_info("%s: shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	sd_notify(0, "STOPPING=1");
+	S.quitting = true;
+	event_base_loopexit(S.base, NULL);
+}
+
+static void on_watchdog(evutil_socket_t fd, short ev, void *arg)
+{
+	sd_notify(0, "WATCHDOG=1");
+}
+
+static void on_start(evutil_socket_t fd, short ev, void *arg)
+{
+	do_probe("start-up");
+	sd_notify(0, "READY=1");
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: cpregd [OPTIONS]\n"
+		"Serve this host's arm64 KVM cpreg inventory and migration checks.\n\n"
+		"  -s, --socket PATH        listen here when not socket-activated (default " DEFAULT_SOCKET ")\n"
+		"  -S, --state-dir DIR      keep the last good inventory here (default " DEFAULT_STATE_DIR ")\n"
+		"      --dev PATH           the KVM device (default /dev/kvm)\n"
+		"      --qemu PATH          qemu-system-aarch64 whose version selects the check policy\n"
+		"                           (default: qemu-system-aarch64 from PATH when present)\n"
+		"      --no-qemu            do not look for QEMU\n"
+		"      --disable LIST       vCPU options of this host's VMs: pmu=off,sve=off,pauth=off\n"
+		"      --policy-file FILE   site tolerance policy (docs/policy.md) used by checks\n"
+		"      --max-body BYTES     largest request body (default 1048576)\n"
+		"      --max-connections N  simultaneous client connections (default 64)\n"
+		"      --timeout SECONDS    read/write timeout per connection (default 10)\n"
+		"      --replay FILE        answer probes from a recorded inventory (testing)\n"
+		"  -h, --help, --version\n");
+}
+
+static bool in_path(const char *prog)
+{
+	const char *path = getenv("PATH");
+	char buf[4096];
+
+	for (const char *p = path ? path : "/usr/bin:/bin"; p && *p;) {
+		size_t n = strcspn(p, ":");
+
+		snprintf(buf, sizeof(buf), "%.*s/%s", (int)n, p, prog);
+		if (access(buf, X_OK) == 0)
+			return true;
+		p += n + (p[n] == ':');
+	}
+	return false;
+}
+
+static int parse_long(const char *name, const char *s, long min, long max, long *ret)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || *end || v < min || v > max) {
+		fprintf(stderr, "cpregd: %s: expected a number from %ld to %ld, got \"%s\"\n", name, min, max, s);
+		return -EINVAL;
+	}
+	*ret = v;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "state-dir", required_argument, NULL, 'S' },
+		{ "dev", required_argument, NULL, 'd' },
+		{ "qemu", required_argument, NULL, 'q' },
+		{ "no-qemu", no_argument, NULL, 'Q' },
+		{ "disable", required_argument, NULL, 'D' },
+		{ "policy-file", required_argument, NULL, 'P' },
+		{ "max-body", required_argument, NULL, 'b' },
+		{ "max-connections", required_argument, NULL, 'c' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "replay", required_argument, NULL, 'r' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{}
+	};
+	struct event *sigs[4] = { 0 }, *wd = NULL, *start = NULL;
+	bool no_qemu = false;
+	uint64_t wd_usec = 0;
+	int c, fd = -1, n, ret = 1;
+	bool own_socket = false;
+	long v;
+
+	while ((c = getopt_long(argc, argv, "s:S:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 's': opt.socket_path = optarg; break;
+		case 'S': opt.state_dir = optarg; break;
+		case 'd': opt.dev = optarg; break;
+		case 'q': opt.qemu = optarg; break;
+		case 'Q': no_qemu = true; break;
+		case 'r': opt.replay = optarg; break;
+		case 'P': opt.policy_file = optarg; break;
+		case 'D':
+			if (cpreg_parse_disable(optarg, &opt.disable) < 0) {
+				fprintf(stderr, "cpregd: --disable: expected pmu=off, sve=off, pauth=off; got \"%s\"\n", optarg);
+				return 2;
+			}
+			break;
+		case 'b':
+			if (parse_long("--max-body", optarg, 1024, 64 << 20, &v) < 0)
+				return 2;
+			opt.max_body = v;
+			break;
+		case 'c':
+			if (parse_long("--max-connections", optarg, 1, 65536, &v) < 0)
+				return 2;
+			opt.max_conns = (int)v;
+			break;
+		case 't':
+			if (parse_long("--timeout", optarg, 1, 3600, &v) < 0)
+				return 2;
+			opt.timeout = (int)v;
+			break;
+		case 'h': usage(stdout); return 0;
+		case 'V': printf("cpregd " PACKAGE_VERSION "\n"); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "cpregd: unexpected argument \"%s\"\n", argv[optind]);
+		return 2;
+	}
+	if (!opt.qemu && !no_qemu && in_path("qemu-system-aarch64"))
+		opt.qemu = "qemu-system-aarch64";
+	if (no_qemu)
+		opt.qemu = NULL;
+	signal(SIGPIPE, SIG_IGN);
+	S.started = time(NULL);
+	S.conns = calloc(opt.max_conns, sizeof(*S.conns));
+	if (!S.conns)
+		return 1;
+	if (opt.policy_file) {
+		struct cpreg_error err = { 0 };
+
+		if (cpreg_policy_load(opt.policy_file, &S.site_policy, &err) < 0) {
+			log_err("policy file %s: %s", err.where, err.message);
+			return 1;
+		}
+		log_info("site policy \"%s\" from %s", cpreg_policy_name(S.site_policy), opt.policy_file);
+	}
+
+	/* The socket: systemd's, checked, or our own. */
+	n = sd_listen_fds(1);
+	if (n < 0) {
+		log_err("sd_listen_fds: %s", strerror(-n));
+		return 1;
+	}
+	if (n > 1) {
+		log_err("expected one socket from systemd, got %d", n);
+		return 1;
+	}
+	if (n == 1) {
+		fd = SD_LISTEN_FDS_START;
+		if (sd_is_socket_unix(fd, SOCK_STREAM, 1, NULL, 0) <= 0) {
+			log_err("the socket passed by systemd is not a listening UNIX stream socket");
+			return 1;
+		}
+		evutil_make_socket_nonblocking(fd);
+		log_info("using the socket passed by systemd");
+	} else {
+		fd = bind_socket(opt.socket_path);
+		if (fd < 0)
+			return 1;
+		own_socket = true;
+		log_info("listening on %s", opt.socket_path);
+	}
+
+	S.base = event_base_new();
+	S.http = S.base ? evhttp_new(S.base) : NULL;
+	if (!S.http) {
+		log_err("cannot set up the event loop");
+		goto out;
+	}
+	evhttp_set_max_body_size(S.http, opt.max_body);
+	evhttp_set_max_headers_size(S.http, opt.max_header);
+	evhttp_set_timeout(S.http, opt.timeout);
+	evhttp_set_allowed_methods(S.http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
+				   EVHTTP_REQ_DELETE | EVHTTP_REQ_PATCH | EVHTTP_REQ_OPTIONS);
+	evhttp_set_gencb(S.http, on_request, NULL);
+	{
+		struct evhttp_bound_socket *bs = evhttp_accept_socket_with_handle(S.http, fd);
+
+		if (!bs) {
+			log_err("cannot accept on the socket");
+			goto out;
+		}
+		fd = -1;  /* evhttp owns it now */
+		S.listener = evhttp_bound_socket_get_listener(bs);
+		evconnlistener_set_error_cb(S.listener, on_accept_error);
+		S.backoff = evtimer_new(S.base, backoff_done, NULL);
+	}
+	{
+		static const int signums[] = { SIGHUP, SIGTERM, SIGINT };
+
+		for (int i = 0; i < 3; i++) {
+			sigs[i] = evsignal_new(S.base, signums[i], on_signal, NULL);
+			if (!sigs[i] || evsignal_add(sigs[i], NULL) < 0) {
+				log_err("cannot handle signal %d", signums[i]);
+				goto out;
+			}
+		}
+	}
+	if (sd_watchdog_enabled(0, &wd_usec) > 0 && wd_usec > 0) {
+		struct timeval tv = { (time_t)(wd_usec / 2 / 1000000), (suseconds_t)(wd_usec / 2 % 1000000) };
+
+		wd = event_new(S.base, -1, EV_PERSIST, on_watchdog, NULL);
+		if (wd)
+			event_add(wd, &tv);
+		log_info("watchdog every %.3f s", wd_usec / 2e6);
+	}
+	load_state();
+	/* The first probe runs from the loop: the persisted inventory is already served. */
+	start = evtimer_new(S.base, on_start, NULL);
+	if (start)
+		event_active(start, EV_TIMEOUT, 0);
+	sd_notify(0, "STATUS=Probing");
+	event_base_dispatch(S.base);
+	ret = 0;
+out:
+	if (own_socket)
+		unlink(opt.socket_path);
+	if (fd >= 0)
+		close(fd);
+	for (int i = 0; i < 4; i++)
+		if (sigs[i])
+			event_free(sigs[i]);
+	if (wd)
+		event_free(wd);
+	if (start)
+		event_free(start);
+	if (S.backoff)
+		event_free(S.backoff);
+	if (S.http)
+		evhttp_free(S.http);
+	if (S.base)
+		event_base_free(S.base);
+	cpreg_inventory_unref(S.inv);
+	cpreg_policy_unref(S.site_policy);
+	free(S.json);
+	free(S.conns);
+	log_info("stopped");
+	return ret;
+}
