@@ -1,0 +1,287 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# cpregd as a process over its real socket, on the replay backend: every
+# endpoint and error status, bad and oversized bodies, a stalled client,
+# many clients, the connection limit, SIGHUP, SIGTERM, a failing probe, a
+# restart from the persisted inventory, stale and live sockets, socket
+# activation, sd_notify readiness/status/watchdog on a real NOTIFY_SOCKET,
+# and the units under systemd-analyze verify.
+set -u
+: "${top_srcdir:?}" "${top_builddir:?}"
+B=$top_builddir
+D=$top_srcdir/tests/data/dumps
+T=$(mktemp -d /tmp/cpregd-test.XXXXXX)
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done; rm -rf "$T"; }
+trap cleanup EXIT
+
+n=0; failed=0
+ok() { n=$((n + 1)); if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=$((failed + 1)); fi; }
+skip() { n=$((n + 1)); echo "ok $n # SKIP $1"; }
+diag() { echo "# $*"; }
+
+SOCK=$T/cpregd.sock
+REPLAY=$T/replay.json
+cp "$D/neoverse-n1_linux-6.12.json" "$REPLAY"
+DIGEST=$(sed -n 's/^  "digest": "\(.*\)",$/\1/p' "$REPLAY")
+
+# http METHOD PATH [curl args...]: status code on stdout, body in $T/body, headers in $T/headers
+http() {
+	local m=$1 p=$2; shift 2
+	rm -f "$T/body" "$T/headers"
+	curl -s -m 20 --unix-socket "$SOCK" -X "$m" -o "$T/body" -D "$T/headers" -w '%{http_code}' "$@" "http://cpregd$p"
+}
+wait_for() { # wait_for SECONDS CMD...
+	local end=$((SECONDS + $1)); shift
+	until "$@" 2>/dev/null; do [ $SECONDS -ge $end ] && return 1; sleep 0.1; done
+}
+start_daemon() { # start_daemon LOG ARGS...: sets PID
+	local log=$1; shift
+	"$B/daemon/cpregd" --socket "$SOCK" --state-dir "$T/state" --no-qemu "$@" 2>"$log" &
+	PID=$!
+	PIDS+=("$PID")
+}
+
+mkdir -p "$T/state"
+"$B/tests/sockhelper" notify "$T/notify" 300 >"$T/notify.log" &
+PIDS+=($!)
+wait_for 5 test -S "$T/notify"
+NOTIFY_SOCKET=$T/notify WATCHDOG_USEC=400000 start_daemon "$T/log1" --replay "$REPLAY" --timeout 2
+wait_for 10 grep -q '^READY=1' "$T/notify.log"
+ok $? "READY=1 arrives on NOTIFY_SOCKET after the first probe"
+grep -q '^STATUS=Serving 333 registers' "$T/notify.log"
+ok $? "STATUS= tells what is served"
+wait_for 3 grep -q '^WATCHDOG=1' "$T/notify.log"
+ok $? "WATCHDOG=1 at half of WATCHDOG_USEC"
+[ "$(stat -c %a "$SOCK")" = 660 ]
+ok $? "the socket is created with mode 0660"
+
+code=$(http GET /v1/health)
+[ "$code" = 200 ] && grep -q '"status":"ok"' "$T/body" && grep -q '"inventory_age_seconds"' "$T/body" &&
+	grep -q '"probe_duration_ms"' "$T/body" && grep -q '"uptime_seconds"' "$T/body" && grep -q '"version"' "$T/body"
+ok $? "GET /v1/health: 200 ok with age, probe duration, uptime, version"
+code=$(http GET /v1/inventory)
+[ "$code" = 200 ] && grep -qi "^ETag: \"$DIGEST\"" "$T/headers"
+ok $? "GET /v1/inventory: 200 with the digest as ETag"
+"$B/tests/invinfo" "$T/body" >/dev/null && [ "$("$B/tests/invinfo" "$T/body" | sed -n 's/^digest=//p')" = "$DIGEST" ]
+ok $? "  the body is a valid inventory of the replayed host"
+code=$(http GET /v1/inventory -H "If-None-Match: \"$DIGEST\"")
+[ "$code" = 304 ] && [ ! -s "$T/body" ]
+ok $? "If-None-Match with the ETag: 304 and no body"
+code=$(http GET /v1/inventory -H 'If-None-Match: "sha256:other"')
+[ "$code" = 200 ]
+ok $? "If-None-Match with another digest: 200"
+
+code=$(http POST '/v1/check?policy=qemu-11.1' --data-binary @"$D/neoverse-n1_linux-7.2.json")
+[ "$code" = 200 ] && grep -q '"result": "incompatible"' "$T/body" &&
+	grep -q '"name": "PSCI_VERSION", "kind": "value-differs", "outcome": "fail"' "$T/body"
+ok $? "POST /v1/check 7.2 -> here (6.12): incompatible on PSCI_VERSION (BRIEF 5)"
+code=$(http POST '/v1/check?policy=qemu-11.1' --data-binary @"$D/cortex-a57_linux-6.12.json")
+grep -q '"result": "incompatible"' "$T/body"
+ok $? "POST /v1/check from another CPU: incompatible"
+code=$(http POST /v1/check --data-binary @"$D/neoverse-n1_linux-6.12.json")
+[ "$code" = 200 ] && grep -q '"result": "compatible"' "$T/body" && grep -q '"policy": "qemu-legacy"' "$T/body"
+ok $? "POST /v1/check of an identical host: compatible; no QEMU known here, so qemu-legacy"
+
+CPREGD_SOCKET=$SOCK "$B/daemon/cpregctl" check "$D/neoverse-n1_linux-7.2.json" >"$T/out"; rc=$?
+[ $rc = 1 ] && grep -q '"result": "incompatible"' "$T/out"
+ok $? "cpregctl check SOURCE (local daemon): exit 1 when incompatible"
+"$B/daemon/cpregctl" -s "$SOCK" check "$D/neoverse-n1_linux-6.12.json" >/dev/null
+ok $? "cpregctl check SOURCE: exit 0 when compatible"
+"$B/daemon/cpregctl" -s "$SOCK" inventory >"$T/inv.json" && cmp -s "$T/inv.json" <(curl -s --unix-socket "$SOCK" http://x/v1/inventory)
+ok $? "cpregctl inventory prints the daemon's inventory"
+"$B/daemon/cpregctl" -s "$SOCK" health | grep -q '"status":"ok"'
+ok $? "cpregctl health"
+"$B/daemon/cpregctl" -s "$T/nope.sock" health 2>"$T/err"; rc=$?
+[ $rc = 2 ] && grep -q 'is cpregd running' "$T/err"
+ok $? "cpregctl against no daemon: exit 2 and a hint"
+
+# Bad input: a clear error naming what and where, and the daemon keeps serving.
+code=$(http POST /v1/check --data-binary '{"schema": "cpreg-inventory/1", "registers": [')
+[ "$code" = 400 ] && grep -q '"code":400' "$T/body" && grep -q 'malformed JSON' "$T/body"
+ok $? "malformed JSON: 400 {\"error\": {\"code\": 400, \"message\": \"...malformed JSON...\"}}"
+code=$(http POST /v1/check --data-binary '{"schema": "cpreg-inventory/9", "registers": []}')
+[ "$code" = 400 ] && grep -q 'unknown schema' "$T/body"
+ok $? "wrong schema: 400 naming the schema"
+code=$(http POST /v1/check --data-binary '{"schema": "cpreg-inventory/1", "registers": [{"id": "0x6030000000139999", "value": "0x1"}, {"id": "0x42", "value": "0x0"}]}')
+[ "$code" = 400 ] && grep -q 'registers\[1\].id' "$T/body"
+ok $? "an id that is no arm64 register: 400 naming registers[1].id"
+code=$(http POST /v1/check --data-binary '{"schema": "cpreg-inventory/1", "registers": [{"id": "0x603000000013c000", "value": 1}]}')
+[ "$code" = 400 ] && grep -q 'registers\[0\].value' "$T/body" && grep -q 'hex string' "$T/body"
+ok $? "a value as a JSON number: 400 naming registers[0].value"
+code=$(http POST /v1/check)
+[ "$code" = 400 ] && grep -q 'empty body' "$T/body"
+ok $? "empty body: 400"
+head -c $((2 * 1024 * 1024)) /dev/zero | tr '\0' ' ' >"$T/big"
+code=$(http POST /v1/check --data-binary @"$T/big")
+[ "$code" = 413 ]
+ok $? "a 2 MiB body: 413 (limit 1 MiB)"
+code=$(http POST '/v1/check?policy=qemu-99' --data-binary @"$D/neoverse-n1_linux-6.12.json")
+[ "$code" = 400 ] && grep -q 'unknown' "$T/body"
+ok $? "unknown policy: 400"
+code=$(http GET /v2/nothing)
+[ "$code" = 404 ] && grep -q '"code":404' "$T/body"
+ok $? "unknown path: 404 as JSON"
+code=$(http DELETE /v1/inventory)
+[ "$code" = 405 ] && grep -qi '^Allow: GET' "$T/headers"
+ok $? "wrong method: 405 with Allow"
+code=$(http GET /v1/check)
+[ "$code" = 405 ] && grep -qi '^Allow: POST' "$T/headers"
+ok $? "GET on /v1/check: 405 with Allow: POST"
+code=$(http GET /v1/health -H "X-Big: $(head -c 20000 /dev/zero | tr '\0' a)")
+[ "$code" = 413 ] || [ "$code" = 400 ] || [ "$code" = 431 ]
+ok $? "a 20 kB header is refused ($code)"
+out=$("$B/tests/sockhelper" stall "$SOCK" 8)
+echo "$out" | grep -q '^closed after'
+ok $? "a client that stalls mid-request is disconnected after the 2 s timeout ($out)"
+code=$(http GET /v1/health)
+[ "$code" = 200 ]
+ok $? "and the daemon still serves"
+
+# Many clients at once.
+for i in $(seq 1 40); do
+	curl -s -m 20 --unix-socket "$SOCK" -o /dev/null -w '%{http_code}\n' http://x/v1/inventory >>"$T/many" &
+done
+wait_for 30 test "$(wc -l <"$T/many" 2>/dev/null)" -ge 40
+[ "$(grep -c '^200$' "$T/many")" = 40 ]
+ok $? "40 clients at once: all 200"
+
+code=$(http GET /metrics)
+[ "$code" = 200 ] && grep -qi '^Content-Type: text/plain; version=0.0.4' "$T/headers" &&
+	grep -q '^cpregd_build_info{version="' "$T/body" && grep -q '^cpregd_probe_success 1$' "$T/body" &&
+	grep -q '^cpregd_probe_duration_seconds ' "$T/body" && grep -q '^cpregd_last_probe_timestamp_seconds ' "$T/body" &&
+	grep -q '^cpregd_registers 333$' "$T/body" && grep -q "^cpregd_inventory_info{digest=\"$DIGEST\",kernel=\"6.12.117+deb13-cloud-arm64\"" "$T/body" &&
+	grep -q '^cpregd_requests_total{endpoint="/v1/inventory",code="200"} 4[0-9]$' "$T/body" &&
+	grep -q '^cpregd_requests_total{endpoint="/v1/check",code="400"} ' "$T/body" &&
+	grep -q '^cpregd_checks_total{result="incompatible"} 3$' "$T/body" &&
+	grep -q '^cpregd_checks_total{result="compatible"} [1-9]' "$T/body"
+ok $? "GET /metrics: Prometheus text with build info, probe, registers, digest, requests and checks"
+
+# (checks so far: 7.2 and a57 by curl, 7.2 by cpregctl: 3 incompatible)
+# Refresh: the peer's credentials decide.
+code=$(http POST /v1/refresh)
+[ "$code" = 200 ] && grep -q '"probes_ok":2' "$T/body"
+ok $? "POST /v1/refresh by the daemon's own user: 200, probed again"
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+	chmod 0711 "$T"; chmod 0666 "$SOCK"
+	body=$(setpriv --reuid=65534 --regid=65534 --clear-groups curl -s --unix-socket "$SOCK" -X POST -w '\n%{http_code}' http://x/v1/refresh)
+	[ "${body##*$'\n'}" = 403 ] && echo "$body" | grep -q 'uid 65534'
+
+	ok $? "POST /v1/refresh by another user (uid 65534): 403"
+	chmod 0660 "$SOCK"; chmod 0700 "$T"
+else
+	skip "refresh by another user needs root to switch users"
+fi
+
+# SIGHUP: RELOADING=1, a new probe, READY=1.
+kill -HUP "$PID"
+wait_for 5 grep -q '^RELOADING=1' "$T/notify.log"
+ok $? "SIGHUP: RELOADING=1"
+wait_for 5 sh -c "grep -c '^READY=1' '$T/notify.log' | grep -q 2"
+ok $? "  then READY=1 again"
+http GET /v1/health >/dev/null; grep -q '"probes_ok":3' "$T/body"
+ok $? "  and the host was probed again"
+
+# A failing probe keeps the last good inventory and says why.
+echo '{"schema": "cpreg-inventory/1", "registers": [' >"$REPLAY"
+code=$(http POST /v1/refresh)
+[ "$code" = 503 ] && grep -q '"status":"degraded"' "$T/body" && grep -q 'replay.json' "$T/body" &&
+	grep -q 'serving the last good inventory' "$T/body"
+ok $? "a failed re-probe: 503 degraded, the reason names the failure"
+code=$(http GET /v1/inventory)
+[ "$code" = 200 ] && grep -qi "^ETag: \"$DIGEST\"" "$T/headers"
+ok $? "  the last good inventory is still served"
+code=$(http GET /v1/health)
+[ "$code" = 503 ]
+ok $? "  GET /v1/health: 503 while degraded"
+http GET /metrics >/dev/null; grep -q '^cpregd_probe_success 0$' "$T/body" && grep -q '^cpregd_probes_total{result="failure"} 1$' "$T/body"
+ok $? "  metrics show the failure"
+[ -f "$T/state/inventory.json" ] && [ "$("$B/tests/invinfo" "$T/state/inventory.json" | sed -n 's/^digest=//p')" = "$DIGEST" ]
+ok $? "the last good inventory is persisted in the state directory"
+
+kill -TERM "$PID"; wait "$PID"; rc=$?
+[ $rc = 0 ] && [ ! -e "$SOCK" ]
+ok $? "SIGTERM: exit 0 and the socket is removed"
+grep -q '^STOPPING=1' "$T/notify.log"
+ok $? "  STOPPING=1 was sent"
+grep -q '^<3>' "$T/log1" && grep -q '^<6>' "$T/log1"
+ok $? "logs carry sd-daemon priority prefixes"
+
+# Restart with a kernel that cannot be probed: serve the persisted inventory at once.
+start_daemon "$T/log2" --replay "$REPLAY"
+wait_for 10 test -S "$SOCK"
+code=$(http GET /v1/inventory)
+[ "$code" = 200 ] && grep -qi "^ETag: \"$DIGEST\"" "$T/headers"
+ok $? "after a restart the persisted inventory is served although the probe fails"
+code=$(http GET /v1/health)
+[ "$code" = 503 ] && grep -q '"inventory_source":"state-dir"' "$T/body" && grep -q '"inventory_age_seconds":[0-9]' "$T/body"
+ok $? "  and health says it is degraded, where the data is from and how old it is"
+
+# A live socket is not taken over; a stale one is replaced.
+"$B/daemon/cpregd" --socket "$SOCK" --state-dir "$T/state" --no-qemu --replay "$REPLAY" 2>"$T/log3"; rc=$?
+[ $rc != 0 ] && grep -q 'in use' "$T/log3"
+ok $? "a second daemon refuses a live socket"
+kill -9 "$PID"; wait "$PID" 2>/dev/null
+[ -S "$SOCK" ]
+ok $? "a killed daemon leaves a stale socket"
+cp "$D/neoverse-n1_linux-6.12.json" "$REPLAY"
+start_daemon "$T/log4" --replay "$REPLAY"
+wait_for 10 sh -c "curl -s --unix-socket '$SOCK' http://x/v1/health | grep -q '\"status\":\"ok\"'"
+ok $? "the stale socket is replaced and the daemon serves"
+grep -q 'removed stale socket' "$T/log4"
+ok $? "  and it says so"
+
+# The connection limit: 503, not growth.
+kill -TERM "$PID"; wait "$PID"
+start_daemon "$T/log5" --replay "$REPLAY" --max-connections 3
+wait_for 10 test -S "$SOCK"
+"$B/tests/sockhelper" hold "$SOCK" 3 4 >"$T/hold" &
+HOLD=$!
+wait_for 5 grep -q holding "$T/hold"
+code=$(http GET /v1/health)
+[ "$code" = 503 ] && grep -q 'too many connections' "$T/body" && grep -qi '^Retry-After:' "$T/headers"
+ok $? "over --max-connections: 503 with Retry-After"
+wait "$HOLD"
+wait_for 5 sh -c "curl -s -o /dev/null -w '%{http_code}' --unix-socket '$SOCK' http://x/v1/health | grep -q 200"
+ok $? "  and served again once the held connections close"
+kill -TERM "$PID"; wait "$PID"
+
+# Missing /dev/kvm: the daemon runs, degraded, and says why.
+start_daemon "$T/log6" --dev "$T/no-kvm" --state-dir "$T/empty"
+wait_for 10 test -S "$SOCK"
+code=$(http GET /v1/health)
+[ "$code" = 503 ] && grep -q 'no KVM device' "$T/body"
+ok $? "no KVM device: health 503 says so"
+code=$(http GET /v1/inventory)
+[ "$code" = 503 ] && grep -q 'no inventory' "$T/body"
+ok $? "  and the inventory is 503 with the reason"
+kill -TERM "$PID"; wait "$PID"
+
+# Socket activation.
+if command -v systemd-socket-activate >/dev/null; then
+	systemd-socket-activate -l "$T/act.sock" "$B/daemon/cpregd" --state-dir "$T/state" --no-qemu --replay "$REPLAY" 2>"$T/log7" &
+	SA=$!; PIDS+=("$SA")
+	wait_for 5 test -S "$T/act.sock"
+	code=$(curl -s -m 20 --unix-socket "$T/act.sock" -o "$T/body" -w '%{http_code}' http://x/v1/health)
+	[ "$code" = 200 ] && grep -q 'using the socket passed by systemd' "$T/log7"
+	ok $? "socket activation: systemd-socket-activate hands the socket over and requests are served"
+	kill -TERM "$SA"; wait "$SA" 2>/dev/null
+else
+	skip "systemd-socket-activate not installed"
+fi
+
+# The units.
+if command -v systemd-analyze >/dev/null; then
+	mkdir -p "$T/units"
+	sed "s|@sbindir@|$B/daemon|" "$top_srcdir/systemd/cpregd.service.in" >"$T/units/cpregd.service"
+	cp "$top_srcdir/systemd/cpregd.socket" "$T/units/"
+	(cd "$T/units" && systemd-analyze verify --man=no cpregd.socket cpregd.service) >"$T/verify" 2>&1
+	ok $? "systemd-analyze verify accepts cpregd.socket and cpregd.service"
+	[ -s "$T/verify" ] && sed 's/^/#   /' "$T/verify"
+else
+	skip "systemd-analyze not installed"
+fi
+
+echo "1..$n"
+[ $failed = 0 ]
