@@ -16,6 +16,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <json.h>
+
 #include "client.h"
 #include "cpreg.h"
 #include "probe.h"
@@ -88,47 +90,63 @@ static const char *host_label(const struct cpreg_inventory *inv, const char *fal
 	return h ? h : fallback;
 }
 
-static int outcome_rank(enum cpreg_outcome o)
+
+
+static const char *jstr(json_object *o, const char *key)
 {
-	return o == CPREG_OUT_FAIL ? 0 : o == CPREG_OUT_UNKNOWN ? 1 : o == CPREG_OUT_TOLERATED ? 2 : 3;
+	json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string)
+		? json_object_get_string(v) : NULL;
 }
 
-static void print_value(bool has, uint64_t v, char *buf, size_t len)
+/*
+ * A verdict (cpreg-verdict/1, from the library or the daemon) as a table,
+ * worst first: fail, unknown, tolerated, then ok (ok only with -v).
+ */
+static int print_verdict_json(const char *text, const char *src, const char *dst)
 {
-	if (has)
-		snprintf(buf, len, "0x%" PRIx64, v);
-	else
-		snprintf(buf, len, "-");
-}
-
-/* Findings worst first: fail, unknown, tolerated, then ok (ok only with -v). */
-static void print_verdict(const struct cpreg_verdict *v, const char *src, const char *dst)
-{
+	static const char *const order[] = { "fail", "unknown", "tolerated", "ok" };
+	json_object *root = json_tokener_parse(text), *findings, *trial;
 	size_t counts[4] = { 0 };
 
-	printf("%s -> %s: %s (policy %s: %s)\n", src, dst, cpreg_result_name(cpreg_verdict_result(v)),
-	       cpreg_verdict_policy(v), cpreg_verdict_policy_reason(v));
+	if (!root || !json_object_object_get_ex(root, "findings", &findings))
+		return fail("the verdict is not cpreg-verdict/1 JSON");
+	printf("%s -> %s: %s (policy %s: %s)\n", src, dst, jstr(root, "result") ?: "?",
+	       jstr(root, "policy") ?: "?", jstr(root, "policy_reason") ?: "");
 	for (int rank = 0; rank < 4; rank++)
-		for (size_t i = 0; i < cpreg_verdict_count(v); i++) {
-			const struct cpreg_finding *f = cpreg_verdict_at(v, i);
-			char a[24], b[24];
+		for (size_t i = 0; i < json_object_array_length(findings); i++) {
+			json_object *f = json_object_array_get_idx(findings, i), *x;
+			const char *out = jstr(f, "outcome");
+			char a[32], b[32];
 
-			if (outcome_rank(f->outcome) != rank)
+			if (!out || strcmp(out, order[rank]) != 0)
 				continue;
 			counts[rank]++;
 			if (rank == 3 && !arg.verbose)
 				continue;
-			if (f->kind == CPREG_FIND_COUNT_EXCEEDED) {
-				snprintf(a, sizeof(a), "%" PRIu64, f->source_value);
-				snprintf(b, sizeof(b), "%" PRIu64, f->destination_value);
+			if (json_object_object_get_ex(f, "source_count", &x)) {
+				snprintf(a, sizeof(a), "%s", json_object_get_string(x));
+				snprintf(b, sizeof(b), "%s", json_object_get_string(json_object_object_get(f, "destination_count")));
 			} else {
-				print_value(f->has_source, f->source_value, a, sizeof(a));
-				print_value(f->has_destination, f->destination_value, b, sizeof(b));
+				const char *sv = jstr(f, "source_value"), *dv = jstr(f, "destination_value");
+
+				snprintf(a, sizeof(a), "%s", sv ? sv : "-");
+				snprintf(b, sizeof(b), "%s", dv ? dv : "-");
 			}
-			printf("  %-9s %-24s %-19s %18s -> %-18s %s\n", cpreg_outcome_name(f->outcome), f->name,
-			       cpreg_finding_kind_name(f->kind), a, b, f->message);
+			printf("  %-9s %-24s %-19s %18s -> %-18s %s\n", out, jstr(f, "name") ?: "", jstr(f, "kind") ?: "",
+			       a, b, jstr(f, "message") ?: "");
 		}
 	printf("  %zu fail, %zu unknown, %zu tolerated, %zu ok\n", counts[0], counts[1], counts[2], counts[3]);
+	if (json_object_object_get_ex(root, "trial", &trial) && json_object_is_type(trial, json_type_object)) {
+		const char *summary = jstr(trial, "summary");
+
+		printf("  trial: %s\n", summary ? summary : json_object_to_json_string(trial));
+	} else if (!json_object_object_get_ex(root, "trial", &trial)) {
+		printf("  static check only: no trial ran\n");
+	}
+	json_object_put(root);
+	return 0;
 }
 
 static int verdict_exit(enum cpreg_result r)
@@ -260,7 +278,12 @@ static int cmd_check(int argc, char **argv)
 			free(rep.body);
 			return EXIT_ERR;
 		}
-		fputs(rep.body, stdout);
+		if (arg.json)
+			fputs(rep.body, stdout);
+		else if (print_verdict_json(rep.body, argv[0], "this host") != 0) {
+			free(rep.body);
+			return EXIT_ERR;
+		}
 		ret = strstr(rep.body, "\"result\": \"compatible\"") ? EXIT_OK : EXIT_NO;
 		free(rep.body);
 		return ret;
@@ -281,8 +304,14 @@ static int cmd_check(int argc, char **argv)
 		fputs(json, stdout);
 		free(json);
 	} else {
-		print_verdict(v, host_label(s, argv[0]), host_label(d, argv[1]));
-		printf("  static check only: no trial ran (the trial needs the destination's cpregd)\n");
+		char *json = NULL;
+
+		if (cpreg_verdict_to_json(v, &json) < 0) {
+			fail("out of memory");
+			goto out;
+		}
+		print_verdict_json(json, host_label(s, argv[0]), host_label(d, argv[1]));
+		free(json);
 	}
 	ret = verdict_exit(cpreg_verdict_result(v));
 out:

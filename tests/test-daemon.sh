@@ -84,7 +84,7 @@ code=$(http POST /v1/check --data-binary @"$D/neoverse-n1_linux-6.12.json")
 [ "$code" = 200 ] && grep -q '"result": "compatible"' "$T/body" && grep -q '"policy": "qemu-legacy"' "$T/body"
 ok $? "POST /v1/check of an identical host: compatible; no QEMU known here, so qemu-legacy"
 
-CPREGD_SOCKET=$SOCK "$B/daemon/cpregctl" check "$D/neoverse-n1_linux-7.2.json" >"$T/out"; rc=$?
+CPREGD_SOCKET=$SOCK "$B/daemon/cpregctl" --json check "$D/neoverse-n1_linux-7.2.json" >"$T/out"; rc=$?
 [ $rc = 1 ] && grep -q '"result": "incompatible"' "$T/out"
 ok $? "cpregctl check SOURCE (local daemon): exit 1 when incompatible"
 "$B/daemon/cpregctl" -s "$SOCK" check "$D/neoverse-n1_linux-6.12.json" >/dev/null
