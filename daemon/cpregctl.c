@@ -38,6 +38,7 @@ static struct {
 	const char *qemu;
 	uint32_t disable;
 	bool trial_off;
+	const char *provenance;
 } arg = { .timeout_ms = 60000 };
 
 static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -174,6 +175,8 @@ static int cmd_probe(int argc, char **argv)
 		o.ops = cpreg_replay_ops(rp);
 	}
 	r = cpreg_probe(&o, &inv, &err);
+	if (r >= 0 && arg.provenance)
+		cpreg_inventory_set_text(inv, CPREG_TEXT_PROVENANCE, arg.provenance);
 	cpreg_replay_free(rp);
 	cpreg_inventory_unref(rec);
 	if (r < 0)
@@ -558,6 +561,7 @@ static void usage(FILE *f)
 		"      --dev PATH            probe: the KVM device (default /dev/kvm)\n"
 		"      --qemu PATH           probe: record this QEMU's version\n"
 		"      --replay FILE         probe: answer from a recorded inventory instead of /dev/kvm\n"
+		"      --provenance TEXT     probe: record where the inventory comes from\n"
 		"\n"
 		"Exit status: 0 compatible or success, 1 incompatible (diff: different), 2 error.\n");
 }
@@ -578,13 +582,14 @@ int main(int argc, char **argv)
 		{ "dev", required_argument, NULL, 'd' },
 		{ "qemu", required_argument, NULL, 'q' },
 		{ "replay", required_argument, NULL, 'r' },
+		{ "provenance", required_argument, NULL, 'P' },
 		{}
 	};
 	const char *cmd;
 	int c;
 
 	arg.socket = getenv("CPREGD_SOCKET") ? getenv("CPREGD_SOCKET") : DEFAULT_SOCKET;
-	while ((c = getopt_long(argc, argv, "+s:p:jvah", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:p:jvah", opts, NULL)) != -1) {
 		switch (c) {
 		case 's': arg.socket = optarg; break;
 		case 'p': arg.policy = optarg; break;
@@ -595,6 +600,7 @@ int main(int argc, char **argv)
 		case 'd': arg.dev = optarg; break;
 		case 'q': arg.qemu = optarg; break;
 		case 'r': arg.replay = optarg; break;
+		case 'P': arg.provenance = optarg; break;
 		case 'h': usage(stdout); return EXIT_OK;
 		case 'V': printf("cpregctl " PACKAGE_VERSION "\n"); return EXIT_OK;
 		case 't': {
