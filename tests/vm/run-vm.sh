@@ -98,9 +98,11 @@ timeout "${CPREG_VM_TIMEOUT:-600}" qemu-system-aarch64 \
 rm -f "$stage.cpio.gz"
 
 # Cut the sections out of the console (its lines end in \r\n).
+# section() prints an empty line before its end marker (so the marker starts
+# a line even after output without a newline): that line is not output.
 tr -d '\r' <"$out/console.log" | awk -v out="$out" '
-	/^@@CPREG-BEGIN .*@@$/ { name = $2; sub(/@@$/, "", name); file = out "/" name; printf "" > file; next }
+	/^@@CPREG-BEGIN .*@@$/ { name = $2; sub(/@@$/, "", name); file = out "/" name; printf "" > file; held = 0; next }
 	/^@@CPREG-END .*@@$/ { rc = $3; sub(/^rc=/, "", rc); sub(/@@$/, "", rc); print rc > (file ".rc"); close(file); close(file ".rc"); file = ""; next }
-	file != "" { print > file }
+	file != "" { if (held) print "" > file; if ($0 == "") { held = 1 } else { held = 0; print > file } }
 '
 grep -q '@@CPREG-DONE@@' "$out/console.log" || { echo "run-vm.sh: the VM did not finish (see $out/console.log)" >&2; exit 1; }
