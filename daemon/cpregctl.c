@@ -39,6 +39,7 @@ static struct {
 	uint32_t disable;
 	bool trial_off;
 	const char *provenance;
+	const char *psci;
 } arg = { .timeout_ms = 60000 };
 
 static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -143,8 +144,9 @@ static int print_verdict_json(const char *text, const char *src, const char *dst
 		const char *summary = jstr(trial, "summary");
 
 		printf("  trial: %s\n", summary ? summary : json_object_to_json_string(trial));
-	} else if (!json_object_object_get_ex(root, "trial", &trial)) {
-		printf("  static check only: no trial ran\n");
+	} else {
+		printf("  static check only: no trial ran%s\n",
+		       src && strcmp(dst, "this host") != 0 ? " (offline: the trial needs the destination's cpregd)" : "");
 	}
 	json_object_put(root);
 	return 0;
@@ -269,8 +271,9 @@ static int cmd_check(int argc, char **argv)
 			return fail("%s:%s: %s", argv[0], err.where, err.message);
 		}
 		cpreg_inventory_unref(s);
-		snprintf(target, sizeof(target), "/v1/check?%s%s%s", arg.policy ? "policy=" : "",
-			 arg.policy ? arg.policy : "", arg.trial_off ? (arg.policy ? "&trial=0" : "trial=0") : "");
+		snprintf(target, sizeof(target), "/v1/check?trial=%d%s%s%s%s", arg.trial_off ? 0 : 1,
+			 arg.policy ? "&policy=" : "", arg.policy ? arg.policy : "",
+			 arg.psci ? "&psci=" : "", arg.psci ? arg.psci : "");
 		if (request("POST", target, text, len, &rep) != 0) {
 			free(text);
 			return EXIT_ERR;
@@ -293,6 +296,15 @@ static int cmd_check(int argc, char **argv)
 	}
 	if (load(argv[0], &s) < 0 || load(argv[1], &d) < 0 || get_policy(&p) != 0)
 		goto out;
+	if (arg.psci) {
+		struct cpreg_vm_options vmo = { 0 };
+
+		cpreg_parse_psci_version(arg.psci, &vmo.psci_version);
+		if (cpreg_inventory_apply_vm_options(s, &vmo) < 0) {
+			fail("%s lists no PSCI_VERSION to pin", argv[0]);
+			goto out;
+		}
+	}
 	if (cpreg_check(s, d, p, &v) < 0) {
 		fail("check failed: out of memory");
 		goto out;
@@ -556,6 +568,7 @@ static void usage(FILE *f)
 		"  -v, --verbose             also list differences that do not matter\n"
 		"  -a, --all                 diff: every register, not only the migrated ones\n"
 		"      --no-trial            check: the static answer alone\n"
+		"      --psci-version X.Y    check: the VM pins this PSCI version (QEMU -cpu host,kvm-psci-version=X.Y)\n"
 		"      --timeout SECONDS     for daemon requests (default 60)\n"
 		"      --disable LIST        probe: vCPU options, e.g. pmu=off,sve=off,pauth=off\n"
 		"      --dev PATH            probe: the KVM device (default /dev/kvm)\n"
@@ -583,6 +596,7 @@ int main(int argc, char **argv)
 		{ "qemu", required_argument, NULL, 'q' },
 		{ "replay", required_argument, NULL, 'r' },
 		{ "provenance", required_argument, NULL, 'P' },
+		{ "psci-version", required_argument, NULL, 'S' },
 		{}
 	};
 	const char *cmd;
@@ -601,6 +615,14 @@ int main(int argc, char **argv)
 		case 'q': arg.qemu = optarg; break;
 		case 'r': arg.replay = optarg; break;
 		case 'P': arg.provenance = optarg; break;
+		case 'S': {
+			uint32_t v;
+
+			if (cpreg_parse_psci_version(optarg, &v) < 0)
+				return fail("--psci-version: expected a version such as 1.1, got \"%s\"", optarg);
+			arg.psci = optarg;
+			break;
+		}
 		case 'h': usage(stdout); return EXIT_OK;
 		case 'V': printf("cpregctl " PACKAGE_VERSION "\n"); return EXIT_OK;
 		case 't': {

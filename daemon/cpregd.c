@@ -103,6 +103,8 @@ static struct {
 	time_t last_probe_at;          /* last attempt */
 	struct { int code; uint64_t n; } requests[_EP_MAX][12];
 	uint64_t checks[3];            /* by cpreg_result */
+	uint64_t trials;
+	int64_t trial_ms_total;
 	struct evhttp_connection **conns;
 	int nconns;
 	uint64_t rejected;
@@ -414,6 +416,8 @@ static void h_refresh(struct evhttp_request *req)
 	reply_json_obj(req, EP_REFRESH, S.degraded ? 503 : 200, health_object(&code));
 }
 
+static void run_trial(struct cpreg_verdict *v, const struct cpreg_inventory *src);
+
 static void h_check(struct evhttp_request *req)
 {
 	struct evbuffer *in = evhttp_request_get_input_buffer(req);
@@ -425,6 +429,8 @@ static void h_check(struct evhttp_request *req)
 	struct evkeyvalq q;
 	const char *policy_name = NULL, *query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
 	char *text, *out = NULL;
+	struct cpreg_vm_options vmo = { 0 };
+	bool want_trial = true;
 	int r;
 
 	TAILQ_INIT(&q);
@@ -433,6 +439,21 @@ static void h_check(struct evhttp_request *req)
 		return;
 	}
 	policy_name = evhttp_find_header(&q, "policy");
+	{
+		const char *t = evhttp_find_header(&q, "trial"), *psci = evhttp_find_header(&q, "psci");
+
+		if (t && strcmp(t, "0") != 0 && strcmp(t, "1") != 0) {
+			reply_error(req, EP_CHECK, 400, "trial: expected 0 or 1, got \"%s\"", t);
+			evhttp_clear_headers(&q);
+			return;
+		}
+		want_trial = !t || strcmp(t, "1") == 0;
+		if (psci && cpreg_parse_psci_version(psci, &vmo.psci_version) < 0) {
+			reply_error(req, EP_CHECK, 400, "psci: expected a PSCI version such as 1.1, got \"%s\"", psci);
+			evhttp_clear_headers(&q);
+			return;
+		}
+	}
 	if (policy_name && strcmp(policy_name, "auto") != 0) {
 		if (strcmp(policy_name, "site") == 0 && S.site_policy)
 			pol = cpreg_policy_ref(S.site_policy);
@@ -464,7 +485,15 @@ static void h_check(struct evhttp_request *req)
 			    err.message[0] ? err.message : strerror(-r));
 		return;
 	}
+	if (vmo.psci_version && cpreg_inventory_apply_vm_options(src, &vmo) < 0) {
+		cpreg_inventory_unref(src);
+		cpreg_policy_unref(pol);
+		reply_error(req, EP_CHECK, 400, "psci: the source inventory lists no PSCI_VERSION to pin");
+		return;
+	}
 	r = cpreg_check(src, S.inv, pol, &v);
+	if (r >= 0 && want_trial)
+		run_trial(v, src);
 	if (r < 0 || cpreg_verdict_to_json(v, &out) < 0) {
 		reply_error(req, EP_CHECK, 500, "check failed: %s", strerror(r < 0 ? -r : ENOMEM));
 	} else {
@@ -475,6 +504,50 @@ static void h_check(struct evhttp_request *req)
 	cpreg_verdict_unref(v);
 	cpreg_inventory_unref(src);
 	cpreg_policy_unref(pol);
+}
+
+/*
+ * The live trial on a fresh scratch vCPU.  The loop is single-threaded, so
+ * trials never overlap: concurrent checks wait their turn in the queue of
+ * pending requests.
+ */
+static void run_trial(struct cpreg_verdict *v, const struct cpreg_inventory *src)
+{
+	struct cpreg_inventory *rec = NULL;
+	struct cpreg_replay *rp = NULL;
+	const struct cpreg_kvm_ops *ops = NULL;
+	struct cpreg_error err = { 0 };
+	struct cpreg_trial t = { 0 };
+	char why[600];
+	int r = 0;
+
+	if (opt.replay) {
+		r = cpreg_inventory_load(opt.replay, &rec, &err);
+		if (r >= 0 && !(rp = cpreg_replay_new(rec)))
+			r = -ENOMEM;
+		if (rp)
+			ops = cpreg_replay_ops(rp);
+	}
+	if (r >= 0)
+		r = cpreg_trial_run(ops, opt.dev, src, &t, &err);
+	if (r < 0) {
+		snprintf(why, sizeof(why), "the trial could not run: %s: %s; the verdict is the static check alone",
+			 err.where[0] ? err.where : "trial", err.message[0] ? err.message : strerror(-r));
+		log_warn("%s", why);
+		cpreg_verdict_trial_failed(v, why);
+	} else {
+		struct cpreg_trial_summary sum = { t.regs, t.n, t.missing, t.vls_err, t.duration_ms };
+
+		S.trials++;
+		S.trial_ms_total += t.duration_ms;
+		if (cpreg_verdict_apply_trial(v, &sum) < 0)
+			cpreg_verdict_trial_failed(v, "out of memory while merging the trial");
+		if (cpreg_verdict_contradictions(v))
+			log_info("trial contradicted the static rules on %zu register(s)", cpreg_verdict_contradictions(v));
+	}
+	cpreg_trial_clear(&t);
+	cpreg_replay_free(rp);
+	cpreg_inventory_unref(rec);
 }
 
 static void metric_label(struct evbuffer *b, const char *s)
@@ -545,6 +618,10 @@ static void h_metrics(struct evhttp_request *req)
 	evbuffer_add_printf(b, "# HELP cpregd_checks_total Migration checks by result.\n# TYPE cpregd_checks_total counter\n");
 	for (int r = 0; r < 3; r++)
 		evbuffer_add_printf(b, "cpregd_checks_total{result=\"%s\"} %" PRIu64 "\n", cpreg_result_name(r), S.checks[r]);
+	evbuffer_add_printf(b, "# HELP cpregd_trials_total Live trials run.\n# TYPE cpregd_trials_total counter\n"
+			    "cpregd_trials_total %" PRIu64 "\n"
+			    "# HELP cpregd_trial_seconds_total Time spent in live trials.\n# TYPE cpregd_trial_seconds_total counter\n"
+			    "cpregd_trial_seconds_total %.3f\n", S.trials, S.trial_ms_total / 1000.0);
 	evbuffer_add_printf(b, "# HELP cpregd_connections Open client connections.\n# TYPE cpregd_connections gauge\n"
 			    "cpregd_connections %d\n"
 			    "# HELP cpregd_connections_rejected_total Requests refused because of the connection limit.\n"

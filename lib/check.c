@@ -19,8 +19,22 @@ struct side {
 	size_t migrated;
 };
 
+struct contradiction {
+	uint64_t id;
+	enum cpreg_outcome static_outcome, trial_outcome;
+	int err;
+};
+
 struct cpreg_verdict {
 	int refcount;
+	char *trial_error;
+	bool trial;
+	int64_t trial_ms;
+	size_t trial_written, trial_accepted, trial_rejected, trial_unknown;
+	uint32_t trial_missing;
+	int trial_vls_err;
+	struct contradiction *contra;
+	size_t n_contra;
 	enum cpreg_result result;
 	char *policy, *policy_reason;
 	struct side src, dst;
@@ -33,6 +47,7 @@ static const char *const kind_names[] = {
 	[CPREG_FIND_ONLY_IN_SOURCE] = "only-in-source",
 	[CPREG_FIND_ONLY_IN_DESTINATION] = "only-in-destination",
 	[CPREG_FIND_VALUE_DIFFERS] = "value-differs",
+	[CPREG_FIND_VCPU_FEATURE] = "vcpu-feature",
 };
 static const char *const outcome_names[] = {
 	[CPREG_OUT_OK] = "ok", [CPREG_OUT_TOLERATED] = "tolerated",
@@ -203,6 +218,8 @@ static void judge_value(struct cpreg_finding *f, const struct cpreg_inventory *d
 	f->outcome = CPREG_OUT_OK;
 	msg(f, "vCPU state, not a host property: KVM takes the incoming value");
 }
+
+static void recompute_result(struct cpreg_verdict *v);
 
 static int finish_side(struct side *side, const struct cpreg_inventory *inv)
 {
@@ -376,13 +393,7 @@ int cpreg_check(const struct cpreg_inventory *src, const struct cpreg_inventory 
 		}
 	}
 
-	v->result = CPREG_COMPATIBLE;
-	for (size_t k = 0; k < v->n; k++) {
-		if (v->f[k].outcome == CPREG_OUT_FAIL)
-			v->result = CPREG_INCOMPATIBLE;
-		else if (v->f[k].outcome == CPREG_OUT_UNKNOWN && v->result == CPREG_COMPATIBLE)
-			v->result = CPREG_UNDECIDED;
-	}
+	recompute_result(v);
 	cpreg_policy_unref(own);
 	*ret = v;
 	return 0;
@@ -411,8 +422,143 @@ struct cpreg_verdict *cpreg_verdict_unref(struct cpreg_verdict *v)
 		free(s->qemu);
 	}
 	free(v->f);
+	free(v->contra);
+	free(v->trial_error);
 	free(v);
 	return NULL;
+}
+
+int cpreg_verdict_trial_failed(struct cpreg_verdict *v, const char *why)
+{
+	char *copy;
+
+	if (!v || v->trial)
+		return -EINVAL;
+	copy = strdup(why ? why : "unknown error");
+	if (!copy)
+		return -ENOMEM;
+	free(v->trial_error);
+	v->trial_error = copy;
+	return 0;
+}
+
+static void recompute_result(struct cpreg_verdict *v)
+{
+	v->result = CPREG_COMPATIBLE;
+	for (size_t k = 0; k < v->n; k++) {
+		if (v->f[k].outcome == CPREG_OUT_FAIL)
+			v->result = CPREG_INCOMPATIBLE;
+		else if (v->f[k].outcome == CPREG_OUT_UNKNOWN && v->result == CPREG_COMPATIBLE)
+			v->result = CPREG_UNDECIDED;
+	}
+}
+
+static struct cpreg_finding *find_mut(struct cpreg_verdict *v, uint64_t id, enum cpreg_finding_kind kind)
+{
+	for (size_t i = 0; i < v->n; i++)
+		if (v->f[i].id == id && v->f[i].kind == kind)
+			return &v->f[i];
+	return NULL;
+}
+
+static int add_contradiction(struct cpreg_verdict *v, uint64_t id, enum cpreg_outcome st, enum cpreg_outcome tr, int err)
+{
+	struct contradiction *n = reallocarray(v->contra, v->n_contra + 1, sizeof(*n));
+
+	if (!n)
+		return -ENOMEM;
+	v->contra = n;
+	v->contra[v->n_contra++] = (struct contradiction){ id, st, tr, err };
+	return 0;
+}
+
+int cpreg_verdict_apply_trial(struct cpreg_verdict *v, const struct cpreg_trial_summary *t)
+{
+	if (!v || !t || v->trial)
+		return -EINVAL;
+	v->trial = true;
+	v->trial_ms = t->duration_ms;
+	v->trial_missing = t->missing_features;
+	v->trial_vls_err = t->vls_err;
+	for (unsigned b = 0; b < 32; b++) {
+		struct cpreg_finding *f;
+
+		if (!(t->missing_features & (1u << b)))
+			continue;
+		f = add_finding(v, 0, CPREG_FIND_VCPU_FEATURE);
+		if (!f)
+			return -ENOMEM;
+		f->outcome = CPREG_OUT_FAIL;
+		snprintf(f->name, sizeof(f->name), "%s", cpreg_feature_name(b) ? cpreg_feature_name(b) : "?");
+		msg(f, "the source VM's vCPU has %s and this host cannot give it: QEMU would refuse the VM "
+		    "(turn it off in the VM, or place it on a host that has it)", f->name);
+	}
+	if (t->vls_err) {
+		struct cpreg_finding *f = add_finding(v, CPREG_SVE_VLS, CPREG_FIND_VCPU_FEATURE);
+
+		if (!f)
+			return -ENOMEM;
+		f->outcome = CPREG_OUT_FAIL;
+		msg(f, "this host refused the source VM's SVE vector lengths (%s): pin sve-max-vq / sve<N> on "
+		    "the VM to lengths both hosts support", strerror(t->vls_err));
+	}
+	for (size_t i = 0; i < t->n; i++) {
+		const struct cpreg_trial_reg *r = &t->regs[i];
+		struct cpreg_finding *f;
+		enum cpreg_outcome tr;
+
+		v->trial_written++;
+		if (r->outcome == CPREG_TRIAL_UNKNOWN_ID) {
+			v->trial_unknown++;
+			continue;  /* only in the source: QEMU's index merge decided it */
+		}
+		tr = r->outcome == CPREG_TRIAL_ACCEPTED ? CPREG_OUT_OK : CPREG_OUT_FAIL;
+		if (tr == CPREG_OUT_OK)
+			v->trial_accepted++;
+		else
+			v->trial_rejected++;
+		f = find_mut(v, r->id, CPREG_FIND_VALUE_DIFFERS);
+		if (!f) {
+			/* Equal values need no finding, unless the kernel refuses even those. */
+			if (tr == CPREG_OUT_OK)
+				continue;
+			f = add_finding(v, r->id, CPREG_FIND_VALUE_DIFFERS);
+			if (!f)
+				return -ENOMEM;
+			f->has_source = f->has_destination = true;
+			f->source_value = r->value;
+			f->destination_value = r->has_local ? r->local : r->value;
+			f->outcome = CPREG_OUT_OK;  /* what the static check implied */
+		}
+		if (f->outcome == CPREG_OUT_TOLERATED)
+			continue;  /* a tolerance accepts it whatever the kernel says */
+		if (f->outcome != CPREG_OUT_UNKNOWN && f->outcome != tr &&
+		    add_contradiction(v, r->id, f->outcome, tr, r->err) < 0)
+			return -ENOMEM;
+		f->outcome = tr;
+		if (tr == CPREG_OUT_OK) {
+			msg(f, "the destination kernel accepted the source's value in the trial");
+		} else {
+			char qn[64];
+
+			qemu_reg_name(r->id, qn, sizeof(qn));
+			msg(f, "Could not set register %s to %" PRIx64 " (is %" PRIx64 "): the destination kernel "
+			    "refused it in the trial (%s)", qn, r->value, r->has_local ? r->local : f->destination_value,
+			    strerrorname_np(r->err) ? strerrorname_np(r->err) : "error");
+		}
+	}
+	recompute_result(v);
+	return 0;
+}
+
+size_t cpreg_verdict_contradictions(const struct cpreg_verdict *v)
+{
+	return v ? v->n_contra : 0;
+}
+
+bool cpreg_verdict_has_trial(const struct cpreg_verdict *v)
+{
+	return v && v->trial;
 }
 
 enum cpreg_result cpreg_verdict_result(const struct cpreg_verdict *v) { return v->result; }
@@ -493,7 +639,7 @@ int cpreg_verdict_to_json(const struct cpreg_verdict *v, char **ret_text)
 		const struct cpreg_finding *x = &v->f[i];
 
 		fprintf(f, "%s\n    {", i ? "," : "");
-		if (x->kind == CPREG_FIND_COUNT_EXCEEDED)
+		if (x->kind == CPREG_FIND_COUNT_EXCEEDED || (x->kind == CPREG_FIND_VCPU_FEATURE && !x->id))
 			fputs("\"id\": null", f);
 		else
 			fprintf(f, "\"id\": \"0x%016" PRIx64 "\"", x->id);
@@ -519,7 +665,32 @@ int cpreg_verdict_to_json(const struct cpreg_verdict *v, char **ret_text)
 		put_str(f, x->message);
 		fputs("}", f);
 	}
-	fputs(v->n ? "\n  ]\n}\n" : "]\n}\n", f);
+	fputs(v->n ? "\n  ]" : "]", f);
+	if (v->trial) {
+		fprintf(f, ",\n  \"trial\": {\"ran\": true, \"duration_ms\": %" PRId64 ", \"written\": %zu, "
+			"\"accepted\": %zu, \"rejected\": %zu, \"unknown_to_kvm\": %zu, \"summary\": "
+			"\"%zu writes in %" PRId64 " ms: %zu accepted, %zu refused, %zu unknown to KVM here; "
+			"%zu contradiction%s with the static rules\", \"contradictions\": [",
+			v->trial_ms, v->trial_written, v->trial_accepted, v->trial_rejected, v->trial_unknown,
+			v->trial_written, v->trial_ms, v->trial_accepted, v->trial_rejected, v->trial_unknown,
+			v->n_contra, v->n_contra == 1 ? "" : "s");
+		for (size_t i = 0; i < v->n_contra; i++) {
+			char name[48];
+
+			cpreg_id_name(v->contra[i].id, name, sizeof(name));
+			fprintf(f, "%s\n    {\"id\": \"0x%016" PRIx64 "\", \"name\": \"%s\", \"static\": \"%s\", "
+				"\"trial\": \"%s\"}", i ? "," : "", v->contra[i].id, name,
+				cpreg_outcome_name(v->contra[i].static_outcome), cpreg_outcome_name(v->contra[i].trial_outcome));
+		}
+		fputs(v->n_contra ? "\n  ]}" : "]}", f);
+	} else if (v->trial_error) {
+		fputs(",\n  \"trial\": {\"ran\": false, \"summary\": ", f);
+		put_str(f, v->trial_error);
+		fputs("}", f);
+	} else {
+		fputs(",\n  \"trial\": null", f);
+	}
+	fputs("\n}\n", f);
 	if (fclose(f) != 0 || !buf) {
 		free(buf);
 		return -ENOMEM;

@@ -147,6 +147,8 @@ CPREG_EXPORT struct cpreg_inventory *cpreg_inventory_unref(struct cpreg_inventor
  * -EINVAL on a malformed id, -ERANGE on a value wider than the register).
  */
 CPREG_EXPORT int cpreg_inventory_add(struct cpreg_inventory *inv, const struct cpreg_reg *reg);
+/* Replace the value of a listed register of 64 bits or less (-ENOENT, -ERANGE). */
+CPREG_EXPORT int cpreg_inventory_set_value(struct cpreg_inventory *inv, uint64_t id, uint64_t value);
 CPREG_EXPORT size_t cpreg_inventory_count(const struct cpreg_inventory *inv);
 /* The i-th register in ascending id order; NULL past the end. */
 CPREG_EXPORT const struct cpreg_reg *cpreg_inventory_at(const struct cpreg_inventory *inv, size_t i);
@@ -283,6 +285,7 @@ enum cpreg_finding_kind {
 	CPREG_FIND_ONLY_IN_SOURCE,
 	CPREG_FIND_ONLY_IN_DESTINATION,
 	CPREG_FIND_VALUE_DIFFERS,
+	CPREG_FIND_VCPU_FEATURE,   /* the source VM has a vCPU feature this host cannot give */
 };
 
 enum cpreg_outcome {
@@ -334,6 +337,60 @@ CPREG_EXPORT const struct cpreg_finding *cpreg_verdict_at(const struct cpreg_ver
 CPREG_EXPORT const struct cpreg_finding *cpreg_verdict_find(const struct cpreg_verdict *v, uint64_t id, enum cpreg_finding_kind kind);
 /* JSON form "cpreg-verdict/1"; free() the result. */
 CPREG_EXPORT int cpreg_verdict_to_json(const struct cpreg_verdict *v, char **ret_text);
+
+/* ---- the live trial's results, merged into a verdict ---- */
+
+enum cpreg_trial_outcome {
+	CPREG_TRIAL_ACCEPTED = 1,  /* KVM_SET_ONE_REG took the source's value */
+	CPREG_TRIAL_REJECTED,      /* refused with err */
+	CPREG_TRIAL_UNKNOWN_ID,    /* -ENOENT: KVM here does not know the id */
+};
+
+struct cpreg_trial_reg {
+	uint64_t id;
+	uint64_t value;            /* the source's value that was written */
+	enum cpreg_trial_outcome outcome;
+	int err;                   /* positive errno when rejected */
+	bool has_local;
+	uint64_t local;            /* this host's value, read before the write */
+};
+
+struct cpreg_trial_summary {
+	const struct cpreg_trial_reg *regs;
+	size_t n;
+	uint32_t missing_features; /* source vCPU features this host cannot give */
+	int vls_err;               /* positive errno: the source's SVE vector lengths were refused */
+	int64_t duration_ms;
+};
+
+/*
+ * Let the destination kernel decide: every value finding takes the
+ * trial's outcome (accepted: ok, rejected: fail); where the static rule
+ * said otherwise, the disagreement is listed as a contradiction.  Index
+ * findings (ids on one end only) stay as QEMU's merge decides them.
+ */
+CPREG_EXPORT int cpreg_verdict_apply_trial(struct cpreg_verdict *v, const struct cpreg_trial_summary *t);
+/* The trial could not run (no KVM here, say): the verdict says so and stays static. */
+CPREG_EXPORT int cpreg_verdict_trial_failed(struct cpreg_verdict *v, const char *why);
+
+/*
+ * What the VM itself sets, beyond the two hosts (QEMU -cpu host options).
+ * psci_version: QEMU 11.1's kvm-psci-version ("1.1" -> 0x10001), 0 for none.
+ */
+struct cpreg_vm_options {
+	uint32_t psci_version;
+};
+/* Parse "1.1" into major<<16 | minor. */
+CPREG_EXPORT int cpreg_parse_psci_version(const char *text, uint32_t *ret);
+/*
+ * Adjust a source inventory to the VM's options, as QEMU would migrate it:
+ * a pinned PSCI version replaces PSCI_VERSION's value.
+ */
+CPREG_EXPORT int cpreg_inventory_apply_vm_options(struct cpreg_inventory *inv, const struct cpreg_vm_options *o);
+
+/* Contradictions between the static rule and the trial. */
+CPREG_EXPORT size_t cpreg_verdict_contradictions(const struct cpreg_verdict *v);
+CPREG_EXPORT bool cpreg_verdict_has_trial(const struct cpreg_verdict *v);
 
 #ifdef __cplusplus
 }

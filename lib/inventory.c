@@ -167,6 +167,51 @@ int cpreg_inventory_add(struct cpreg_inventory *inv, const struct cpreg_reg *reg
 	return 0;
 }
 
+int cpreg_inventory_set_value(struct cpreg_inventory *inv, uint64_t id, uint64_t value)
+{
+	size_t pos;
+	unsigned bytes = CPREG_ID_BYTES(id);
+
+	if (!inv)
+		return -EINVAL;
+	pos = lower_bound(inv, id);
+	if (pos >= inv->n_regs || inv->regs[pos].id != id)
+		return -ENOENT;
+	if (bytes > 8 || (bytes < 8 && value >> (bytes * 8)))
+		return -ERANGE;
+	inv->regs[pos].state = CPREG_VALUE;
+	inv->regs[pos].value = value;
+	inv->regs[pos].read_errno = 0;
+	return 0;
+}
+
+int cpreg_parse_psci_version(const char *text, uint32_t *ret)
+{
+	unsigned major, minor;
+	int n = -1;
+
+	if (!text || sscanf(text, "%u.%u%n", &major, &minor, &n) != 2 || n < 0 || text[n] != '\0' ||
+	    major > 0xffff || minor > 0xffff)
+		return -EINVAL;
+	*ret = major << 16 | minor;
+	return 0;
+}
+
+int cpreg_inventory_apply_vm_options(struct cpreg_inventory *inv, const struct cpreg_vm_options *o)
+{
+	int r;
+
+	if (!inv || !o)
+		return -EINVAL;
+	if (o->psci_version) {
+		/* QEMU 11.1 writes the pinned version into KVM_REG_ARM_PSCI_VERSION and migrates that. */
+		r = cpreg_inventory_set_value(inv, CPREG_PSCI_VERSION, o->psci_version);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 size_t cpreg_inventory_count(const struct cpreg_inventory *inv)
 {
 	return inv ? inv->n_regs : 0;

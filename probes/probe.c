@@ -80,7 +80,7 @@ void cpreg_scratch_close(struct cpreg_scratch *s)
 }
 
 int cpreg_scratch_open(struct cpreg_scratch *s, const struct cpreg_kvm_ops *ops, const char *dev,
-		       uint32_t want, uint32_t disable, struct cpreg_error *err)
+		       uint32_t want, uint32_t disable, const uint64_t *set_vls, struct cpreg_error *err)
 {
 	struct cpreg_kvm_vcpu_init init = { 0 };
 	uint32_t offer = 0, asked;
@@ -139,25 +139,14 @@ int cpreg_scratch_open(struct cpreg_scratch *s, const struct cpreg_kvm_ops *ops,
 	/* Pointer auth goes as a pair, as QEMU's "pauth" property does. */
 	if (disable & (1u << CPREG_FEAT_PTRAUTH_ADDRESS | 1u << CPREG_FEAT_PTRAUTH_GENERIC))
 		disable |= 1u << CPREG_FEAT_PTRAUTH_ADDRESS | 1u << CPREG_FEAT_PTRAUTH_GENERIC;
-	if (want == UINT32_MAX)
+	if (want == UINT32_MAX) {
 		asked = offer & ~(1u << CPREG_FEAT_EL1_32BIT);  /* an AArch64 guest, as "-cpu host" */
-	else
-		asked = want;
-	asked &= ~disable;
-	if (asked & ~offer) {
-		char names[128] = "";
-
-		for (unsigned b = 0; b < 32; b++)
-			if ((asked & ~offer) & (1u << b)) {
-				const char *n = cpreg_feature_name(b);
-
-				snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s",
-					 names[0] ? ", " : "", n ? n : "?");
-			}
-		r = cpreg_err(err, -EOPNOTSUPP, "KVM_ARM_VCPU_INIT",
-				     "this host cannot give the vCPU feature(s): %s", names);
-		goto fail;
+	} else {
+		/* A wanted feature this host cannot give is left out and reported. */
+		s->missing = want & ~offer;
+		asked = want & offer;
 	}
+	asked &= ~disable;
 	init.features[0] = asked;
 	r = ops->ioctl(ops->ctx, s->vcpu, CPREG_KVM_ARM_VCPU_INIT, &init);
 	if (r < 0) {
@@ -165,6 +154,15 @@ int cpreg_scratch_open(struct cpreg_scratch *s, const struct cpreg_kvm_ops *ops,
 		goto fail;
 	}
 	s->features = asked;
+	/*
+	 * The VM's vector lengths go in before finalizing, as QEMU writes
+	 * KVM_REG_ARM64_SVE_VLS; a set this host cannot give is refused here.
+	 */
+	if ((asked & (1u << CPREG_FEAT_SVE)) && set_vls) {
+		struct cpreg_kvm_one_reg one = { .id = CPREG_SVE_VLS, .addr = (uintptr_t)set_vls };
+
+		s->vls_err = -ops->ioctl(ops->ctx, s->vcpu, CPREG_KVM_SET_ONE_REG, &one);
+	}
 	/* SVE must be finalized before the register list exists (api.rst, KVM_ARM_VCPU_FINALIZE). */
 	if (asked & (1u << CPREG_FEAT_SVE)) {
 		int what = CPREG_KVM_ARM_VCPU_SVE;
@@ -286,7 +284,7 @@ int cpreg_probe(const struct cpreg_probe_opts *opts, struct cpreg_inventory **re
 		opts = &defaults;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	now_rfc3339(when, sizeof(when));
-	r = cpreg_scratch_open(&s, opts->ops, opts->dev, UINT32_MAX, opts->disable, err);
+	r = cpreg_scratch_open(&s, opts->ops, opts->dev, UINT32_MAX, opts->disable, NULL, err);
 	if (r < 0)
 		return r;
 	inv = cpreg_inventory_new();

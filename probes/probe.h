@@ -45,16 +45,19 @@ struct cpreg_scratch {
 	int ipa_bits;
 	uint32_t target;
 	uint32_t features;   /* CPREG_FEAT_* bits the vCPU was initialised with */
+	uint32_t missing;    /* wanted features this host cannot give (left out) */
+	int vls_err;         /* positive errno when set_vls was refused */
 };
 
 /*
  * Create it.  want: the features to ask for (UINT32_MAX: everything the
- * host offers, as QEMU does); a wanted feature the host lacks is -EOPNOTSUPP
- * unless it came from UINT32_MAX.  On failure err names the step and errno,
+ * host offers, as QEMU does); a wanted feature the host lacks is left out
+ * and reported in s->missing.  set_vls: SVE vector lengths to write before
+ * finalizing (NULL: the host's).  On failure err names the step and errno,
  * and nothing stays open.
  */
 int cpreg_scratch_open(struct cpreg_scratch *s, const struct cpreg_kvm_ops *ops, const char *dev,
-		       uint32_t want, uint32_t disable, struct cpreg_error *err);
+		       uint32_t want, uint32_t disable, const uint64_t *set_vls, struct cpreg_error *err);
 void cpreg_scratch_close(struct cpreg_scratch *s);
 /* KVM_GET_REG_LIST: n=0, E2BIG, allocate, fetch, re-check.  free() *ret. */
 int cpreg_scratch_reg_list(struct cpreg_scratch *s, uint64_t **ret, size_t *ret_n, struct cpreg_error *err);
@@ -66,6 +69,27 @@ int cpreg_probe(const struct cpreg_probe_opts *opts, struct cpreg_inventory **re
 
 /* The installed QEMU's version ("7.2.19"), from `qemu --version`; free() it. */
 int cpreg_qemu_version(const char *qemu, char **ret);
+
+/* ---- the live trial (issue: let the destination kernel judge) ---- */
+
+/*
+ * Create a fresh scratch vCPU here with the source's vCPU features and
+ * vector lengths, and write the source's migrated values into it in
+ * ascending id order, as QEMU's write-back does.  Every register's fate is
+ * recorded in the returned array (free() it); missing features and a
+ * refused vector-length set are reported.  Never runs the vCPU; closes
+ * everything, also on error.
+ */
+struct cpreg_trial {
+	struct cpreg_trial_reg *regs;
+	size_t n;
+	uint32_t missing;   /* source features this host cannot give */
+	int vls_err;        /* positive errno: the source's SVE vector lengths were refused */
+	int64_t duration_ms;
+};
+int cpreg_trial_run(const struct cpreg_kvm_ops *ops, const char *dev, const struct cpreg_inventory *source,
+		    struct cpreg_trial *ret, struct cpreg_error *err);
+void cpreg_trial_clear(struct cpreg_trial *t);
 
 /* ---- replay backend ---- */
 

@@ -3,9 +3,12 @@
  * The replay backend: answers the probe's KVM operations from a recorded
  * real inventory, so the whole probe path runs on any machine, and fails
  * any chosen operation on request.  It knows the ABI's shape (E2BIG on a
- * short list, -ENOENT for an unknown id) but none of a kernel's write
- * rules: a write of anything but the recorded value is -EINVAL, as on a
- * kernel where the register is invariant.
+ * short list, -ENOENT for an unknown id) and, for KVM_SET_ONE_REG, a simple
+ * model of a kernel before Linux 6.7 (BRIEF section 5): ID registers are
+ * invariant (-EINVAL unless equal), PSCI_VERSION and the workaround levels
+ * may not exceed the recorded ones, firmware bitmaps must be subsets, and
+ * other registers take any value.  Only a real kernel is the reference:
+ * the emulated-host tests run the trial there.
  */
 #include "config.h"
 
@@ -14,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpreg-internal.h"
 #include "kvm-abi.h"
 #include "probe.h"
 
@@ -178,8 +182,16 @@ static int replay_ioctl(void *ctx, int fd, unsigned long request, void *arg)
 			return 0;
 		}
 		if (set) {
+			unsigned g = CPREG_ID_GROUP(one->id);
+
 			memcpy(&val, (void *)(uintptr_t)one->addr, bytes);  /* little endian */
-			return val == reg->value ? 0 : -EINVAL;
+			if (cpreg_id_is_idreg(one->id))
+				return val == reg->value ? 0 : -EINVAL;
+			if (g == CPREG_GROUP_FW)
+				return val <= reg->value ? 0 : -EINVAL;
+			if (g == CPREG_GROUP_FW_FEAT)
+				return val & ~reg->value ? -EINVAL : 0;
+			return 0;
 		}
 		memcpy((void *)(uintptr_t)one->addr, &reg->value, bytes);
 		return 0;

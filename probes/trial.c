@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The live trial: QEMU's last step on a destination writes every incoming
+ * value with KVM_SET_ONE_REG before the guest first runs, and any refusal
+ * fails the migration (BRIEF section 1, step 3).  What the kernel accepts
+ * (writable ID registers, PSCI versions, workaround levels, bitmaps, cache
+ * geometry) drifts with every kernel, so the destination simply tries, on a
+ * fresh scratch vCPU that never runs.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cpreg-internal.h"
+#include "probe.h"
+
+void cpreg_trial_clear(struct cpreg_trial *t)
+{
+	if (!t)
+		return;
+	free(t->regs);
+	memset(t, 0, sizeof(*t));
+}
+
+int cpreg_trial_run(const struct cpreg_kvm_ops *ops, const char *dev, const struct cpreg_inventory *src,
+		    struct cpreg_trial *ret, struct cpreg_error *err)
+{
+	struct cpreg_scratch s;
+	struct cpreg_trial t = { 0 };
+	struct timespec t0, t1;
+	int64_t feat;
+	uint32_t want;
+	int r;
+
+	if (!src || !ret)
+		return cpreg_err(err, -EINVAL, "trial", "no source inventory");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	/* The source VM's vCPU: its recorded features, or what "-cpu host" had before they were recorded. */
+	want = cpreg_inventory_get_number(src, CPREG_NUM_VCPU_FEATURES, &feat) == 0 ? (uint32_t)feat
+		: 1u << CPREG_FEAT_PSCI_0_2 | 1u << CPREG_FEAT_PMU_V3;
+	r = cpreg_scratch_open(&s, ops, dev, want, 0, cpreg_inventory_sve_vls(src), err);
+	if (r < 0)
+		return r;
+	t.missing = s.missing;
+	t.vls_err = s.vls_err;
+	t.regs = calloc(cpreg_inventory_migration_count(src) + 1, sizeof(*t.regs));
+	if (!t.regs) {
+		r = cpreg_err(err, -ENOMEM, "trial", "out of memory");
+		goto out;
+	}
+	/* Ascending id order, as QEMU writes its (sorted) cpreg list. */
+	for (size_t i = 0; i < cpreg_inventory_count(src); i++) {
+		const struct cpreg_reg *reg = cpreg_inventory_at(src, i);
+		struct cpreg_trial_reg *x = &t.regs[t.n];
+		uint64_t local;
+
+		if (!cpreg_id_migrates(reg->id) || reg->state != CPREG_VALUE)
+			continue;
+		x->id = reg->id;
+		x->value = reg->value;
+		if (cpreg_scratch_get(&s, reg->id, &local) == 0) {
+			x->has_local = true;
+			x->local = local;
+		}
+		r = cpreg_scratch_set(&s, reg->id, reg->value);
+		if (r == 0) {
+			x->outcome = CPREG_TRIAL_ACCEPTED;
+		} else if (r == -ENOENT) {
+			x->outcome = CPREG_TRIAL_UNKNOWN_ID;
+		} else {
+			x->outcome = CPREG_TRIAL_REJECTED;
+			x->err = -r;
+		}
+		t.n++;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	t.duration_ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	*ret = t;
+	t.regs = NULL;
+	r = 0;
+out:
+	free(t.regs);
+	cpreg_scratch_close(&s);
+	return r;
+}
