@@ -137,6 +137,38 @@ static void write_refused(struct cpreg_finding *f, const char *why)
 	    f->source_value, f->destination_value, why);
 }
 
+/* "Atomic 2->0, RDM 1->0" for the fields of an ID register that differ; only unsafe ones when asked. */
+static int field_summary(uint64_t id, uint64_t s, uint64_t d, uint64_t mask, bool unsafe_only, char *buf, size_t len,
+			 bool *ret_generic)
+{
+	struct cpreg_field_change ch[40];
+	int n = cpreg_field_diff(id, s, d, ch, 40), listed = 0;
+	size_t off = 0;
+
+	buf[0] = '\0';
+	if (ret_generic)
+		*ret_generic = false;
+	for (int i = 0; i < n; i++) {
+		char name[64];
+		uint64_t fm = cpreg_field_mask(&ch[i].field);
+
+		if (unsafe_only && ((fm & mask) != fm || cpreg_field_safe(&ch[i].field, ch[i].a, ch[i].b)))
+			continue;
+		if (ch[i].generic && ret_generic)
+			*ret_generic = true;
+		if (ch[i].field.name)
+			snprintf(name, sizeof(name), "%s", ch[i].field.name);
+		else
+			snprintf(name, sizeof(name), "[%u:%u]", ch[i].field.shift + ch[i].field.width - 1, ch[i].field.shift);
+		if (off < len)
+			off += snprintf(buf + off, len - off, "%s%s %" PRId64 "->%" PRId64 "%s%s%s", listed ? ", " : "", name,
+					ch[i].a, ch[i].b, ch[i].field.feat ? " (" : "", ch[i].field.feat ? ch[i].field.feat : "",
+					ch[i].field.feat ? ")" : "");
+		listed++;
+	}
+	return listed;
+}
+
 static bool is_imp_id(uint64_t id)
 {
 	return id == CPREG_MIDR_EL1 || id == CPREG_SYSREG(3, 0, 0, 0, 6) || id == CPREG_SYSREG(3, 1, 0, 0, 7);
@@ -162,10 +194,15 @@ static void judge_value(struct cpreg_finding *f, const struct cpreg_inventory *d
 		int idx = cpreg_writable_mask_index(f->id);
 		uint64_t m = masks && idx >= 0 ? masks[idx] : 0;
 
+		char fl[160], why[400];
+		bool generic = false;
+
 		f->outcome = CPREG_OUT_FAIL;
 		if (!masks) {
-			write_refused(f, "the destination kernel reports no writable ID registers "
-				      "(before Linux 6.7 they are invariant)");
+			field_summary(f->id, s, d, ~UINT64_C(0), false, fl, sizeof(fl), NULL);
+			snprintf(why, sizeof(why), "the destination kernel reports no writable ID registers (before Linux 6.7 "
+				 "they are invariant)%s%s", fl[0] ? "; fields " : "", fl);
+			write_refused(f, why);
 		} else if (is_imp_id(f->id)) {
 			write_refused(f, "MIDR/REVIDR/AIDR are writable only when the VMM enables "
 				      "KVM_CAP_ARM_WRITABLE_IMP_ID_REGS, which QEMU does not");
@@ -173,15 +210,19 @@ static void judge_value(struct cpreg_finding *f, const struct cpreg_inventory *d
 			f->outcome = CPREG_OUT_UNKNOWN;
 			msg(f, "cache geometry differs; the destination kernel's CCSIDR rules decide");
 		} else if ((s ^ d) & ~m) {
-			char why[160];
-
-			snprintf(why, sizeof(why), "bits 0x%" PRIx64 " differ outside the writable mask 0x%" PRIx64,
-				 (s ^ d) & ~m, m);
+			field_summary(f->id, s & ~m, d & ~m, ~UINT64_C(0), false, fl, sizeof(fl), NULL);
+			snprintf(why, sizeof(why), "bits 0x%" PRIx64 " differ outside the writable mask 0x%" PRIx64 "%s%s",
+				 (s ^ d) & ~m, m, fl[0] ? ": fields " : "", fl);
+			write_refused(f, why);
+		} else if (field_summary(f->id, s, d, m, true, fl, sizeof(fl), &generic) > 0) {
+			/* arm64_check_features(): an unsafe field is -E2BIG. */
+			snprintf(why, sizeof(why), "unsafe for the destination kernel (6.7+ rules): %s", fl);
 			write_refused(f, why);
 		} else {
-			f->outcome = CPREG_OUT_UNKNOWN;
-			msg(f, "differs only in writable fields (mask 0x%" PRIx64 "); the destination kernel's "
-			    "safe-value rules decide", m);
+			field_summary(f->id, s, d, m, false, fl, sizeof(fl), &generic);
+			f->outcome = CPREG_OUT_OK;
+			msg(f, "every differing field is safe for the destination kernel (6.7+ rules%s): %s",
+			    generic ? "; unnamed fields judged lower-safe" : "", fl);
 		}
 		return;
 	}
@@ -554,6 +595,20 @@ int cpreg_verdict_apply_trial(struct cpreg_verdict *v, const struct cpreg_trial_
 size_t cpreg_verdict_contradictions(const struct cpreg_verdict *v)
 {
 	return v ? v->n_contra : 0;
+}
+
+int cpreg_verdict_contradiction_at(const struct cpreg_verdict *v, size_t i, uint64_t *ret_id,
+				   enum cpreg_outcome *ret_static, enum cpreg_outcome *ret_trial)
+{
+	if (!v || i >= v->n_contra)
+		return -ERANGE;
+	if (ret_id)
+		*ret_id = v->contra[i].id;
+	if (ret_static)
+		*ret_static = v->contra[i].static_outcome;
+	if (ret_trial)
+		*ret_trial = v->contra[i].trial_outcome;
+	return 0;
 }
 
 bool cpreg_verdict_has_trial(const struct cpreg_verdict *v)

@@ -309,7 +309,7 @@ struct cpreg_finding {
 	uint64_t source_value, destination_value;
 	const char *tolerance;   /* tolerance type name, or NULL */
 	char name[48];
-	char message[256];       /* what QEMU would say, or why it is fine */
+	char message[384];       /* what QEMU would say, or why it is fine */
 };
 
 struct cpreg_verdict;
@@ -337,6 +337,45 @@ CPREG_EXPORT const struct cpreg_finding *cpreg_verdict_at(const struct cpreg_ver
 CPREG_EXPORT const struct cpreg_finding *cpreg_verdict_find(const struct cpreg_verdict *v, uint64_t id, enum cpreg_finding_kind kind);
 /* JSON form "cpreg-verdict/1"; free() the result. */
 CPREG_EXPORT int cpreg_verdict_to_json(const struct cpreg_verdict *v, char **ret_text);
+
+/* ---- ID register fields ---- */
+
+/* How Linux 6.7+ judges a field written from userspace (arm64_ftr_safe_value). */
+enum cpreg_field_rule {
+	CPREG_SAFE_LOWER = 1,       /* at most the host's value */
+	CPREG_SAFE_HIGHER,          /* at least the host's value */
+	CPREG_SAFE_HIGHER_OR_ZERO,  /* zero, or at least the host's non-zero value */
+	CPREG_SAFE_EXACT,           /* the host's value or the fixed safe value */
+	CPREG_SAFE_ANY,             /* KVM takes any value (CLIDR_EL1) */
+};
+
+struct cpreg_field {
+	uint64_t reg;
+	const char *name;      /* NULL: a 4-bit field the table does not name */
+	uint8_t shift, width;
+	bool is_signed;
+	enum cpreg_field_rule rule;
+	int64_t safe;          /* the safe value of an exact field */
+	const char *feat;      /* FEAT_ name, or NULL */
+};
+
+struct cpreg_field_change {
+	struct cpreg_field field;
+	int64_t a, b;          /* field values (sign-extended where signed) */
+	bool generic;          /* not in the table: a nibble, judged lower-safe */
+};
+
+/* The known fields of an ID register (a pointer into a static table). */
+CPREG_EXPORT size_t cpreg_fields_of(uint64_t id, const struct cpreg_field **ret);
+CPREG_EXPORT int64_t cpreg_field_get(const struct cpreg_field *f, uint64_t value);
+CPREG_EXPORT uint64_t cpreg_field_mask(const struct cpreg_field *f);
+/* Is `new` safe to write on a host whose value is `cur`? */
+CPREG_EXPORT bool cpreg_field_safe(const struct cpreg_field *f, int64_t new, int64_t cur);
+CPREG_EXPORT const char *cpreg_field_rule_name(enum cpreg_field_rule r);
+/* The fields that differ between a and b (table fields, then nibbles); count written. */
+CPREG_EXPORT int cpreg_field_diff(uint64_t id, uint64_t a, uint64_t b, struct cpreg_field_change *out, size_t max);
+/* "ID_AA64ISAR0_EL1.Atomic", or "ID_PFR0_EL1[19:16]" for an unnamed nibble. */
+CPREG_EXPORT int cpreg_field_change_name(const struct cpreg_field_change *c, char *buf, size_t len);
 
 /* ---- the live trial's results, merged into a verdict ---- */
 
@@ -391,6 +430,9 @@ CPREG_EXPORT int cpreg_inventory_apply_vm_options(struct cpreg_inventory *inv, c
 /* Contradictions between the static rule and the trial. */
 CPREG_EXPORT size_t cpreg_verdict_contradictions(const struct cpreg_verdict *v);
 CPREG_EXPORT bool cpreg_verdict_has_trial(const struct cpreg_verdict *v);
+/* The i-th contradiction: the register, what the static rules said, what the trial saw. */
+CPREG_EXPORT int cpreg_verdict_contradiction_at(const struct cpreg_verdict *v, size_t i, uint64_t *ret_id,
+					       enum cpreg_outcome *ret_static, enum cpreg_outcome *ret_trial);
 
 #ifdef __cplusplus
 }

@@ -160,8 +160,21 @@ int main(void)
 	       "n1 -> a57 on 6.12: MIDR_EL1 fails (QEMU does not enable writable MIDR)");
 	tap_ok(outcome(v, WA1, CPREG_FIND_VALUE_DIFFERS) == CPREG_OUT_FAIL &&
 	       outcome(v, WA3, CPREG_FIND_VALUE_DIFFERS) == CPREG_OUT_FAIL, "  SMCCC_ARCH_WORKAROUND_1 and _3 fail");
-	tap_ok(outcome(v, ID_AA64ISAR0, CPREG_FIND_VALUE_DIFFERS) == CPREG_OUT_UNKNOWN,
-	       "  ID_AA64ISAR0_EL1 differs only in writable bits: left to the destination kernel");
+	f = cpreg_verdict_find(v, ID_AA64ISAR0, CPREG_FIND_VALUE_DIFFERS);
+	tap_ok(f && f->outcome == CPREG_OUT_FAIL && strstr(f->message, "Atomic 2->0 (FEAT_LSE)"),
+	       "  ID_AA64ISAR0_EL1: only writable bits differ, but Atomic 2 > 0 is unsafe (lower is safe), and named");
+	cpreg_verdict_unref(v);
+	/* The other way round the ID values are lower than the host's: safe on 6.7+, invariant on 6.1. */
+	v = check("cortex-a57_linux-6.12", "neoverse-n1_linux-6.12", "qemu-11.1");
+	f = cpreg_verdict_find(v, ID_AA64ISAR0, CPREG_FIND_VALUE_DIFFERS);
+	tap_ok(f && f->outcome == CPREG_OUT_OK && strstr(f->message, "safe"),
+	       "a57 -> n1 on 6.12: ID_AA64ISAR0_EL1 lower than the destination's: safe by the 6.7+ rules");
+	cpreg_verdict_unref(v);
+	v = check("cortex-a57_linux-6.1", "neoverse-n1_linux-6.1", "qemu-11.1");
+	tap_ok(outcome(v, ID_AA64ISAR0, CPREG_FIND_VALUE_DIFFERS) == CPREG_OUT_FAIL,
+	       "a57 -> n1 on 6.1: the same lower value fails (no writable ID registers before 6.7)");
+	cpreg_verdict_unref(v);
+	v = check("neoverse-n1_linux-6.12", "cortex-a57_linux-6.12", "qemu-11.1");
 	tap_ok(outcome(v, ID_AA64PFR0, CPREG_FIND_VALUE_DIFFERS) == CPREG_OUT_FAIL,
 	       "  ID_AA64PFR0_EL1 differs outside its writable mask: fails");
 	tap_ok(cpreg_verdict_result(v) == CPREG_INCOMPATIBLE, "  incompatible");

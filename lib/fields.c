@@ -1,0 +1,285 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Fields of the ID registers KVM exposes: position, width, signedness, and
+ * the rule by which Linux 6.7+ decides whether a value written from
+ * userspace is safe (KVM_SET_ONE_REG on an ID register: bits outside the
+ * writable mask must equal the host's; each writable field must pass
+ * arm64_ftr_safe_value() against the host's, arch/arm64/kernel/cpufeature.c
+ * and arch/arm64/kvm/sys_regs.c).  Names follow the Arm ARM; FEAT_ names
+ * where the field announces one.  Registers without a table here are
+ * compared nibble by nibble with the rule most fields have, "lower is safe",
+ * and the live trial is the judge.
+ */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "cpreg-internal.h"
+
+#define L CPREG_SAFE_LOWER
+#define H CPREG_SAFE_HIGHER
+#define HZ CPREG_SAFE_HIGHER_OR_ZERO
+#define X CPREG_SAFE_EXACT
+#define ANY CPREG_SAFE_ANY
+
+#define F(reg, sh, w, sgn, rule, safe, n, feat) \
+	{ CPREG_SYSREG reg, n, sh, w, sgn, rule, safe, feat }
+#define ISAR0 (3, 0, 0, 6, 0)
+#define ISAR1 (3, 0, 0, 6, 1)
+#define ISAR2 (3, 0, 0, 6, 2)
+#define PFR0 (3, 0, 0, 4, 0)
+#define PFR1 (3, 0, 0, 4, 1)
+#define ZFR0 (3, 0, 0, 4, 4)
+#define DFR0 (3, 0, 0, 5, 0)
+#define MMFR0 (3, 0, 0, 7, 0)
+#define MMFR1 (3, 0, 0, 7, 1)
+#define MMFR2 (3, 0, 0, 7, 2)
+#define CTR (3, 3, 0, 0, 1)
+#define CLIDR (3, 1, 0, 0, 1)
+
+/* Sorted by register id, then shift. */
+static const struct cpreg_field fields[] = {
+	F(PFR0, 0, 4, false, L, 0, "EL0", NULL),
+	F(PFR0, 4, 4, false, L, 0, "EL1", NULL),
+	F(PFR0, 8, 4, false, L, 0, "EL2", NULL),
+	F(PFR0, 12, 4, false, L, 0, "EL3", NULL),
+	F(PFR0, 16, 4, true, L, 0, "FP", "FEAT_FP16"),
+	F(PFR0, 20, 4, true, L, 0, "AdvSIMD", "FEAT_FP16"),
+	F(PFR0, 24, 4, false, L, 0, "GIC", NULL),
+	F(PFR0, 28, 4, false, L, 0, "RAS", "FEAT_RAS"),
+	F(PFR0, 32, 4, false, L, 0, "SVE", "FEAT_SVE"),
+	F(PFR0, 36, 4, false, L, 0, "SEL2", "FEAT_SEL2"),
+	F(PFR0, 40, 4, false, L, 0, "MPAM", "FEAT_MPAM"),
+	F(PFR0, 44, 4, false, L, 0, "AMU", "FEAT_AMUv1"),
+	F(PFR0, 48, 4, false, L, 0, "DIT", "FEAT_DIT"),
+	F(PFR0, 52, 4, false, L, 0, "RME", "FEAT_RME"),
+	F(PFR0, 56, 4, false, L, 0, "CSV2", "FEAT_CSV2"),
+	F(PFR0, 60, 4, false, L, 0, "CSV3", "FEAT_CSV3"),
+	F(PFR1, 0, 4, false, L, 0, "BT", "FEAT_BTI"),
+	F(PFR1, 4, 4, false, L, 0, "SSBS", "FEAT_SSBS"),
+	F(PFR1, 8, 4, false, L, 0, "MTE", "FEAT_MTE"),
+	F(PFR1, 12, 4, false, L, 0, "RAS_frac", NULL),
+	F(PFR1, 16, 4, false, L, 0, "MPAM_frac", NULL),
+	F(PFR1, 24, 4, false, L, 0, "SME", "FEAT_SME"),
+	F(PFR1, 28, 4, false, L, 0, "RNDR_trap", "FEAT_RNG_TRAP"),
+	F(PFR1, 32, 4, false, L, 0, "CSV2_frac", NULL),
+	F(PFR1, 36, 4, false, L, 0, "NMI", "FEAT_NMI"),
+	F(ZFR0, 0, 4, false, L, 0, "SVEver", "FEAT_SVE2"),
+	F(ZFR0, 4, 4, false, L, 0, "AES", "FEAT_SVE_AES"),
+	F(ZFR0, 16, 4, false, L, 0, "BitPerm", "FEAT_SVE_BitPerm"),
+	F(ZFR0, 20, 4, false, L, 0, "BF16", "FEAT_BF16"),
+	F(ZFR0, 24, 4, false, L, 0, "B16B16", "FEAT_SVE_B16B16"),
+	F(ZFR0, 32, 4, false, L, 0, "SHA3", "FEAT_SVE_SHA3"),
+	F(ZFR0, 40, 4, false, L, 0, "SM4", "FEAT_SVE_SM4"),
+	F(ZFR0, 44, 4, false, L, 0, "I8MM", "FEAT_I8MM"),
+	F(ZFR0, 52, 4, false, L, 0, "F32MM", "FEAT_F32MM"),
+	F(ZFR0, 56, 4, false, L, 0, "F64MM", "FEAT_F64MM"),
+	/* KVM treats DebugVer and PMUVer as lower-safe (sys_regs.c, kvm_arm64_ftr_safe_value). */
+	F(DFR0, 0, 4, false, L, 0, "DebugVer", "FEAT_Debugv8p2"),
+	F(DFR0, 4, 4, false, L, 0, "TraceVer", NULL),
+	F(DFR0, 8, 4, true, L, 0, "PMUVer", "FEAT_PMUv3"),
+	F(DFR0, 12, 4, false, L, 0, "BRPs", NULL),
+	F(DFR0, 16, 4, false, L, 0, "PMSS", "FEAT_PMUv3_SS"),
+	F(DFR0, 20, 4, false, L, 0, "WRPs", NULL),
+	F(DFR0, 28, 4, false, L, 0, "CTX_CMPs", NULL),
+	F(DFR0, 32, 4, false, L, 0, "PMSVer", "FEAT_SPE"),
+	F(DFR0, 36, 4, true, L, 0, "DoubleLock", "FEAT_DoubleLock"),
+	F(DFR0, 40, 4, false, L, 0, "TraceFilt", "FEAT_TRF"),
+	F(DFR0, 44, 4, false, L, 0, "TraceBuffer", "FEAT_TRBE"),
+	F(DFR0, 48, 4, true, L, 0, "MTPMU", "FEAT_MTPMU"),
+	F(DFR0, 52, 4, false, L, 0, "BRBE", "FEAT_BRBE"),
+	F(DFR0, 60, 4, false, L, 0, "HPMN0", "FEAT_HPMN0"),
+	F(ISAR0, 4, 4, false, L, 0, "AES", "FEAT_AES"),
+	F(ISAR0, 8, 4, false, L, 0, "SHA1", "FEAT_SHA1"),
+	F(ISAR0, 12, 4, false, L, 0, "SHA2", "FEAT_SHA256"),
+	F(ISAR0, 16, 4, false, L, 0, "CRC32", "FEAT_CRC32"),
+	F(ISAR0, 20, 4, false, L, 0, "Atomic", "FEAT_LSE"),
+	F(ISAR0, 24, 4, false, L, 0, "TME", "FEAT_TME"),
+	F(ISAR0, 28, 4, false, L, 0, "RDM", "FEAT_RDM"),
+	F(ISAR0, 32, 4, false, L, 0, "SHA3", "FEAT_SHA3"),
+	F(ISAR0, 36, 4, false, L, 0, "SM3", "FEAT_SM3"),
+	F(ISAR0, 40, 4, false, L, 0, "SM4", "FEAT_SM4"),
+	F(ISAR0, 44, 4, false, L, 0, "DP", "FEAT_DotProd"),
+	F(ISAR0, 48, 4, false, L, 0, "FHM", "FEAT_FHM"),
+	F(ISAR0, 52, 4, false, L, 0, "TS", "FEAT_FlagM"),
+	F(ISAR0, 56, 4, false, L, 0, "TLB", "FEAT_TLBIOS"),
+	F(ISAR0, 60, 4, false, L, 0, "RNDR", "FEAT_RNG"),
+	F(ISAR1, 0, 4, false, L, 0, "DPB", "FEAT_DPB"),
+	F(ISAR1, 4, 4, false, X, 0, "APA", "FEAT_PAuth"),
+	F(ISAR1, 8, 4, false, X, 0, "API", "FEAT_PAuth"),
+	F(ISAR1, 12, 4, false, L, 0, "JSCVT", "FEAT_JSCVT"),
+	F(ISAR1, 16, 4, false, L, 0, "FCMA", "FEAT_FCMA"),
+	F(ISAR1, 20, 4, false, L, 0, "LRCPC", "FEAT_LRCPC"),
+	F(ISAR1, 24, 4, false, L, 0, "GPA", "FEAT_PACQARMA5"),
+	F(ISAR1, 28, 4, false, L, 0, "GPI", "FEAT_PACIMP"),
+	F(ISAR1, 32, 4, false, L, 0, "FRINTTS", "FEAT_FRINTTS"),
+	F(ISAR1, 36, 4, false, L, 0, "SB", "FEAT_SB"),
+	F(ISAR1, 40, 4, false, L, 0, "SPECRES", "FEAT_SPECRES"),
+	F(ISAR1, 44, 4, false, L, 0, "BF16", "FEAT_BF16"),
+	F(ISAR1, 48, 4, false, L, 0, "DGH", "FEAT_DGH"),
+	F(ISAR1, 52, 4, false, L, 0, "I8MM", "FEAT_I8MM"),
+	F(ISAR1, 56, 4, false, L, 0, "XS", "FEAT_XS"),
+	F(ISAR1, 60, 4, false, L, 0, "LS64", "FEAT_LS64"),
+	F(ISAR2, 0, 4, false, L, 0, "WFxT", "FEAT_WFxT"),
+	F(ISAR2, 4, 4, false, L, 0, "RPRES", "FEAT_RPRES"),
+	F(ISAR2, 8, 4, false, L, 0, "GPA3", "FEAT_PACQARMA3"),
+	F(ISAR2, 12, 4, false, X, 0, "APA3", "FEAT_PACQARMA3"),
+	F(ISAR2, 16, 4, false, L, 0, "MOPS", "FEAT_MOPS"),
+	F(ISAR2, 20, 4, false, H, 0, "BC", "FEAT_HBC"),
+	F(ISAR2, 24, 4, false, L, 0, "PAC_frac", "FEAT_CONSTPACFIELD"),
+	F(ISAR2, 28, 4, false, L, 0, "CLRBHB", "FEAT_CLRBHB"),
+	F(ISAR2, 48, 4, false, L, 0, "RPRFM", "FEAT_RPRFM"),
+	F(ISAR2, 52, 4, false, L, 0, "CSSC", "FEAT_CSSC"),
+	F(MMFR0, 0, 4, false, L, 0, "PARange", NULL),
+	F(MMFR0, 4, 4, false, L, 0, "ASIDBits", NULL),
+	F(MMFR0, 8, 4, false, L, 0, "BigEnd", "FEAT_MixedEnd"),
+	F(MMFR0, 12, 4, false, L, 0, "SNSMem", NULL),
+	F(MMFR0, 16, 4, false, L, 0, "BigEndEL0", "FEAT_MixedEndEL0"),
+	F(MMFR0, 20, 4, false, L, 0, "TGran16", NULL),
+	F(MMFR0, 24, 4, true, L, 0, "TGran64", NULL),
+	F(MMFR0, 28, 4, true, L, 0, "TGran4", NULL),
+	F(MMFR0, 32, 4, false, X, 1, "TGran16_2", NULL),
+	F(MMFR0, 36, 4, false, X, 1, "TGran64_2", NULL),
+	F(MMFR0, 40, 4, false, X, 1, "TGran4_2", NULL),
+	F(MMFR0, 44, 4, false, L, 0, "ExS", "FEAT_ExS"),
+	F(MMFR0, 56, 4, false, L, 0, "FGT", "FEAT_FGT"),
+	F(MMFR0, 60, 4, false, L, 0, "ECV", "FEAT_ECV"),
+	F(MMFR1, 0, 4, false, L, 0, "HAFDBS", "FEAT_HAFDBS"),
+	F(MMFR1, 4, 4, false, L, 0, "VMIDBits", "FEAT_VMID16"),
+	F(MMFR1, 8, 4, false, L, 0, "VH", "FEAT_VHE"),
+	F(MMFR1, 12, 4, false, L, 0, "HPDS", "FEAT_HPDS"),
+	F(MMFR1, 16, 4, false, L, 0, "LO", "FEAT_LOR"),
+	F(MMFR1, 20, 4, false, L, 0, "PAN", "FEAT_PAN"),
+	F(MMFR1, 24, 4, false, H, 0, "SpecSEI", NULL),
+	F(MMFR1, 28, 4, false, L, 0, "XNX", "FEAT_XNX"),
+	F(MMFR1, 32, 4, false, L, 0, "TWED", "FEAT_TWED"),
+	F(MMFR1, 36, 4, false, L, 0, "ETS", "FEAT_ETS"),
+	F(MMFR1, 40, 4, false, L, 0, "HCX", "FEAT_HCX"),
+	F(MMFR1, 44, 4, false, L, 0, "AFP", "FEAT_AFP"),
+	F(MMFR1, 48, 4, false, L, 0, "nTLBPA", "FEAT_nTLBPA"),
+	F(MMFR1, 52, 4, false, L, 0, "TIDCP1", "FEAT_TIDCP1"),
+	F(MMFR1, 56, 4, false, L, 0, "CMOW", "FEAT_CMOW"),
+	F(MMFR1, 60, 4, false, L, 0, "ECBHB", "FEAT_ECBHB"),
+	F(MMFR2, 0, 4, false, L, 0, "CnP", "FEAT_TTCNP"),
+	F(MMFR2, 4, 4, false, L, 0, "UAO", "FEAT_UAO"),
+	F(MMFR2, 8, 4, false, L, 0, "LSM", "FEAT_LSMAOC"),
+	F(MMFR2, 12, 4, false, L, 0, "IESB", "FEAT_IESB"),
+	F(MMFR2, 16, 4, false, L, 0, "VARange", "FEAT_LVA"),
+	F(MMFR2, 20, 4, false, L, 0, "CCIDX", "FEAT_CCIDX"),
+	F(MMFR2, 24, 4, false, L, 0, "NV", "FEAT_NV"),
+	F(MMFR2, 28, 4, false, L, 0, "ST", "FEAT_TTST"),
+	F(MMFR2, 32, 4, false, L, 0, "AT", "FEAT_LSE2"),
+	F(MMFR2, 36, 4, false, L, 0, "IDS", "FEAT_IDST"),
+	F(MMFR2, 40, 4, false, L, 0, "FWB", "FEAT_S2FWB"),
+	F(MMFR2, 48, 4, false, L, 0, "TTL", "FEAT_TTL"),
+	F(MMFR2, 52, 4, false, L, 0, "BBM", "FEAT_BBM"),
+	F(MMFR2, 56, 4, false, L, 0, "EVT", "FEAT_EVT"),
+	F(MMFR2, 60, 4, false, L, 0, "E0PD", "FEAT_E0PD"),
+	/* CLIDR_EL1: KVM (6.3+) takes any value with RES0 clear, consistent with CTR_EL0.IDC. */
+	F(CLIDR, 0, 47, false, ANY, 0, "Ctype/LoUIS/LoC/LoUU/ICB", NULL),
+	F(CTR, 0, 4, false, L, 0, "IminLine", NULL),
+	F(CTR, 14, 2, false, X, 2, "L1Ip", NULL),
+	F(CTR, 16, 4, false, L, 0, "DminLine", NULL),
+	F(CTR, 20, 4, false, HZ, 0, "ERG", NULL),
+	F(CTR, 24, 4, false, HZ, 0, "CWG", NULL),
+	F(CTR, 28, 1, false, L, 0, "IDC", NULL),
+	F(CTR, 29, 1, false, L, 0, "DIC", "FEAT_DIC"),
+	F(CTR, 31, 1, false, X, 1, "RES1", NULL),
+	F(CTR, 32, 6, false, L, 0, "TminLine", "FEAT_MTE2"),
+};
+
+size_t cpreg_fields_of(uint64_t id, const struct cpreg_field **ret)
+{
+	size_t first = ARRAY_SIZE(fields), n = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(fields); i++)
+		if (fields[i].reg == id) {
+			if (!n)
+				first = i;
+			n++;
+		}
+	*ret = n ? &fields[first] : NULL;
+	return n;
+}
+
+int64_t cpreg_field_get(const struct cpreg_field *f, uint64_t v)
+{
+	uint64_t raw = (v >> f->shift) & (f->width >= 64 ? ~UINT64_C(0) : (UINT64_C(1) << f->width) - 1);
+
+	if (f->is_signed && f->width < 64 && (raw >> (f->width - 1)))
+		return (int64_t)raw - ((int64_t)1 << f->width);
+	return (int64_t)raw;
+}
+
+uint64_t cpreg_field_mask(const struct cpreg_field *f)
+{
+	return (f->width >= 64 ? ~UINT64_C(0) : (UINT64_C(1) << f->width) - 1) << f->shift;
+}
+
+/* arm64_ftr_safe_value(): is the new value safe against the host's (cur)? */
+bool cpreg_field_safe(const struct cpreg_field *f, int64_t new, int64_t cur)
+{
+	if (new == cur)
+		return true;
+	switch (f->rule) {
+	case CPREG_SAFE_LOWER:
+		return new < cur;
+	case CPREG_SAFE_HIGHER:
+		return new > cur;
+	case CPREG_SAFE_HIGHER_OR_ZERO:
+		return new == 0 || (cur != 0 && new > cur);
+	case CPREG_SAFE_EXACT:
+		return new == f->safe;
+	case CPREG_SAFE_ANY:
+		return true;
+	}
+	return false;
+}
+
+const char *cpreg_field_rule_name(enum cpreg_field_rule r)
+{
+	switch (r) {
+	case CPREG_SAFE_LOWER: return "lower is safe";
+	case CPREG_SAFE_HIGHER: return "higher is safe";
+	case CPREG_SAFE_HIGHER_OR_ZERO: return "higher or zero is safe";
+	case CPREG_SAFE_EXACT: return "exact";
+	case CPREG_SAFE_ANY: return "any value";
+	}
+	return "?";
+}
+
+int cpreg_field_diff(uint64_t id, uint64_t a, uint64_t b, struct cpreg_field_change *out, size_t max)
+{
+	const struct cpreg_field *tab;
+	size_t n = cpreg_fields_of(id, &tab), k = 0;
+	uint64_t covered = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		covered |= cpreg_field_mask(&tab[i]);
+		if (((a ^ b) & cpreg_field_mask(&tab[i])) && k < max)
+			out[k++] = (struct cpreg_field_change){ tab[i], cpreg_field_get(&tab[i], a), cpreg_field_get(&tab[i], b), false };
+	}
+	/* What the table does not cover: 4-bit fields, lower-safe, named by position. */
+	for (unsigned sh = 0; sh < 64; sh += 4) {
+		uint64_t m = UINT64_C(0xf) << sh;
+
+		if (!((a ^ b) & m & ~covered) || k >= max)
+			continue;
+		out[k] = (struct cpreg_field_change){
+			{ id, NULL, (uint8_t)sh, 4, false, CPREG_SAFE_LOWER, 0, NULL },
+			(int64_t)((a >> sh) & 0xf), (int64_t)((b >> sh) & 0xf), true };
+		k++;
+	}
+	return (int)k;
+}
+
+int cpreg_field_change_name(const struct cpreg_field_change *c, char *buf, size_t len)
+{
+	char reg[48];
+
+	cpreg_id_name(c->field.reg, reg, sizeof(reg));
+	if (c->field.name)
+		return snprintf(buf, len, "%s.%s", reg, c->field.name);
+	return snprintf(buf, len, "%s[%u:%u]", reg, c->field.shift + c->field.width - 1, c->field.shift);
+}
