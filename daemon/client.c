@@ -134,7 +134,9 @@ int http_unix_request(const char *socket_path, const char *method, const char *t
 			break;
 		len += k;
 	}
-	if (!buf) {
+	if (!buf || len == 0) {
+		*what = "receive (the daemon closed the connection without a reply; a request slower than "
+			"cpregd --timeout is cut)";
 		r = -EPROTO;
 		goto out;
 	}

@@ -169,6 +169,23 @@ static int field_summary(uint64_t id, uint64_t s, uint64_t d, uint64_t mask, boo
 	return listed;
 }
 
+/* AArch32 ID registers: op0=3 op1=0 CRn=0 CRm=1..3. */
+static bool is_aa32_idreg(uint64_t id)
+{
+	struct cpreg_enc e = cpreg_sysreg_enc(id);
+
+	return CPREG_ID_GROUP(id) == CPREG_GROUP_SYSREG && e.op0 == 3 && e.op1 == 0 && e.crn == 0 &&
+	       e.crm >= 1 && e.crm <= 3;
+}
+
+/* Does this host run AArch32 at EL0?  ID_AA64PFR0_EL1.EL0 == 1 means AArch64 only. */
+static bool has_aa32_el0(const struct cpreg_inventory *inv)
+{
+	const struct cpreg_reg *r = cpreg_inventory_find(inv, CPREG_SYSREG(3, 0, 0, 4, 0));
+
+	return !r || r->state != CPREG_VALUE || (r->value & 0xf) != 1;
+}
+
 static bool is_imp_id(uint64_t id)
 {
 	return id == CPREG_MIDR_EL1 || id == CPREG_SYSREG(3, 0, 0, 0, 6) || id == CPREG_SYSREG(3, 1, 0, 0, 7);
@@ -179,14 +196,48 @@ static bool is_imp_id(uint64_t id)
  * with KVM_SET_ONE_REG (BRIEF section 5).  What only that kernel can tell
  * is UNKNOWN: the live trial decides it.
  */
-static void judge_value(struct cpreg_finding *f, const struct cpreg_inventory *dst)
+/*
+ * The destination vCPU for this VM is created with the source VM's
+ * features, and KVM hides the ID fields of a feature the vCPU lacks
+ * (sys_regs.c, __kvm_read_sanitised_id_reg): compare against that.
+ * Measured: a neoverse-n1 (no pointer auth) source on a max host on 6.12.
+ */
+static uint64_t effective_dst(uint64_t id, uint64_t d, const struct cpreg_inventory *src)
 {
-	uint64_t s = f->source_value, d = f->destination_value;
+	int64_t feat;
+
+	if (cpreg_inventory_get_number(src, CPREG_NUM_VCPU_FEATURES, &feat) < 0)
+		return d;
+	if (!(feat & (1 << CPREG_FEAT_PTRAUTH_ADDRESS))) {
+		if (id == CPREG_SYSREG(3, 0, 0, 6, 1))  /* ID_AA64ISAR1_EL1: APA, API, GPA, GPI */
+			d &= ~UINT64_C(0xff000ff0);
+		if (id == CPREG_SYSREG(3, 0, 0, 6, 2))  /* ID_AA64ISAR2_EL1: GPA3, APA3 */
+			d &= ~UINT64_C(0xff00);
+	}
+	if (!(feat & (1 << CPREG_FEAT_SVE))) {
+		if (id == CPREG_SYSREG(3, 0, 0, 4, 0))  /* ID_AA64PFR0_EL1.SVE */
+			d &= ~(UINT64_C(0xf) << 32);
+		if (id == CPREG_SYSREG(3, 0, 0, 4, 4))  /* ID_AA64ZFR0_EL1 */
+			d = 0;
+	}
+	if (!(feat & (1 << CPREG_FEAT_PMU_V3)) && id == CPREG_SYSREG(3, 0, 0, 5, 0))
+		d &= ~(UINT64_C(0xf) << 8);  /* ID_AA64DFR0_EL1.PMUVer */
+	return d;
+}
+
+static void judge_value(struct cpreg_finding *f, const struct cpreg_inventory *src, const struct cpreg_inventory *dst)
+{
+	uint64_t s = f->source_value, d = effective_dst(f->id, f->destination_value, src);
 	unsigned g = CPREG_ID_GROUP(f->id), lo = f->id & 0xffff;
 
 	if (cpreg_id_is_counter(f->id)) {
 		f->outcome = CPREG_OUT_OK;
 		msg(f, "counter: a clock reading, not a host property");
+		return;
+	}
+	if (cpreg_id_is_idreg(f->id) && s == d) {
+		f->outcome = CPREG_OUT_OK;
+		msg(f, "equal to what the destination shows a vCPU with the source VM's features");
 		return;
 	}
 	if (cpreg_id_is_idreg(f->id)) {
@@ -206,6 +257,29 @@ static void judge_value(struct cpreg_finding *f, const struct cpreg_inventory *d
 		} else if (is_imp_id(f->id)) {
 			write_refused(f, "MIDR/REVIDR/AIDR are writable only when the VMM enables "
 				      "KVM_CAP_ARM_WRITABLE_IMP_ID_REGS, which QEMU does not");
+		} else if (is_aa32_idreg(f->id) && !has_aa32_el0(dst)) {
+			/* aa32_id_visibility(): RAZ and write-ignored without AArch32 EL0 (measured on a64fx, 6.12). */
+			f->outcome = CPREG_OUT_OK;
+			msg(f, "the destination has no AArch32 EL0: KVM reads this AArch32 ID register as zero and "
+			    "ignores writes");
+		} else if (f->id == CPREG_SYSREG(3, 1, 0, 0, 1)) {
+			/*
+			 * set_clidr(): RES0 bits 63:47 must be clear, and a CLIDR that implies
+			 * IDC (LoC 0, or LoUIS and LoUU 0) needs CTR_EL0.IDC on the host.
+			 */
+			const struct cpreg_reg *ctr = cpreg_inventory_find(dst, CPREG_SYSREG(3, 3, 0, 0, 1));
+			bool implies_idc = !((s >> 24) & 7) || (!((s >> 21) & 7) && !((s >> 27) & 7));
+			bool host_idc = ctr && ctr->state == CPREG_VALUE && (ctr->value >> 28 & 1);
+
+			if (s >> 47)
+				write_refused(f, "RES0 bits 63:47 are set");
+			else if (implies_idc && !host_idc)
+				write_refused(f, "the source's cache levels imply CTR_EL0.IDC, which the destination lacks "
+					      "(LoC/LoUIS/LoUU)");
+			else {
+				f->outcome = CPREG_OUT_OK;
+				msg(f, "cache levels differ; KVM takes any consistent CLIDR_EL1");
+			}
 		} else if (g == CPREG_GROUP_DEMUX) {
 			f->outcome = CPREG_OUT_UNKNOWN;
 			msg(f, "cache geometry differs; the destination kernel's CCSIDR rules decide");
@@ -417,7 +491,7 @@ int cpreg_check(const struct cpreg_inventory *src, const struct cpreg_inventory 
 			msg(f, "not readable on the %s, so not compared", f->has_source ? "destination" : "source");
 			continue;
 		}
-		judge_value(f, dst);
+		judge_value(f, src, dst);
 		/* QEMU 11.1 lets a value tolerance accept a difference the write would refuse. */
 		if (tols && f->outcome != CPREG_OUT_OK) {
 			static const enum cpreg_tol_type vt[] = {

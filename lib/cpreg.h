@@ -357,6 +357,8 @@ struct cpreg_field {
 	enum cpreg_field_rule rule;
 	int64_t safe;          /* the safe value of an exact field */
 	const char *feat;      /* FEAT_ name, or NULL */
+	int8_t min;            /* KVM refuses values below this (-EINVAL); 0: no minimum */
+	bool zero_ok;          /* ... except 0 ("not implemented") */
 };
 
 struct cpreg_field_change {

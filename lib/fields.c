@@ -24,7 +24,11 @@
 #define ANY CPREG_SAFE_ANY
 
 #define F(reg, sh, w, sgn, rule, safe, n, feat) \
-	{ CPREG_SYSREG reg, n, sh, w, sgn, rule, safe, feat }
+	{ CPREG_SYSREG reg, n, sh, w, sgn, rule, safe, feat, 0, false }
+/* A field KVM's set_user handler also bounds below (arch/arm64/kvm/sys_regs.c). */
+#define FMIN(reg, sh, w, sgn, rule, n, feat, min, zok) \
+	{ CPREG_SYSREG reg, n, sh, w, sgn, rule, 0, feat, min, zok }
+#define DFR0_32 (3, 0, 0, 1, 2)
 #define ISAR0 (3, 0, 0, 6, 0)
 #define ISAR1 (3, 0, 0, 6, 1)
 #define ISAR2 (3, 0, 0, 6, 2)
@@ -38,7 +42,7 @@
 #define CTR (3, 3, 0, 0, 1)
 #define CLIDR (3, 1, 0, 0, 1)
 
-/* Sorted by register id, then shift. */
+/* Grouped by register, each register's fields by shift. */
 static const struct cpreg_field fields[] = {
 	F(PFR0, 0, 4, false, L, 0, "EL0", NULL),
 	F(PFR0, 4, 4, false, L, 0, "EL1", NULL),
@@ -75,8 +79,21 @@ static const struct cpreg_field fields[] = {
 	F(ZFR0, 44, 4, false, L, 0, "I8MM", "FEAT_I8MM"),
 	F(ZFR0, 52, 4, false, L, 0, "F32MM", "FEAT_F32MM"),
 	F(ZFR0, 56, 4, false, L, 0, "F64MM", "FEAT_F64MM"),
+	/*
+	 * ID_DFR0_EL1: KVM refuses CopDbg below Armv8 (6) and PerfMon between 0
+	 * and PMUv3 (3) (set_id_dfr0_el1); measured: a64fx's all-zero value is
+	 * refused by a neoverse-n1 host on 6.12.
+	 */
+	FMIN(DFR0_32, 0, 4, false, L, "CopDbg", NULL, 6, false),
+	F(DFR0_32, 4, 4, false, L, 0, "CopSDbg", NULL),
+	F(DFR0_32, 8, 4, false, L, 0, "MMapDbg", NULL),
+	F(DFR0_32, 12, 4, false, L, 0, "CopTrc", NULL),
+	F(DFR0_32, 16, 4, false, L, 0, "MMapTrc", NULL),
+	F(DFR0_32, 20, 4, false, L, 0, "MProfDbg", NULL),
+	FMIN(DFR0_32, 24, 4, false, L, "PerfMon", "FEAT_PMUv3", 3, true),
+	F(DFR0_32, 28, 4, false, L, 0, "TraceFilt", NULL),
 	/* KVM treats DebugVer and PMUVer as lower-safe (sys_regs.c, kvm_arm64_ftr_safe_value). */
-	F(DFR0, 0, 4, false, L, 0, "DebugVer", "FEAT_Debugv8p2"),
+	FMIN(DFR0, 0, 4, false, L, "DebugVer", "FEAT_Debugv8p2", 6, false),
 	F(DFR0, 4, 4, false, L, 0, "TraceVer", NULL),
 	F(DFR0, 8, 4, true, L, 0, "PMUVer", "FEAT_PMUv3"),
 	F(DFR0, 12, 4, false, L, 0, "BRPs", NULL),
@@ -220,6 +237,8 @@ uint64_t cpreg_field_mask(const struct cpreg_field *f)
 /* arm64_ftr_safe_value(): is the new value safe against the host's (cur)? */
 bool cpreg_field_safe(const struct cpreg_field *f, int64_t new, int64_t cur)
 {
+	if (f->min && new < f->min && !(f->zero_ok && new == 0))
+		return false;
 	if (new == cur)
 		return true;
 	switch (f->rule) {
