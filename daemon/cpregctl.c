@@ -363,6 +363,21 @@ static void value_text(const struct cpreg_reg *r, char *buf, size_t len)
 		snprintf(buf, len, "0x%" PRIx64, r->value);
 }
 
+/* "ID_AA64ISAR0_EL1.Atomic (FEAT_LSE): 2 -> 0" for each field that differs. */
+static void print_fields(uint64_t id, uint64_t a, uint64_t b, const char *indent)
+{
+	struct cpreg_field_change ch[40];
+	int n = cpreg_field_diff(id, a, b, ch, 40);
+
+	for (int i = 0; i < n; i++) {
+		char name[80];
+
+		cpreg_field_change_name(&ch[i], name, sizeof(name));
+		printf("%s%s%s%s%s: %" PRId64 " -> %" PRId64 "\n", indent, name, ch[i].field.feat ? " (" : "",
+		       ch[i].field.feat ? ch[i].field.feat : "", ch[i].field.feat ? ")" : "", ch[i].a, ch[i].b);
+	}
+}
+
 /* Side by side, by register name: the migrated registers (all with --all), counters aside. */
 static int cmd_diff(int argc, char **argv)
 {
@@ -417,6 +432,8 @@ static int cmd_diff(int argc, char **argv)
 			printf("}");
 		} else {
 			printf("%-28s %-22s %-22s\n", name, va, vb);
+			if (x && y && x->state == CPREG_VALUE && y->state == CPREG_VALUE && cpreg_id_is_id_register(id))
+				print_fields(id, x->value, y->value, "    ");
 		}
 	}
 	if (arg.json)
@@ -548,6 +565,130 @@ out:
 	return ret;
 }
 
+static bool in_builtin_11_1(uint64_t id)
+{
+	struct cpreg_policy *p = NULL;
+	bool r;
+
+	if (cpreg_policy_new_builtin("qemu-11.1", &p) < 0)
+		return false;
+	r = cpreg_tolerance_find(cpreg_policy_tolerances(p), id) != NULL;
+	cpreg_policy_unref(p);
+	return r;
+}
+
+/* What would make this finding go away: a tolerance, a kernel, a QEMU, a vCPU option. */
+static void remedy(const struct cpreg_finding *f, const struct cpreg_inventory *s, const struct cpreg_inventory *d,
+		   const char *policy)
+{
+	const char *sk = cpreg_inventory_get_text(s, CPREG_TEXT_KERNEL), *dk = cpreg_inventory_get_text(d, CPREG_TEXT_KERNEL);
+	unsigned g = CPREG_ID_GROUP(f->id);
+
+	sk = sk ? sk : "?";
+	dk = dk ? dk : "?";
+	printf("     remedy: ");
+	switch (f->kind) {
+	case CPREG_FIND_COUNT_EXCEEDED:
+		printf("a destination QEMU 11.1 or later has no count check (and tolerates TCR2/PIR/VENDOR_HYP_BMAP_2)\n");
+		return;
+	case CPREG_FIND_VCPU_FEATURE:
+		printf("turn %s off for the VM on both ends (QEMU -cpu host,%s=off), or place it on a host that offers it\n",
+		       f->name, strncmp(f->name, "ptrauth", 7) == 0 ? "pauth" : strcmp(f->name, "pmu-v3") == 0 ? "pmu" : f->name);
+		return;
+	case CPREG_FIND_ONLY_IN_SOURCE:
+		if (strcmp(policy, "qemu-legacy") == 0 && in_builtin_11_1(f->id))
+			printf("a destination QEMU 11.1 or later tolerates %s (its built-in tolerance table)\n", f->name);
+		else
+			printf("the destination kernel %s does not list %s and the source kernel %s does: migrate to a kernel "
+			       "that lists it (the source's series or newer), or add a site tolerance if it is known harmless "
+			       "(docs/policy.md)\n", dk, f->name, sk);
+		return;
+	default:
+		break;
+	}
+	if (f->id == CPREG_PSCI_VERSION)
+		printf("pin the VM's PSCI version to what the destination implements: QEMU 11.1 "
+		       "-cpu host,kvm-psci-version=%u.%u (check it: cpregctl --psci-version %u.%u)\n",
+		       (unsigned)(f->destination_value >> 16), (unsigned)(f->destination_value & 0xffff),
+		       (unsigned)(f->destination_value >> 16), (unsigned)(f->destination_value & 0xffff));
+	else if (g == CPREG_GROUP_FW)
+		printf("the destination reports a lower level for this Spectre-class workaround: place the VM on a "
+		       "host whose CPU and firmware are mitigated at least as well\n");
+	else if (g == CPREG_GROUP_FW_FEAT)
+		printf("the destination's KVM offers fewer hypervisor services: a newer destination kernel, or hide the "
+		       "services from the VM on the source (the bitmaps are writable before the VM first runs)\n");
+	else if (f->id == CPREG_MIDR_EL1 || f->id == CPREG_SYSREG(3, 0, 0, 0, 6) || f->id == CPREG_SYSREG(3, 1, 0, 0, 7))
+		printf("a different CPU implementation: QEMU does not make MIDR/REVIDR/AIDR writable "
+		       "(KVM_CAP_ARM_WRITABLE_IMP_ID_REGS), so migrate between hosts with the same MIDR_EL1\n");
+	else if (cpreg_id_is_id_register(f->id) && !cpreg_inventory_writable_masks(d))
+		printf("the destination kernel %s (before 6.7) cannot take other ID register values; a destination with "
+		       "Linux 6.7 or later accepts lower feature values (its cpregd's trial tells exactly)\n", dk);
+	else if (cpreg_id_is_id_register(f->id))
+		printf("the source VM sees features the destination cannot give: migrate to hosts that have them, or start "
+		       "the VM with a CPU model that hides them\n");
+	else
+		printf("ask the destination's cpregd (cpregctl check SOURCE there): its live trial says what its kernel takes\n");
+}
+
+/* A readable report, worst first, of why a pair is or is not compatible and what would change it. */
+static int cmd_explain(int argc, char **argv)
+{
+	static const enum cpreg_outcome order[] = { CPREG_OUT_FAIL, CPREG_OUT_UNKNOWN, CPREG_OUT_TOLERATED };
+	struct cpreg_inventory *s = NULL, *d = NULL;
+	struct cpreg_policy *p = NULL;
+	struct cpreg_verdict *v = NULL;
+	int ret = EXIT_ERR, k = 0;
+
+	if (argc != 2)
+		return fail("usage: cpregctl explain SOURCE.json DESTINATION.json");
+	if (load(argv[0], &s) < 0 || load(argv[1], &d) < 0 || get_policy(&p) != 0)
+		goto out;
+	if (arg.psci) {
+		struct cpreg_vm_options vmo = { 0 };
+
+		cpreg_parse_psci_version(arg.psci, &vmo.psci_version);
+		cpreg_inventory_apply_vm_options(s, &vmo);
+	}
+	if (cpreg_check(s, d, p, &v) < 0) {
+		fail("check failed: out of memory");
+		goto out;
+	}
+	printf("Can a VM on %s (%s) migrate to %s (%s)?\n", host_label(s, argv[0]),
+	       cpreg_inventory_get_text(s, CPREG_TEXT_KERNEL) ?: "kernel unknown", host_label(d, argv[1]),
+	       cpreg_inventory_get_text(d, CPREG_TEXT_KERNEL) ?: "kernel unknown");
+	printf("%s: %s under %s (%s)%s\n\n",
+	       cpreg_verdict_result(v) == CPREG_COMPATIBLE ? "YES" : cpreg_verdict_result(v) == CPREG_UNDECIDED ? "MAYBE" : "NO",
+	       cpreg_result_name(cpreg_verdict_result(v)), cpreg_verdict_policy(v), cpreg_verdict_policy_reason(v),
+	       arg.psci ? ", with the VM's PSCI version pinned" : "");
+	for (size_t o = 0; o < 3; o++)
+		for (size_t i = 0; i < cpreg_verdict_count(v); i++) {
+			const struct cpreg_finding *f = cpreg_verdict_at(v, i);
+			const struct cpreg_reg *x = cpreg_inventory_find(s, f->id), *y = cpreg_inventory_find(d, f->id);
+
+			if (f->outcome != order[o])
+				continue;
+			printf("%2d. %s %s (%s)\n     %s\n", ++k, cpreg_outcome_name(f->outcome), f->name,
+			       cpreg_finding_kind_name(f->kind), f->message);
+			if (f->kind == CPREG_FIND_VALUE_DIFFERS && cpreg_id_is_id_register(f->id) && x && y &&
+			    x->state == CPREG_VALUE && y->state == CPREG_VALUE)
+				print_fields(f->id, x->value, y->value, "       ");
+			if (f->outcome == CPREG_OUT_FAIL)
+				remedy(f, s, d, cpreg_verdict_policy(v));
+			else if (f->outcome == CPREG_OUT_UNKNOWN)
+				printf("     remedy: ask the destination's cpregd: its live trial decides this\n");
+		}
+	if (k == 0)
+		printf("Nothing fails: every difference is accepted by the destination or tolerated by its QEMU.\n");
+	printf("\nStatic check only: the destination's cpregd (cpregctl check SOURCE there) adds the live trial.\n");
+	ret = verdict_exit(cpreg_verdict_result(v));
+out:
+	cpreg_verdict_unref(v);
+	cpreg_policy_unref(p);
+	cpreg_inventory_unref(s);
+	cpreg_inventory_unref(d);
+	return ret;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -560,6 +701,7 @@ static void usage(FILE *f)
 		"  check SOURCE [DEST]       can a VM on SOURCE migrate here (local cpregd) or to DEST (offline)?\n"
 		"  diff A B                  registers that differ, side by side by name\n"
 		"  matrix FILE...            every ordered pair of a fleet, grouped into pools\n"
+		"  explain SOURCE DEST       why a pair is or is not compatible, worst first, and what would change it\n"
 		"\n"
 		"Options:\n"
 		"  -s, --socket PATH         cpregd's socket (default " DEFAULT_SOCKET ", or $CPREGD_SOCKET)\n"
@@ -662,5 +804,7 @@ int main(int argc, char **argv)
 		return cmd_diff(argc, argv);
 	if (strcmp(cmd, "matrix") == 0)
 		return cmd_matrix(argc, argv);
+	if (strcmp(cmd, "explain") == 0)
+		return cmd_explain(argc, argv);
 	return fail("unknown command \"%s\" (see cpregctl --help)", cmd);
 }

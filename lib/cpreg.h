@@ -63,6 +63,8 @@ struct cpreg_error {
 CPREG_EXPORT bool cpreg_id_valid(uint64_t id);
 /* Does QEMU migrate this id in its cpreg list (every group but core and SVE)? */
 CPREG_EXPORT bool cpreg_id_migrates(uint64_t id);
+/* ID-class registers: the ID space, MIDR/REVIDR/AIDR, CTR_EL0, CLIDR_EL1, CCSIDR. */
+CPREG_EXPORT bool cpreg_id_is_id_register(uint64_t id);
 /* The two counters (TIMER_CNT, PTIMER_CNT): they change on every read. */
 CPREG_EXPORT bool cpreg_id_is_counter(uint64_t id);
 /*

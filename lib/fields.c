@@ -44,6 +44,12 @@
 
 /* Grouped by register, each register's fields by shift. */
 static const struct cpreg_field fields[] = {
+	/* MIDR_EL1: not writable by QEMU's vCPUs at all; named so a difference reads as a CPU. */
+	F((3, 0, 0, 0, 0), 0, 4, false, X, 0, "Revision", NULL),
+	F((3, 0, 0, 0, 0), 4, 12, false, X, 0, "PartNum", NULL),
+	F((3, 0, 0, 0, 0), 16, 4, false, X, 0, "Architecture", NULL),
+	F((3, 0, 0, 0, 0), 20, 4, false, X, 0, "Variant", NULL),
+	F((3, 0, 0, 0, 0), 24, 8, false, X, 0, "Implementer", NULL),
 	F(PFR0, 0, 4, false, L, 0, "EL0", NULL),
 	F(PFR0, 4, 4, false, L, 0, "EL1", NULL),
 	F(PFR0, 8, 4, false, L, 0, "EL2", NULL),

@@ -280,6 +280,11 @@ bool cpreg_id_is_idreg(uint64_t id)
 	       (e.op1 == 3 && e.crm == 0 && e.op2 == 1);                    /* CTR_EL0 */
 }
 
+bool cpreg_id_is_id_register(uint64_t id)
+{
+	return cpreg_id_is_idreg(id);
+}
+
 int cpreg_writable_mask_index(uint64_t id)
 {
 	struct cpreg_enc e;

@@ -84,6 +84,20 @@ code=$(http POST /v1/check --data-binary @"$D/neoverse-n1_linux-6.12.json")
 [ "$code" = 200 ] && grep -q '"result": "compatible"' "$T/body" && grep -q '"policy": "qemu-legacy"' "$T/body"
 ok $? "POST /v1/check of an identical host: compatible; no QEMU known here, so qemu-legacy"
 
+grep -q '"trial": {"ran": true' "$T/body" && grep -q '"summary": "[0-9]* writes in' "$T/body"
+ok $? "  the verdict includes the live trial (replay backend: a modelled kernel; tests/vm runs real ones)"
+code=$(http POST '/v1/check?policy=qemu-11.1&trial=0' --data-binary @"$D/neoverse-n1_linux-7.2.json")
+[ "$code" = 200 ] && grep -q '"trial": null' "$T/body"
+ok $? "?trial=0: the static answer alone"
+code=$(http POST '/v1/check?policy=qemu-11.1&psci=1.1' --data-binary @"$D/neoverse-n1_linux-7.2.json")
+[ "$code" = 200 ] && grep -q '"result": "compatible"' "$T/body"
+ok $? "?psci=1.1 (the VM pins kvm-psci-version=1.1): 7.2 -> 6.12 is compatible"
+code=$(http POST '/v1/check?psci=one' --data-binary @"$D/neoverse-n1_linux-7.2.json")
+[ "$code" = 400 ] && grep -q 'psci' "$T/body"
+ok $? "?psci=one: 400"
+code=$(http POST '/v1/check?trial=maybe' --data-binary @"$D/neoverse-n1_linux-7.2.json")
+[ "$code" = 400 ]
+ok $? "?trial=maybe: 400"
 CPREGD_SOCKET=$SOCK "$B/daemon/cpregctl" --json check "$D/neoverse-n1_linux-7.2.json" >"$T/out"; rc=$?
 [ $rc = 1 ] && grep -q '"result": "incompatible"' "$T/out"
 ok $? "cpregctl check SOURCE (local daemon): exit 1 when incompatible"
@@ -154,11 +168,11 @@ code=$(http GET /metrics)
 	grep -q '^cpregd_registers 333$' "$T/body" && grep -q "^cpregd_inventory_info{digest=\"$DIGEST\",kernel=\"6.12.117+deb13-cloud-arm64\"" "$T/body" &&
 	grep -q '^cpregd_requests_total{endpoint="/v1/inventory",code="200"} 4[0-9]$' "$T/body" &&
 	grep -q '^cpregd_requests_total{endpoint="/v1/check",code="400"} ' "$T/body" &&
-	grep -q '^cpregd_checks_total{result="incompatible"} 3$' "$T/body" &&
+	grep -q '^cpregd_checks_total{result="incompatible"} 4$' "$T/body" && grep -q '^cpregd_trials_total [1-9]' "$T/body" &&
 	grep -q '^cpregd_checks_total{result="compatible"} [1-9]' "$T/body"
 ok $? "GET /metrics: Prometheus text with build info, probe, registers, digest, requests and checks"
 
-# (checks so far: 7.2 and a57 by curl, 7.2 by cpregctl: 3 incompatible)
+# (checks so far: 7.2 (twice, one without trial) and a57 by curl, 7.2 by cpregctl: 4 incompatible)
 # Refresh: the peer's credentials decide.
 code=$(http POST /v1/refresh)
 [ "$code" = 200 ] && grep -q '"probes_ok":2' "$T/body"

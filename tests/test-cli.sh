@@ -1,0 +1,79 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# cpregctl's offline commands on the real fixtures: exit codes, JSON and
+# table output, diff by field, explain with remedies, matrix pools, the
+# VM's pinned PSCI version, bad input.  Expectations come from BRIEF
+# sections 5 and 6 and from the trial on real kernels (tests/vm).
+set -u
+: "${top_srcdir:?}" "${top_builddir:?}"
+C=$top_builddir/daemon/cpregctl
+P=$top_srcdir/tests/data/probed
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+n=0; failed=0
+ok() { n=$((n + 1)); if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=$((failed + 1)); fi; }
+
+"$C" check -p qemu-11.1 "$P/neoverse-n1_linux-6.12.json" "$P/neoverse-n1_linux-7.2.json" >"$T/out"; rc=$?
+[ $rc = 0 ] && grep -q 'compatible' "$T/out" && grep -q 'no trial ran' "$T/out"
+ok $? "offline check 6.12 -> 7.2 under qemu-11.1: exit 0, and it says no trial ran"
+"$C" check -p qemu-legacy "$P/neoverse-n1_linux-6.12.json" "$P/neoverse-n1_linux-7.2.json" >"$T/out"; rc=$?
+[ $rc = 1 ] && grep -q 'count-exceeded' "$T/out"
+ok $? "the same under qemu-legacy: exit 1, count-exceeded"
+"$C" --json check -p qemu-11.1 "$P/neoverse-n1_linux-7.2.json" "$P/neoverse-n1_linux-6.12.json" >"$T/v.json"; rc=$?
+[ $rc = 1 ] && grep -q '"schema": "cpreg-verdict/1"' "$T/v.json" && grep -q '"trial": null' "$T/v.json"
+ok $? "--json: a cpreg-verdict/1 document, trial null offline"
+"$C" check -p qemu-11.1 --psci-version 1.1 "$P/neoverse-n1_linux-7.2.json" "$P/neoverse-n1_linux-6.12.json" >/dev/null
+ok $? "7.2 -> 6.12 with the VM pinning PSCI 1.1: compatible (measured with real QEMU: it loads)"
+
+"$C" explain -p qemu-11.1 "$P/neoverse-n1_linux-7.2.json" "$P/neoverse-n1_linux-6.12.json" >"$T/explain"; rc=$?
+[ $rc = 1 ] && grep -q '^NO: incompatible' "$T/explain" && grep -q 'kvm-psci-version=1.1' "$T/explain"
+ok $? "explain 7.2 -> 6.12: NO, and names -cpu host,kvm-psci-version=1.1 as the remedy"
+"$C" explain -p qemu-11.1 "$P/neoverse-n1_linux-6.12.json" "$P/cortex-a57_linux-6.12.json" >"$T/explain2"
+grep -q 'ID_AA64ISAR0_EL1.Atomic (FEAT_LSE): 2 -> 0' "$T/explain2" && grep -q 'MIDR_EL1.PartNum: 3340 -> 3335' "$T/explain2"
+ok $? "explain n1 -> a57: failing fields by name (Atomic FEAT_LSE 2 -> 0, MIDR PartNum)"
+[ "$(grep -n '^ *[0-9]*\. ' "$T/explain2" | head -n 1 | grep -c fail)" = 1 ] &&
+	! awk '/^ *[0-9]+\. / { if ($2 != "fail") seen = 1; else if (seen) bad = 1 } END { exit !bad }' "$T/explain2"
+ok $? "explain lists failures first"
+"$C" explain -p qemu-legacy "$P/neoverse-n1_linux-6.12.json" "$P/neoverse-n1_linux-7.2.json" >"$T/explain3"
+grep -q 'QEMU 11.1 or later has no count check' "$T/explain3" && grep -q 'QEMU 11.1 or later tolerates TCR2_EL1' "$T/explain3"
+ok $? "explain under qemu-legacy: QEMU 11.1 named as the remedy for the count and TCR2_EL1"
+"$C" explain -p qemu-11.1 "$P/neoverse-n1_linux-6.12.json" "$P/neoverse-n1_linux-6.1.json" >"$T/explain4"
+grep -q 'does not list CNTP_CTL_EL0' "$T/explain4"
+ok $? "explain 6.12 -> 6.1: the physical timer unknown to the older kernel"
+
+"$C" diff "$P/neoverse-n1_linux-6.12.json" "$P/cortex-a57_linux-6.12.json" >"$T/diff"; rc=$?
+[ $rc = 1 ] && grep -q '^ID_AA64ISAR0_EL1 ' "$T/diff" && grep -q '^    ID_AA64ISAR0_EL1.Atomic (FEAT_LSE): 2 -> 0$' "$T/diff" &&
+	! grep -q 'CNTVCT_EL0' "$T/diff"
+ok $? "diff: exit 1, by name, fields under ID registers, counters left out"
+"$C" diff "$P/neoverse-n1_linux-6.12.json" "$P/neoverse-n1_linux-6.12.json" >"$T/diff2"; rc=$?
+[ $rc = 0 ] && grep -q '^0 differences' "$T/diff2"
+ok $? "diff of a host with itself: exit 0"
+"$C" --json diff "$P/neoverse-n1_linux-6.12.json" "$P/neoverse-n1_linux-7.2.json" >"$T/diff.json"
+grep -q '"name": "TCR2_EL1", "a": "0x0", "b": null' "$T/diff.json"
+ok $? "diff --json: a register on one side only has null on the other"
+
+"$C" --json matrix "$P"/neoverse-n1_linux-6.12.json "$P"/neoverse-n1_linux-6.12.json "$P"/neoverse-n1_linux-7.2.json \
+	"$P"/cortex-a57_linux-6.12.json -p qemu-11.1 >"$T/m.json"; rc=$?
+[ $rc = 1 ] && [ "$(grep -c '"pool": ' "$T/m.json")" = 3 ] && [ "$(grep -c '"source": ' "$T/m.json")" = 9 ] &&
+	grep -q '"source": 0, "destination": 1, "result": "compatible"' "$T/m.json"
+ok $? "matrix: 4 hosts in 3 pools (identical digests pooled), 9 pool pairs, 6.12 -> 7.2 compatible"
+
+echo '{"schema": "cpreg-inventory/1", "registers": [{"id": "0x603000000013c000", "value": "0x1"}, {"id": "0x603000000013c000", "value": "0x2"}]}' >"$T/dup.json"
+"$C" check "$T/dup.json" "$P/neoverse-n1_linux-6.12.json" 2>"$T/err"; rc=$?
+[ $rc = 2 ] && grep -q 'dup.json:registers\[1\].id: duplicate register' "$T/err"
+ok $? "a bad file: exit 2, naming file and JSON path"
+"$C" check -p qemu-9 "$P/neoverse-n1_linux-6.12.json" "$P/neoverse-n1_linux-6.12.json" 2>"$T/err"; rc=$?
+[ $rc = 2 ] && grep -q 'neither qemu-legacy' "$T/err"
+ok $? "an unknown policy: exit 2"
+"$C" --psci-version one check "$P/neoverse-n1_linux-6.12.json" 2>"$T/err"; rc=$?
+[ $rc = 2 ] && grep -q 'psci-version' "$T/err"
+ok $? "a malformed PSCI version: exit 2"
+"$C" frobnicate 2>"$T/err"; rc=$?
+[ $rc = 2 ] && grep -q 'unknown command' "$T/err"
+ok $? "an unknown command: exit 2"
+"$C" probe --replay "$P/max_linux-7.2.json" >"$T/p.json" && "$top_builddir/tests/invinfo" "$T/p.json" | grep -q '^count=360$'
+ok $? "probe --replay: the whole probe path on a recorded host, 360 registers"
+
+echo "1..$n"
+[ $failed = 0 ]
