@@ -40,6 +40,7 @@ static struct {
 	bool trial_off;
 	const char *provenance;
 	const char *psci;
+	unsigned sve_max_vq;
 } arg = { .timeout_ms = 60000 };
 
 static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -157,6 +158,18 @@ static int verdict_exit(enum cpreg_result r)
 	return r == CPREG_COMPATIBLE ? EXIT_OK : EXIT_NO;
 }
 
+/* The VM's own options (--psci-version, --disable, --sve-max-vq) applied to a source inventory. */
+static int apply_vm(struct cpreg_inventory *s, const char *name)
+{
+	struct cpreg_vm_options vmo = { .disable = arg.disable, .sve_max_vq = arg.sve_max_vq };
+
+	if (arg.psci)
+		cpreg_parse_psci_version(arg.psci, &vmo.psci_version);
+	if (cpreg_inventory_apply_vm_options(s, &vmo) < 0)
+		return fail("%s: cannot apply the VM's options (no PSCI_VERSION to pin?)", name);
+	return 0;
+}
+
 static int cmd_probe(int argc, char **argv)
 {
 	struct cpreg_probe_opts o = { .dev = arg.dev, .disable = arg.disable, .qemu = arg.qemu };
@@ -271,9 +284,14 @@ static int cmd_check(int argc, char **argv)
 			return fail("%s:%s: %s", argv[0], err.where, err.message);
 		}
 		cpreg_inventory_unref(s);
-		snprintf(target, sizeof(target), "/v1/check?trial=%d%s%s%s%s", arg.trial_off ? 0 : 1,
+		snprintf(target, sizeof(target), "/v1/check?trial=%d%s%s%s%s%s%s%s", arg.trial_off ? 0 : 1,
 			 arg.policy ? "&policy=" : "", arg.policy ? arg.policy : "",
-			 arg.psci ? "&psci=" : "", arg.psci ? arg.psci : "");
+			 arg.psci ? "&psci=" : "", arg.psci ? arg.psci : "",
+			 arg.disable & (1u << CPREG_FEAT_PMU_V3) ? "&pmu=off" : "",
+			 arg.disable & (1u << CPREG_FEAT_SVE) ? "&sve=off" : "",
+			 arg.disable & (1u << CPREG_FEAT_PTRAUTH_ADDRESS) ? "&pauth=off" : "");
+		if (arg.sve_max_vq)
+			snprintf(target + strlen(target), sizeof(target) - strlen(target), "&sve_max_vq=%u", arg.sve_max_vq);
 		if (request("POST", target, text, len, &rep) != 0) {
 			free(text);
 			return EXIT_ERR;
@@ -296,15 +314,8 @@ static int cmd_check(int argc, char **argv)
 	}
 	if (load(argv[0], &s) < 0 || load(argv[1], &d) < 0 || get_policy(&p) != 0)
 		goto out;
-	if (arg.psci) {
-		struct cpreg_vm_options vmo = { 0 };
-
-		cpreg_parse_psci_version(arg.psci, &vmo.psci_version);
-		if (cpreg_inventory_apply_vm_options(s, &vmo) < 0) {
-			fail("%s lists no PSCI_VERSION to pin", argv[0]);
-			goto out;
-		}
-	}
+	if (apply_vm(s, argv[0]) != 0)
+		goto out;
 	if (cpreg_check(s, d, p, &v) < 0) {
 		fail("check failed: out of memory");
 		goto out;
@@ -643,12 +654,8 @@ static int cmd_explain(int argc, char **argv)
 		return fail("usage: cpregctl explain SOURCE.json DESTINATION.json");
 	if (load(argv[0], &s) < 0 || load(argv[1], &d) < 0 || get_policy(&p) != 0)
 		goto out;
-	if (arg.psci) {
-		struct cpreg_vm_options vmo = { 0 };
-
-		cpreg_parse_psci_version(arg.psci, &vmo.psci_version);
-		cpreg_inventory_apply_vm_options(s, &vmo);
-	}
+	if (apply_vm(s, argv[0]) != 0)
+		goto out;
 	if (cpreg_check(s, d, p, &v) < 0) {
 		fail("check failed: out of memory");
 		goto out;
@@ -712,7 +719,9 @@ static void usage(FILE *f)
 		"      --no-trial            check: the static answer alone\n"
 		"      --psci-version X.Y    check: the VM pins this PSCI version (QEMU -cpu host,kvm-psci-version=X.Y)\n"
 		"      --timeout SECONDS     for daemon requests (default 60)\n"
-		"      --disable LIST        probe: vCPU options, e.g. pmu=off,sve=off,pauth=off\n"
+		"      --disable LIST        vCPU options, e.g. pmu=off,sve=off,pauth=off: for probe, the vCPU\n"
+		"                            to build; for check/explain, the VM's (the source is adjusted)\n"
+		"      --sve-max-vq N        check/explain: the VM's SVE vector lengths up to 128*N bits\n"
 		"      --dev PATH            probe: the KVM device (default /dev/kvm)\n"
 		"      --qemu PATH           probe: record this QEMU's version\n"
 		"      --replay FILE         probe: answer from a recorded inventory instead of /dev/kvm\n"
@@ -739,6 +748,7 @@ int main(int argc, char **argv)
 		{ "replay", required_argument, NULL, 'r' },
 		{ "provenance", required_argument, NULL, 'P' },
 		{ "psci-version", required_argument, NULL, 'S' },
+		{ "sve-max-vq", required_argument, NULL, 'M' },
 		{}
 	};
 	const char *cmd;
@@ -757,6 +767,15 @@ int main(int argc, char **argv)
 		case 'q': arg.qemu = optarg; break;
 		case 'r': arg.replay = optarg; break;
 		case 'P': arg.provenance = optarg; break;
+		case 'M': {
+			char *end;
+			long vq = strtol(optarg, &end, 10);
+
+			if (*end || vq < 1 || vq > 512)
+				return fail("--sve-max-vq: expected 1 to 512, got \"%s\"", optarg);
+			arg.sve_max_vq = (unsigned)vq;
+			break;
+		}
 		case 'S': {
 			uint32_t v;
 

@@ -453,6 +453,39 @@ static void h_check(struct evhttp_request *req)
 			evhttp_clear_headers(&q);
 			return;
 		}
+		/* The VM's vCPU options, as QEMU's -cpu host,pmu=off,sve=off,pauth=off,sve-max-vq=N. */
+		static const struct { const char *key; uint32_t bits; } vm_feats[] = {
+			{ "pmu", 1u << CPREG_FEAT_PMU_V3 },
+			{ "sve", 1u << CPREG_FEAT_SVE },
+			{ "pauth", 1u << CPREG_FEAT_PTRAUTH_ADDRESS | 1u << CPREG_FEAT_PTRAUTH_GENERIC },
+		};
+		for (size_t i = 0; i < sizeof(vm_feats) / sizeof(vm_feats[0]); i++) {
+			const char *onoff = evhttp_find_header(&q, vm_feats[i].key);
+
+			if (!onoff || strcmp(onoff, "on") == 0)
+				continue;
+			if (strcmp(onoff, "off") != 0) {
+				reply_error(req, EP_CHECK, 400, "%s: expected on or off, got \"%s\"", vm_feats[i].key, onoff);
+				evhttp_clear_headers(&q);
+				return;
+			}
+			vmo.disable |= vm_feats[i].bits;
+		}
+		{
+			const char *vq = evhttp_find_header(&q, "sve_max_vq");
+			char *end;
+			long n;
+
+			if (vq) {
+				n = strtol(vq, &end, 10);
+				if (*end || n < 1 || n > 512) {
+					reply_error(req, EP_CHECK, 400, "sve_max_vq: expected 1 to 512, got \"%s\"", vq);
+					evhttp_clear_headers(&q);
+					return;
+				}
+				vmo.sve_max_vq = (unsigned)n;
+			}
+		}
 	}
 	if (policy_name && strcmp(policy_name, "auto") != 0) {
 		if (strcmp(policy_name, "site") == 0 && S.site_policy)
@@ -485,7 +518,7 @@ static void h_check(struct evhttp_request *req)
 			    err.message[0] ? err.message : strerror(-r));
 		return;
 	}
-	if (vmo.psci_version && cpreg_inventory_apply_vm_options(src, &vmo) < 0) {
+	if ((vmo.psci_version || vmo.disable || vmo.sve_max_vq) && cpreg_inventory_apply_vm_options(src, &vmo) < 0) {
 		cpreg_inventory_unref(src);
 		cpreg_policy_unref(pol);
 		reply_error(req, EP_CHECK, 400, "psci: the source inventory lists no PSCI_VERSION to pin");

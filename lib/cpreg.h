@@ -149,6 +149,8 @@ CPREG_EXPORT struct cpreg_inventory *cpreg_inventory_unref(struct cpreg_inventor
  * -EINVAL on a malformed id, -ERANGE on a value wider than the register).
  */
 CPREG_EXPORT int cpreg_inventory_add(struct cpreg_inventory *inv, const struct cpreg_reg *reg);
+/* Remove a register (-ENOENT when absent). */
+CPREG_EXPORT int cpreg_inventory_remove(struct cpreg_inventory *inv, uint64_t id);
 /* Replace the value of a listed register of 64 bits or less (-ENOENT, -ERANGE). */
 CPREG_EXPORT int cpreg_inventory_set_value(struct cpreg_inventory *inv, uint64_t id, uint64_t value);
 CPREG_EXPORT size_t cpreg_inventory_count(const struct cpreg_inventory *inv);
@@ -422,12 +424,16 @@ CPREG_EXPORT int cpreg_verdict_trial_failed(struct cpreg_verdict *v, const char 
  */
 struct cpreg_vm_options {
 	uint32_t psci_version;
+	uint32_t disable;      /* CPREG_FEAT_* bits the VM turns off (pmu=off, sve=off, pauth=off) */
+	unsigned sve_max_vq;   /* QEMU sve-max-vq: vector lengths up to 128*N bits; 0 for all */
 };
 /* Parse "1.1" into major<<16 | minor. */
 CPREG_EXPORT int cpreg_parse_psci_version(const char *text, uint32_t *ret);
 /*
  * Adjust a source inventory to the VM's options, as QEMU would migrate it:
- * a pinned PSCI version replaces PSCI_VERSION's value.
+ * a pinned PSCI version replaces PSCI_VERSION's value; a feature turned off
+ * leaves the vCPU features, its registers go (KVM hides them from such a
+ * vCPU) and its ID fields read 0; sve_max_vq trims the vector lengths.
  */
 CPREG_EXPORT int cpreg_inventory_apply_vm_options(struct cpreg_inventory *inv, const struct cpreg_vm_options *o);
 

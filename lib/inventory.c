@@ -167,6 +167,54 @@ int cpreg_inventory_add(struct cpreg_inventory *inv, const struct cpreg_reg *reg
 	return 0;
 }
 
+int cpreg_inventory_remove(struct cpreg_inventory *inv, uint64_t id)
+{
+	size_t pos;
+
+	if (!inv)
+		return -EINVAL;
+	pos = lower_bound(inv, id);
+	if (pos >= inv->n_regs || inv->regs[pos].id != id)
+		return -ENOENT;
+	memmove(&inv->regs[pos], &inv->regs[pos + 1], (inv->n_regs - pos - 1) * sizeof(*inv->regs));
+	inv->n_regs--;
+	return 0;
+}
+
+/* Clear bits of a register's value when it is listed. */
+static void clear_bits(struct cpreg_inventory *inv, uint64_t id, uint64_t bits)
+{
+	size_t pos = lower_bound(inv, id);
+
+	if (pos < inv->n_regs && inv->regs[pos].id == id && inv->regs[pos].state == CPREG_VALUE)
+		inv->regs[pos].value &= ~bits;
+}
+
+/* Registers KVM hides from a vCPU without the feature (sys_regs.c visibility hooks). */
+static bool belongs_to(uint64_t id, unsigned feat)
+{
+	struct cpreg_enc e = cpreg_sysreg_enc(id);
+
+	if (feat == CPREG_FEAT_SVE)
+		return CPREG_ID_GROUP(id) == CPREG_GROUP_SVE || id == CPREG_SYSREG(3, 0, 1, 2, 0);  /* ZCR_EL1 */
+	if (CPREG_ID_GROUP(id) != CPREG_GROUP_SYSREG)
+		return false;
+	if (feat == CPREG_FEAT_PTRAUTH_ADDRESS)  /* the AP*KEY* registers */
+		return e.op0 == 3 && e.op1 == 0 && e.crn == 2 && e.crm >= 1 && e.crm <= 3;
+	if (feat == CPREG_FEAT_PMU_V3)
+		return (e.op0 == 3 && e.op1 == 3 && e.crn == 9 && e.crm >= 12) ||
+		       (e.op0 == 3 && e.op1 == 3 && e.crn == 14 && e.crm >= 8) ||
+		       (e.op0 == 3 && e.op1 == 0 && e.crn == 9 && e.crm == 14);
+	return false;
+}
+
+static void drop_feature(struct cpreg_inventory *inv, unsigned feat)
+{
+	for (size_t i = inv->n_regs; i > 0; i--)
+		if (belongs_to(inv->regs[i - 1].id, feat))
+			cpreg_inventory_remove(inv, inv->regs[i - 1].id);
+}
+
 int cpreg_inventory_set_value(struct cpreg_inventory *inv, uint64_t id, uint64_t value)
 {
 	size_t pos;
@@ -208,6 +256,42 @@ int cpreg_inventory_apply_vm_options(struct cpreg_inventory *inv, const struct c
 		r = cpreg_inventory_set_value(inv, CPREG_PSCI_VERSION, o->psci_version);
 		if (r < 0)
 			return r;
+	}
+	if (o->disable) {
+		int64_t feat = 0;
+
+		cpreg_inventory_get_number(inv, CPREG_NUM_VCPU_FEATURES, &feat);
+		if (o->disable & (1u << CPREG_FEAT_PTRAUTH_ADDRESS | 1u << CPREG_FEAT_PTRAUTH_GENERIC)) {
+			feat &= ~(INT64_C(1) << CPREG_FEAT_PTRAUTH_ADDRESS | INT64_C(1) << CPREG_FEAT_PTRAUTH_GENERIC);
+			drop_feature(inv, CPREG_FEAT_PTRAUTH_ADDRESS);
+			clear_bits(inv, CPREG_SYSREG(3, 0, 0, 6, 1), UINT64_C(0xff000ff0));  /* APA API GPA GPI */
+			clear_bits(inv, CPREG_SYSREG(3, 0, 0, 6, 2), UINT64_C(0xff00));      /* GPA3 APA3 */
+		}
+		if (o->disable & (1u << CPREG_FEAT_SVE)) {
+			feat &= ~(INT64_C(1) << CPREG_FEAT_SVE);
+			drop_feature(inv, CPREG_FEAT_SVE);
+			/* Without SVE, KVM lists the FP/SIMD V registers where it listed Z. */
+			for (unsigned v = 0; v < 32; v++) {
+				struct cpreg_reg vr = { .id = UINT64_C(0x6040000000100054) + 4 * v, .state = CPREG_WIDE };
+
+				cpreg_inventory_add(inv, &vr);
+			}
+			clear_bits(inv, CPREG_SYSREG(3, 0, 0, 4, 0), UINT64_C(0xf) << 32);   /* PFR0.SVE */
+			clear_bits(inv, CPREG_SYSREG(3, 0, 0, 4, 4), ~UINT64_C(0));          /* ZFR0 */
+			cpreg_inventory_set_sve_vls(inv, NULL);
+		}
+		if (o->disable & (1u << CPREG_FEAT_PMU_V3)) {
+			feat &= ~(INT64_C(1) << CPREG_FEAT_PMU_V3);
+			drop_feature(inv, CPREG_FEAT_PMU_V3);
+			clear_bits(inv, CPREG_SYSREG(3, 0, 0, 5, 0), UINT64_C(0xf) << 8);    /* PMUVer */
+			clear_bits(inv, CPREG_SYSREG(3, 0, 0, 1, 2), UINT64_C(0xf) << 24);   /* ID_DFR0.PerfMon */
+		}
+		cpreg_inventory_set_number(inv, CPREG_NUM_VCPU_FEATURES, feat);
+	}
+	if (o->sve_max_vq && inv->has_vls) {
+		/* KVM_REG_ARM64_SVE_VLS: bit (vq - 1) of the 512-bit map for each vector length. */
+		for (unsigned vq = o->sve_max_vq + 1; vq <= 512; vq++)
+			inv->vls[(vq - 1) / 64] &= ~(UINT64_C(1) << ((vq - 1) % 64));
 	}
 	return 0;
 }

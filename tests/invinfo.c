@@ -9,6 +9,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cpreg.h"
 
@@ -21,14 +22,24 @@ int main(int argc, char **argv)
 	int64_t feat = 0;
 	const char *k;
 
+	struct cpreg_vm_options vmo = { 0 };
+
+	/* invinfo [--disable-bits N] FILE: N, CPREG_FEAT_* bits the VM turns off (tests the adjustment). */
+	if (argc == 4 && strcmp(argv[1], "--disable-bits") == 0) {
+		vmo.disable = (uint32_t)strtoul(argv[2], NULL, 0);
+		argv += 2;
+		argc -= 2;
+	}
 	if (argc != 2) {
-		fprintf(stderr, "usage: invinfo FILE\n");
+		fprintf(stderr, "usage: invinfo [--disable-bits N] FILE\n");
 		return 2;
 	}
 	if (cpreg_inventory_load(argv[1], &inv, &err) < 0) {
 		fprintf(stderr, "invinfo: %s: %s\n", err.where, err.message);
 		return 1;
 	}
+	if (vmo.disable)
+		cpreg_inventory_apply_vm_options(inv, &vmo);
 	for (size_t i = 0; i < cpreg_inventory_count(inv); i++) {
 		unreadable += cpreg_inventory_at(inv, i)->state == CPREG_UNREADABLE;
 		wide += cpreg_inventory_at(inv, i)->state == CPREG_WIDE;

@@ -26,6 +26,12 @@ ok $? "--json: a cpreg-verdict/1 document, trial null offline"
 "$C" check -p qemu-11.1 --psci-version 1.1 "$P/neoverse-n1_linux-7.2.json" "$P/neoverse-n1_linux-6.12.json" >/dev/null
 ok $? "7.2 -> 6.12 with the VM pinning PSCI 1.1: compatible (measured with real QEMU: it loads)"
 
+"$C" check -p qemu-11.1 "$P/max_linux-6.12.json" "$P/neoverse-n1_linux-6.12.json" >"$T/out"; rc=$?
+[ $rc = 1 ] && grep -q 'APIAKEYLO_EL1' "$T/out"
+ok $? "max -> n1 on 6.12: the pointer-auth keys are unknown on n1"
+"$C" check -p qemu-11.1 --disable pauth=off,sve=off "$P/max_linux-6.12.json" "$P/neoverse-n1_linux-6.12.json" >"$T/out"
+! grep -q 'APIAKEYLO_EL1\|ZCR_EL1' "$T/out"
+ok $? "  with the VM's pauth=off,sve=off the keys and ZCR_EL1 leave the source (KVM hides them from such a vCPU)"
 "$C" explain -p qemu-11.1 "$P/neoverse-n1_linux-7.2.json" "$P/neoverse-n1_linux-6.12.json" >"$T/explain"; rc=$?
 [ $rc = 1 ] && grep -q '^NO: incompatible' "$T/explain" && grep -q 'kvm-psci-version=1.1' "$T/explain"
 ok $? "explain 7.2 -> 6.12: NO, and names -cpu host,kvm-psci-version=1.1 as the remedy"

@@ -92,6 +92,12 @@ ok $? "?trial=0: the static answer alone"
 code=$(http POST '/v1/check?policy=qemu-11.1&psci=1.1' --data-binary @"$D/neoverse-n1_linux-7.2.json")
 [ "$code" = 200 ] && grep -q '"result": "compatible"' "$T/body"
 ok $? "?psci=1.1 (the VM pins kvm-psci-version=1.1): 7.2 -> 6.12 is compatible"
+code=$(http POST '/v1/check?policy=qemu-11.1&pauth=off&sve=off' --data-binary @"$D/max_linux-6.12.json")
+[ "$code" = 200 ] && ! grep -q 'APIAKEYLO_EL1\|"name": "ZCR_EL1"\|"name": "sve"' "$T/body"
+ok $? "?pauth=off&sve=off: the VM's options adjust the source (no key registers, ZCR_EL1 or SVE feature)"
+code=$(http POST '/v1/check?pmu=maybe' --data-binary @"$D/max_linux-6.12.json")
+[ "$code" = 400 ] && grep -q 'pmu: expected on or off' "$T/body"
+ok $? "?pmu=maybe: 400"
 code=$(http POST '/v1/check?psci=one' --data-binary @"$D/neoverse-n1_linux-7.2.json")
 [ "$code" = 400 ] && grep -q 'psci' "$T/body"
 ok $? "?psci=one: 400"
@@ -168,11 +174,11 @@ code=$(http GET /metrics)
 	grep -q '^cpregd_registers 333$' "$T/body" && grep -q "^cpregd_inventory_info{digest=\"$DIGEST\",kernel=\"6.12.117+deb13-cloud-arm64\"" "$T/body" &&
 	grep -q '^cpregd_requests_total{endpoint="/v1/inventory",code="200"} 4[0-9]$' "$T/body" &&
 	grep -q '^cpregd_requests_total{endpoint="/v1/check",code="400"} ' "$T/body" &&
-	grep -q '^cpregd_checks_total{result="incompatible"} 4$' "$T/body" && grep -q '^cpregd_trials_total [1-9]' "$T/body" &&
+	grep -q '^cpregd_checks_total{result="incompatible"} 5$' "$T/body" && grep -q '^cpregd_trials_total [1-9]' "$T/body" &&
 	grep -q '^cpregd_checks_total{result="compatible"} [1-9]' "$T/body"
 ok $? "GET /metrics: Prometheus text with build info, probe, registers, digest, requests and checks"
 
-# (checks so far: 7.2 (twice, one without trial) and a57 by curl, 7.2 by cpregctl: 4 incompatible)
+# (checks so far: 7.2 (twice, one without trial), a57 and max (pauth/sve off) by curl, 7.2 by cpregctl: 5 incompatible)
 # Refresh: the peer's credentials decide.
 code=$(http POST /v1/refresh)
 [ "$code" = 200 ] && grep -q '"probes_ok":2' "$T/body"

@@ -13,6 +13,15 @@ static int add(struct cpreg_inventory *inv, uint64_t id, uint64_t value)
 	return cpreg_inventory_add(inv, &r);
 }
 
+static uint64_t fixture_vls0(const char *name)
+{
+	struct cpreg_inventory *i = fixture(name);
+	uint64_t v = cpreg_inventory_sve_vls(i) ? cpreg_inventory_sve_vls(i)[0] : 0;
+
+	cpreg_inventory_unref(i);
+	return v;
+}
+
 int main(void)
 {
 	struct cpreg_inventory *inv = cpreg_inventory_new(), *a, *b;
@@ -85,5 +94,35 @@ int main(void)
 	tap_ok(cpreg_inventory_count(a) == 333, "neoverse-n1 on 6.12 lists 333 registers (BRIEF 6)");
 	cpreg_inventory_unref(a);
 	cpreg_inventory_unref(b);
+
+	/*
+	 * The VM's options.  Checked against real KVM by tests/vm/vm-probe.sh: a
+	 * max host probed with pmu/sve/pauth off equals this adjustment.
+	 */
+	{
+		struct cpreg_inventory *m = fixture("max_linux-6.12");
+		struct cpreg_vm_options o = { .disable = 1u << CPREG_FEAT_SVE | 1u << CPREG_FEAT_PTRAUTH_ADDRESS };
+		int64_t feat = 0;
+
+		tap_ok(cpreg_inventory_apply_vm_options(m, &o) == 0, "apply sve=off,pauth=off to max");
+		cpreg_inventory_get_number(m, CPREG_NUM_VCPU_FEATURES, &feat);
+		tap_ok(feat == (1 << CPREG_FEAT_PSCI_0_2 | 1 << CPREG_FEAT_PMU_V3), "  vCPU features: psci-0.2 pmu-v3 left");
+		tap_ok(!cpreg_inventory_find(m, CPREG_SYSREG(3, 0, 2, 1, 0)) && !cpreg_inventory_find(m, CPREG_SYSREG(3, 0, 1, 2, 0)) &&
+		       !cpreg_inventory_find(m, CPREG_SVE_VLS) && !cpreg_inventory_sve_vls(m),
+		       "  APIAKEYLO_EL1, ZCR_EL1 and the vector lengths are gone");
+		tap_ok(cpreg_inventory_find(m, UINT64_C(0x6040000000100054)) != NULL, "  the V registers are listed again");
+		tap_ok((cpreg_inventory_find(m, CPREG_SYSREG(3, 0, 0, 4, 0))->value >> 32 & 0xf) == 0 &&
+		       cpreg_inventory_find(m, CPREG_SYSREG(3, 0, 0, 4, 4))->value == 0 &&
+		       (cpreg_inventory_find(m, CPREG_SYSREG(3, 0, 0, 6, 1))->value & 0xff000ff0) == 0,
+		       "  ID_AA64PFR0_EL1.SVE, ID_AA64ZFR0_EL1 and the pointer-auth fields read 0");
+		cpreg_inventory_unref(m);
+
+		m = fixture("a64fx_linux-6.12");
+		o = (struct cpreg_vm_options){ .sve_max_vq = 2 };
+		cpreg_inventory_apply_vm_options(m, &o);
+		tap_ok(cpreg_inventory_sve_vls(m)[0] == (fixture_vls0("a64fx_linux-6.12") & 3) && cpreg_inventory_sve_vls(m)[1] == 0,
+		       "sve-max-vq=2 keeps vector lengths of 128 and 256 bits");
+		cpreg_inventory_unref(m);
+	}
 	return tap_done();
 }

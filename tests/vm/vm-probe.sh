@@ -57,4 +57,26 @@ for host in neoverse-n1:6.1 neoverse-n1:6.12 neoverse-n1:7 cortex-a57:6.1 cortex
 	fi
 done
 rm -f "$script"
+
+# A VM's own options: a probe with features off (what the VM's vCPU is) must
+# equal the full probe adjusted offline by cpreg_inventory_apply_vm_options().
+cat >"$script" <<'T'
+section full cpregctl probe
+section nopmu cpregctl probe --disable pmu=off
+section none cpregctl probe --disable pmu=off,sve=off,pauth=off
+T
+out=$top_builddir/tests/vm-out/probe-options
+rm -rf "$out"; mkdir -p "$out"
+if boot max trixie max-612 "$script" "$out"; then
+	for spec in "nopmu 0x8 pmu=off" "none 0x78 pmu=off,sve=off,pauth=off"; do
+		set -- $spec
+		a=$("$top_builddir/tests/invinfo" "$out/$1" | grep -E '^(count|digest|features)=' | tr '\n' ' ')
+		b=$("$top_builddir/tests/invinfo" --disable-bits "$2" "$out/full" | grep -E '^(count|digest|features)=' | tr '\n' ' ')
+		[ -n "$a" ] && [ "$a" = "$b" ]
+		ok $? "max on 6.12, VM option $3: the adjusted full probe equals a probe with it ($a)"
+	done
+else
+	ok 1 "max on 6.12 boots for the VM-option probes"
+fi
+rm -f "$script"
 done_testing
