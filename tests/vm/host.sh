@@ -14,6 +14,7 @@ for f in /data/*.json; do
 	n=$(basename "$f" .json)
 	section "check-$n" cpregctl --timeout 600 -s /run/cpregd.sock --json check "$f"
 	section "check-$n-qemu-11.1" cpregctl --timeout 600 -s /run/cpregd.sock --json -p qemu-11.1 check "$f"
+	section "check-$n-psci-1.1" cpregctl --timeout 600 -s /run/cpregd.sock --json -p qemu-11.1 --psci-version 1.1 check "$f"
 	section "show-$n" cpregctl --timeout 600 -s /run/cpregd.sock -p qemu-11.1 check "$f"
 done
 section bad-input cpregctl --timeout 600 -s /run/cpregd.sock check /test.sh

@@ -58,6 +58,11 @@ v=$OUT/a2/check-n1-72-qemu-11.1
 	[ "$(outcome "$v" VENDOR_HYP_BMAP_2)" = tolerated ] &&
 	grep -q 'Could not set register fw reg 0 to 10003 (is 10001)' "$v"
 ok $? "B -> A, qemu-11.1: PSCI_VERSION fails (10003 on 6.12), VENDOR_HYP_BMAP_2 tolerated"
+grep -q '"trial": {"ran": true' "$v" && grep -q 'refused it in the trial (EINVAL)' "$v"
+ok $? "B -> A: the live trial ran on real KVM and the 6.12 kernel refused PSCI 1.3 with EINVAL"
+v=$OUT/a2/check-n1-72-psci-1.1
+[ "$(result "$v")" = compatible ] && grep -q '"trial": {"ran": true' "$v"
+ok $? "B -> A with the VM pinning kvm-psci-version=1.1: compatible, trial included (as measured with real QEMU)"
 [ "$(info "$OUT/a2/inventory" digest)" = "$(info "$OUT/n1-612.json" digest)" ]
 ok $? "host A's digest is the same on its second boot"
 
