@@ -170,6 +170,17 @@ static int apply_vm(struct cpreg_inventory *s, const char *name)
 	return 0;
 }
 
+/* Load SOURCE and DESTINATION, adjust the source to the VM's options, check (offline). */
+static int offline_verdict(char **argv, struct cpreg_inventory **s, struct cpreg_inventory **d,
+			   struct cpreg_policy **p, struct cpreg_verdict **v)
+{
+	if (load(argv[0], s) < 0 || load(argv[1], d) < 0 || get_policy(p) != 0 || apply_vm(*s, argv[0]) != 0)
+		return EXIT_ERR;
+	if (cpreg_check(*s, *d, *p, v) < 0)
+		return fail("check failed: out of memory");
+	return 0;
+}
+
 static int cmd_probe(int argc, char **argv)
 {
 	struct cpreg_probe_opts o = { .dev = arg.dev, .disable = arg.disable, .qemu = arg.qemu };
@@ -312,14 +323,8 @@ static int cmd_check(int argc, char **argv)
 		free(rep.body);
 		return ret;
 	}
-	if (load(argv[0], &s) < 0 || load(argv[1], &d) < 0 || get_policy(&p) != 0)
+	if (offline_verdict(argv, &s, &d, &p, &v) != 0)
 		goto out;
-	if (apply_vm(s, argv[0]) != 0)
-		goto out;
-	if (cpreg_check(s, d, p, &v) < 0) {
-		fail("check failed: out of memory");
-		goto out;
-	}
 	if (arg.json) {
 		char *json = NULL;
 
@@ -652,14 +657,8 @@ static int cmd_explain(int argc, char **argv)
 
 	if (argc != 2)
 		return fail("usage: cpregctl explain SOURCE.json DESTINATION.json");
-	if (load(argv[0], &s) < 0 || load(argv[1], &d) < 0 || get_policy(&p) != 0)
+	if (offline_verdict(argv, &s, &d, &p, &v) != 0)
 		goto out;
-	if (apply_vm(s, argv[0]) != 0)
-		goto out;
-	if (cpreg_check(s, d, p, &v) < 0) {
-		fail("check failed: out of memory");
-		goto out;
-	}
 	printf("Can a VM on %s (%s) migrate to %s (%s)?\n", host_label(s, argv[0]),
 	       cpreg_inventory_get_text(s, CPREG_TEXT_KERNEL) ?: "kernel unknown", host_label(d, argv[1]),
 	       cpreg_inventory_get_text(d, CPREG_TEXT_KERNEL) ?: "kernel unknown");
