@@ -146,8 +146,7 @@ static int print_verdict_json(const char *text, const char *src, const char *dst
 
 		printf("  trial: %s\n", summary ? summary : json_object_to_json_string(trial));
 	} else {
-		printf("  static check only: no trial ran%s\n",
-		       src && strcmp(dst, "this host") != 0 ? " (offline: the trial needs the destination's cpregd)" : "");
+		printf("  static check only: no trial ran\n");
 	}
 	json_object_put(root);
 	return 0;
@@ -178,6 +177,8 @@ static int offline_verdict(char **argv, struct cpreg_inventory **s, struct cpreg
 		return EXIT_ERR;
 	if (cpreg_check(*s, *d, *p, v) < 0)
 		return fail("check failed: out of memory");
+	cpreg_verdict_trial_failed(*v, "offline check: no trial ran (the live trial runs in the destination's cpregd: "
+			      "cpregctl check SOURCE there)");
 	return 0;
 }
 

@@ -15,14 +15,15 @@ n=0; failed=0
 ok() { n=$((n + 1)); if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=$((failed + 1)); fi; }
 
 "$C" check -p qemu-11.1 "$P/neoverse-n1_linux-6.12.json" "$P/neoverse-n1_linux-7.2.json" >"$T/out"; rc=$?
-[ $rc = 0 ] && grep -q 'compatible' "$T/out" && grep -q 'no trial ran' "$T/out"
+[ $rc = 0 ] && grep -q 'compatible' "$T/out" && grep -q 'trial: offline check: no trial ran' "$T/out"
 ok $? "offline check 6.12 -> 7.2 under qemu-11.1: exit 0, and it says no trial ran"
 "$C" check -p qemu-legacy "$P/neoverse-n1_linux-6.12.json" "$P/neoverse-n1_linux-7.2.json" >"$T/out"; rc=$?
 [ $rc = 1 ] && grep -q 'count-exceeded' "$T/out"
 ok $? "the same under qemu-legacy: exit 1, count-exceeded"
 "$C" --json check -p qemu-11.1 "$P/neoverse-n1_linux-7.2.json" "$P/neoverse-n1_linux-6.12.json" >"$T/v.json"; rc=$?
-[ $rc = 1 ] && grep -q '"schema": "cpreg-verdict/1"' "$T/v.json" && grep -q '"trial": null' "$T/v.json"
-ok $? "--json: a cpreg-verdict/1 document, trial null offline"
+[ $rc = 1 ] && grep -q '"schema": "cpreg-verdict/1"' "$T/v.json" &&
+	grep -q '"trial": {"ran": false, "summary": "offline check: no trial ran' "$T/v.json"
+ok $? "--json: a cpreg-verdict/1 document that says no trial ran offline"
 "$C" check -p qemu-11.1 --psci-version 1.1 "$P/neoverse-n1_linux-7.2.json" "$P/neoverse-n1_linux-6.12.json" >/dev/null
 ok $? "7.2 -> 6.12 with the VM pinning PSCI 1.1: compatible (measured with real QEMU: it loads)"
 
@@ -80,6 +81,15 @@ ok $? "a malformed PSCI version: exit 2"
 ok $? "an unknown command: exit 2"
 "$C" probe --replay "$P/max_linux-7.2.json" >"$T/p.json" && "$top_builddir/tests/invinfo" "$T/p.json" | grep -q '^count=360$'
 ok $? "probe --replay: the whole probe path on a recorded host, 360 registers"
+
+if command -v qemu-system-aarch64 >/dev/null; then
+	want=$(qemu-system-aarch64 --version | sed -n '1s/.*version \([^ ]*\).*/\1/p')
+	"$C" probe --replay "$P/neoverse-n1_linux-6.12.json" --qemu qemu-system-aarch64 >"$T/q.json"
+	grep -q "\"qemu_version\": \"$want\"" "$T/q.json"
+	ok $? "probe --qemu records the installed QEMU's version ($want)"
+else
+	n=$((n + 1)); echo "ok $n # SKIP qemu-system-aarch64 not installed"
+fi
 
 echo "1..$n"
 [ $failed = 0 ]
