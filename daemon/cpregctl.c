@@ -502,15 +502,31 @@ static int cmd_matrix(int argc, char **argv)
 			if (strcmp(pools[k].digest, digest) == 0 && strcmp(pools[k].policy, pol) == 0)
 				break;
 		if (k == npools) {
-			pools = realloc(pools, (npools + 1) * sizeof(*pools));
+			struct pool *np = realloc(pools, (npools + 1) * sizeof(*pools));
+
+			if (!np) {
+				cpreg_inventory_unref(inv);
+				fail("out of memory");
+				goto out;
+			}
+			pools = np;
 			memset(&pools[k], 0, sizeof(*pools));
 			memcpy(pools[k].digest, digest, sizeof(digest));
 			pools[k].policy = pol;
 			pools[k].inv = cpreg_inventory_ref(inv);
 			npools++;
 		}
-		pools[k].members = realloc(pools[k].members, (pools[k].n + 1) * sizeof(char *));
-		pools[k].members[pools[k].n++] = argv[i];
+		{
+			const char **nm = realloc(pools[k].members, (pools[k].n + 1) * sizeof(char *));
+
+			if (!nm) {
+				cpreg_inventory_unref(inv);
+				fail("out of memory");
+				goto out;
+			}
+			pools[k].members = nm;
+			pools[k].members[pools[k].n++] = argv[i];
+		}
 		cpreg_inventory_unref(inv);
 	}
 	if (arg.json) {

@@ -231,7 +231,7 @@ int64_t cpreg_field_get(const struct cpreg_field *f, uint64_t v)
 	uint64_t raw = (v >> f->shift) & (f->width >= 64 ? ~UINT64_C(0) : (UINT64_C(1) << f->width) - 1);
 
 	if (f->is_signed && f->width < 64 && (raw >> (f->width - 1)))
-		return (int64_t)raw - ((int64_t)1 << f->width);
+		return (int64_t)(raw - (UINT64_C(1) << f->width));  /* two's complement of a width-bit field */
 	return (int64_t)raw;
 }
 
@@ -306,5 +306,6 @@ int cpreg_field_change_name(const struct cpreg_field_change *c, char *buf, size_
 	cpreg_id_name(c->field.reg, reg, sizeof(reg));
 	if (c->field.name)
 		return snprintf(buf, len, "%s.%s", reg, c->field.name);
-	return snprintf(buf, len, "%s[%u:%u]", reg, c->field.shift + c->field.width - 1, c->field.shift);
+	return snprintf(buf, len, "%s[%u:%u]", reg, (unsigned)(c->field.shift + c->field.width - 1),
+			(unsigned)c->field.shift);
 }
