@@ -158,12 +158,19 @@ static int verdict_exit(enum cpreg_result r)
 }
 
 /* The VM's own options (--psci-version, --disable, --sve-max-vq) applied to a source inventory. */
-static int apply_vm(struct cpreg_inventory *s, const char *name)
+static struct cpreg_vm_options vm_options(void)
 {
 	struct cpreg_vm_options vmo = { .disable = arg.disable, .sve_max_vq = arg.sve_max_vq };
 
 	if (arg.psci)
 		cpreg_parse_psci_version(arg.psci, &vmo.psci_version);
+	return vmo;
+}
+
+static int apply_vm(struct cpreg_inventory *s, const char *name)
+{
+	struct cpreg_vm_options vmo = vm_options();
+
 	if (cpreg_inventory_apply_vm_options(s, &vmo) < 0)
 		return fail("%s: cannot apply the VM's options (no PSCI_VERSION to pin?)", name);
 	return 0;
@@ -175,7 +182,9 @@ static int offline_verdict(char **argv, struct cpreg_inventory **s, struct cpreg
 {
 	if (load(argv[0], s) < 0 || load(argv[1], d) < 0 || get_policy(p) != 0 || apply_vm(*s, argv[0]) != 0)
 		return EXIT_ERR;
-	if (cpreg_check(*s, *d, *p, v) < 0)
+	struct cpreg_vm_options vmo = vm_options();
+
+	if (cpreg_check_vm(*s, *d, *p, &vmo, v) < 0)
 		return fail("check failed: out of memory");
 	cpreg_verdict_trial_failed(*v, "offline check: no trial ran (the live trial runs in the destination's cpregd: "
 			      "cpregctl check SOURCE there)");

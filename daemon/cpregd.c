@@ -416,7 +416,7 @@ static void h_refresh(struct evhttp_request *req)
 	reply_json_obj(req, EP_REFRESH, S.degraded ? 503 : 200, health_object(&code));
 }
 
-static void run_trial(struct cpreg_verdict *v, const struct cpreg_inventory *src);
+static void run_trial(struct cpreg_verdict *v, const struct cpreg_inventory *src, uint32_t vm_disable);
 
 static void h_check(struct evhttp_request *req)
 {
@@ -524,9 +524,9 @@ static void h_check(struct evhttp_request *req)
 		reply_error(req, EP_CHECK, 400, "psci: the source inventory lists no PSCI_VERSION to pin");
 		return;
 	}
-	r = cpreg_check(src, S.inv, pol, &v);
+	r = cpreg_check_vm(src, S.inv, pol, &vmo, &v);
 	if (r >= 0 && want_trial)
-		run_trial(v, src);
+		run_trial(v, src, vmo.disable);
 	if (r < 0 || cpreg_verdict_to_json(v, &out) < 0) {
 		reply_error(req, EP_CHECK, 500, "check failed: %s", strerror(r < 0 ? -r : ENOMEM));
 	} else {
@@ -544,7 +544,7 @@ static void h_check(struct evhttp_request *req)
  * trials never overlap: concurrent checks wait their turn in the queue of
  * pending requests.
  */
-static void run_trial(struct cpreg_verdict *v, const struct cpreg_inventory *src)
+static void run_trial(struct cpreg_verdict *v, const struct cpreg_inventory *src, uint32_t vm_disable)
 {
 	struct cpreg_inventory *rec = NULL;
 	struct cpreg_replay *rp = NULL;
@@ -562,7 +562,7 @@ static void run_trial(struct cpreg_verdict *v, const struct cpreg_inventory *src
 			ops = cpreg_replay_ops(rp);
 	}
 	if (r >= 0)
-		r = cpreg_trial_run(ops, opt.dev, src, &t, &err);
+		r = cpreg_trial_run(ops, opt.dev, src, vm_disable, &t, &err);
 	if (r < 0) {
 		snprintf(why, sizeof(why), "the trial could not run: %s: %s; the verdict is the static check alone",
 			 err.where[0] ? err.where : "trial", err.message[0] ? err.message : strerror(-r));

@@ -137,201 +137,27 @@ static void write_refused(struct cpreg_finding *f, const char *why)
 	    f->source_value, f->destination_value, why);
 }
 
-/* "Atomic 2->0, RDM 1->0" for the fields of an ID register that differ; only unsafe ones when asked. */
-static int field_summary(uint64_t id, uint64_t s, uint64_t d, uint64_t mask, bool unsafe_only, char *buf, size_t len,
-			 bool *ret_generic)
-{
-	struct cpreg_field_change ch[40];
-	int n = cpreg_field_diff(id, s, d, ch, 40), listed = 0;
-	size_t off = 0;
-
-	buf[0] = '\0';
-	if (ret_generic)
-		*ret_generic = false;
-	for (int i = 0; i < n; i++) {
-		char name[64];
-		uint64_t fm = cpreg_field_mask(&ch[i].field);
-
-		if (unsafe_only && ((fm & mask) != fm || cpreg_field_safe(&ch[i].field, ch[i].a, ch[i].b)))
-			continue;
-		if (ch[i].generic && ret_generic)
-			*ret_generic = true;
-		if (ch[i].field.name)
-			snprintf(name, sizeof(name), "%s", ch[i].field.name);
-		else
-			snprintf(name, sizeof(name), "[%u:%u]", ch[i].field.shift + ch[i].field.width - 1, ch[i].field.shift);
-		if (off < len)
-			off += snprintf(buf + off, len - off, "%s%s %" PRId64 "->%" PRId64 "%s%s%s", listed ? ", " : "", name,
-					ch[i].a, ch[i].b, ch[i].field.feat ? " (" : "", ch[i].field.feat ? ch[i].field.feat : "",
-					ch[i].field.feat ? ")" : "");
-		listed++;
-	}
-	return listed;
-}
-
-/* AArch32 ID registers: op0=3 op1=0 CRn=0 CRm=1..3. */
-static bool is_aa32_idreg(uint64_t id)
-{
-	struct cpreg_enc e = cpreg_sysreg_enc(id);
-
-	return CPREG_ID_GROUP(id) == CPREG_GROUP_SYSREG && e.op0 == 3 && e.op1 == 0 && e.crn == 0 &&
-	       e.crm >= 1 && e.crm <= 3;
-}
-
-/* Does this host run AArch32 at EL0?  ID_AA64PFR0_EL1.EL0 == 1 means AArch64 only. */
-static bool has_aa32_el0(const struct cpreg_inventory *inv)
-{
-	const struct cpreg_reg *r = cpreg_inventory_find(inv, CPREG_SYSREG(3, 0, 0, 4, 0));
-
-	return !r || r->state != CPREG_VALUE || (r->value & 0xf) != 1;
-}
-
-static bool is_imp_id(uint64_t id)
-{
-	return id == CPREG_MIDR_EL1 || id == CPREG_SYSREG(3, 0, 0, 0, 6) || id == CPREG_SYSREG(3, 1, 0, 0, 7);
-}
-
 /*
  * Statically judge a value the destination kernel will be asked to take
- * with KVM_SET_ONE_REG (BRIEF section 5).  What only that kernel can tell
- * is UNKNOWN: the live trial decides it.
+ * with KVM_SET_ONE_REG: the kernel model (kmodel.c) decides, and a refusal
+ * is worded as QEMU words it.  What only that kernel can tell is UNKNOWN:
+ * the live trial decides it.
  */
-/*
- * The destination vCPU for this VM is created with the source VM's
- * features, and KVM hides the ID fields of a feature the vCPU lacks
- * (sys_regs.c, __kvm_read_sanitised_id_reg): compare against that.
- * Measured: a neoverse-n1 (no pointer auth) source on a max host on 6.12.
- */
-static uint64_t effective_dst(uint64_t id, uint64_t d, const struct cpreg_inventory *src)
+static void judge_value(struct cpreg_finding *f, const struct cpreg_inventory *dst)
 {
-	int64_t feat;
+	struct cpreg_kernel_answer a;
 
-	if (cpreg_inventory_get_number(src, CPREG_NUM_VCPU_FEATURES, &feat) < 0)
-		return d;
-	if (!(feat & (1 << CPREG_FEAT_PTRAUTH_ADDRESS))) {
-		if (id == CPREG_SYSREG(3, 0, 0, 6, 1))  /* ID_AA64ISAR1_EL1: APA, API, GPA, GPI */
-			d &= ~UINT64_C(0xff000ff0);
-		if (id == CPREG_SYSREG(3, 0, 0, 6, 2))  /* ID_AA64ISAR2_EL1: GPA3, APA3 */
-			d &= ~UINT64_C(0xff00);
-	}
-	if (!(feat & (1 << CPREG_FEAT_SVE))) {
-		if (id == CPREG_SYSREG(3, 0, 0, 4, 0))  /* ID_AA64PFR0_EL1.SVE */
-			d &= ~(UINT64_C(0xf) << 32);
-		if (id == CPREG_SYSREG(3, 0, 0, 4, 4))  /* ID_AA64ZFR0_EL1 */
-			d = 0;
-	}
-	if (!(feat & (1 << CPREG_FEAT_PMU_V3)) && id == CPREG_SYSREG(3, 0, 0, 5, 0))
-		d &= ~(UINT64_C(0xf) << 8);  /* ID_AA64DFR0_EL1.PMUVer */
-	return d;
-}
-
-static void judge_value(struct cpreg_finding *f, const struct cpreg_inventory *src, const struct cpreg_inventory *dst)
-{
-	uint64_t s = f->source_value, d = effective_dst(f->id, f->destination_value, src);
-	unsigned g = CPREG_ID_GROUP(f->id), lo = f->id & 0xffff;
-
-	if (cpreg_id_is_counter(f->id)) {
-		f->outcome = CPREG_OUT_OK;
-		msg(f, "counter: a clock reading, not a host property");
+	if (cpreg_kernel_judge(dst, f->id, f->source_value, &a) < 0) {
+		f->outcome = CPREG_OUT_UNKNOWN;
+		msg(f, "not listed on the destination");
 		return;
 	}
-	if (cpreg_id_is_idreg(f->id) && s == d) {
-		f->outcome = CPREG_OUT_OK;
-		msg(f, "equal to what the destination shows a vCPU with the source VM's features");
-		return;
-	}
-	if (cpreg_id_is_idreg(f->id)) {
-		const uint64_t *masks = cpreg_inventory_writable_masks(dst);
-		int idx = cpreg_writable_mask_index(f->id);
-		uint64_t m = masks && idx >= 0 ? masks[idx] : 0;
-
-		char fl[160], why[400];
-		bool generic = false;
-
-		f->outcome = CPREG_OUT_FAIL;
-		if (!masks) {
-			field_summary(f->id, s, d, ~UINT64_C(0), false, fl, sizeof(fl), NULL);
-			snprintf(why, sizeof(why), "the destination kernel reports no writable ID registers (before Linux 6.7 "
-				 "they are invariant)%s%s", fl[0] ? "; fields " : "", fl);
-			write_refused(f, why);
-		} else if (is_imp_id(f->id)) {
-			write_refused(f, "MIDR/REVIDR/AIDR are writable only when the VMM enables "
-				      "KVM_CAP_ARM_WRITABLE_IMP_ID_REGS, which QEMU does not");
-		} else if (is_aa32_idreg(f->id) && !has_aa32_el0(dst)) {
-			/* aa32_id_visibility(): RAZ and write-ignored without AArch32 EL0 (measured on a64fx, 6.12). */
-			f->outcome = CPREG_OUT_OK;
-			msg(f, "the destination has no AArch32 EL0: KVM reads this AArch32 ID register as zero and "
-			    "ignores writes");
-		} else if (f->id == CPREG_SYSREG(3, 1, 0, 0, 1)) {
-			/*
-			 * set_clidr(): RES0 bits 63:47 must be clear, and a CLIDR that implies
-			 * IDC (LoC 0, or LoUIS and LoUU 0) needs CTR_EL0.IDC on the host.
-			 */
-			const struct cpreg_reg *ctr = cpreg_inventory_find(dst, CPREG_SYSREG(3, 3, 0, 0, 1));
-			bool implies_idc = !((s >> 24) & 7) || (!((s >> 21) & 7) && !((s >> 27) & 7));
-			bool host_idc = ctr && ctr->state == CPREG_VALUE && (ctr->value >> 28 & 1);
-
-			if (s >> 47)
-				write_refused(f, "RES0 bits 63:47 are set");
-			else if (implies_idc && !host_idc)
-				write_refused(f, "the source's cache levels imply CTR_EL0.IDC, which the destination lacks "
-					      "(LoC/LoUIS/LoUU)");
-			else {
-				f->outcome = CPREG_OUT_OK;
-				msg(f, "cache levels differ; KVM takes any consistent CLIDR_EL1");
-			}
-		} else if (g == CPREG_GROUP_DEMUX) {
-			f->outcome = CPREG_OUT_UNKNOWN;
-			msg(f, "cache geometry differs; the destination kernel's CCSIDR rules decide");
-		} else if ((s ^ d) & ~m) {
-			field_summary(f->id, s & ~m, d & ~m, ~UINT64_C(0), false, fl, sizeof(fl), NULL);
-			snprintf(why, sizeof(why), "bits 0x%" PRIx64 " differ outside the writable mask 0x%" PRIx64 "%s%s",
-				 (s ^ d) & ~m, m, fl[0] ? ": fields " : "", fl);
-			write_refused(f, why);
-		} else if (field_summary(f->id, s, d, m, true, fl, sizeof(fl), &generic) > 0) {
-			/* arm64_check_features(): an unsafe field is -E2BIG. */
-			snprintf(why, sizeof(why), "unsafe for the destination kernel (6.7+ rules): %s", fl);
-			write_refused(f, why);
-		} else {
-			field_summary(f->id, s, d, m, false, fl, sizeof(fl), &generic);
-			f->outcome = CPREG_OUT_OK;
-			msg(f, "every differing field is safe for the destination kernel (6.7+ rules%s): %s",
-			    generic ? "; unnamed fields judged lower-safe" : "", fl);
-		}
-		return;
-	}
-	if (f->id == CPREG_PSCI_VERSION) {
-		f->outcome = s <= d ? CPREG_OUT_OK : CPREG_OUT_FAIL;
-		if (s <= d)
-			msg(f, "PSCI %u.%u is implemented by the destination (up to %u.%u)",
-			    (unsigned)(s >> 16), (unsigned)(s & 0xffff), (unsigned)(d >> 16), (unsigned)(d & 0xffff));
-		else
-			write_refused(f, "the destination kernel does not implement this PSCI version "
-				      "(a VM that pins it, kvm-psci-version, may still load)");
-		return;
-	}
-	if (g == CPREG_GROUP_FW && lo >= 1 && lo <= 3) {
-		f->outcome = s <= d ? CPREG_OUT_OK : CPREG_OUT_FAIL;
-		if (s <= d)
-			msg(f, "workaround level %" PRIu64 " is at most the destination's %" PRIu64, s, d);
-		else
-			write_refused(f, "the destination's workaround level is lower");
-		return;
-	}
-	if (g == CPREG_GROUP_FW_FEAT) {
-		f->outcome = s & ~d ? CPREG_OUT_FAIL : CPREG_OUT_OK;
-		if (s & ~d) {
-			char why[96];
-
-			snprintf(why, sizeof(why), "bits 0x%" PRIx64 " are not offered by the destination", s & ~d);
-			write_refused(f, why);
-		} else {
-			msg(f, "the source's firmware services are a subset of the destination's");
-		}
-		return;
-	}
-	f->outcome = CPREG_OUT_OK;
-	msg(f, "vCPU state, not a host property: KVM takes the incoming value");
+	f->outcome = a.outcome;
+	f->rule = a.rule;
+	if (a.outcome == CPREG_OUT_FAIL)
+		write_refused(f, a.why);
+	else
+		msg(f, "%s", a.why);
 }
 
 static void recompute_result(struct cpreg_verdict *v);
@@ -351,8 +177,8 @@ static int finish_side(struct side *side, const struct cpreg_inventory *inv)
 	return 0;
 }
 
-int cpreg_check(const struct cpreg_inventory *src, const struct cpreg_inventory *dst,
-		const struct cpreg_policy *policy, struct cpreg_verdict **ret)
+static int check_core(const struct cpreg_inventory *src, const struct cpreg_inventory *dst,
+		      const struct cpreg_policy *policy, struct cpreg_verdict **ret)
 {
 	struct cpreg_policy *own = NULL;
 	struct cpreg_verdict *v;
@@ -491,7 +317,7 @@ int cpreg_check(const struct cpreg_inventory *src, const struct cpreg_inventory 
 			msg(f, "not readable on the %s, so not compared", f->has_source ? "destination" : "source");
 			continue;
 		}
-		judge_value(f, src, dst);
+		judge_value(f, dst);
 		/* QEMU 11.1 lets a value tolerance accept a difference the write would refuse. */
 		if (tols && f->outcome != CPREG_OUT_OK) {
 			static const enum cpreg_tol_type vt[] = {
@@ -516,6 +342,83 @@ fail:
 	cpreg_policy_unref(own);
 	cpreg_verdict_unref(v);
 	return r < 0 ? r : -ENOMEM;
+}
+
+/* The vCPU features that change what migrates (KVM hides their registers and ID fields). */
+#define VM_FEATURES (1u << CPREG_FEAT_PMU_V3 | 1u << CPREG_FEAT_SVE | 1u << CPREG_FEAT_PTRAUTH_ADDRESS)
+
+static uint32_t features_of(const struct cpreg_inventory *inv)
+{
+	int64_t feat;
+
+	return cpreg_inventory_get_number(inv, CPREG_NUM_VCPU_FEATURES, &feat) == 0 ? (uint32_t)feat : 0;
+}
+
+static bool has_feature_finding(const struct cpreg_verdict *v, const char *name)
+{
+	for (size_t i = 0; i < v->n; i++)
+		if (v->f[i].kind == CPREG_FIND_VCPU_FEATURE && !v->f[i].id && strcmp(v->f[i].name, name) == 0)
+			return true;
+	return false;
+}
+
+static int add_missing_feature(struct cpreg_verdict *v, unsigned bit)
+{
+	const char *name = cpreg_feature_name(bit) ? cpreg_feature_name(bit) : "?";
+	struct cpreg_finding *f;
+
+	if (has_feature_finding(v, name))
+		return 0;
+	f = add_finding(v, 0, CPREG_FIND_VCPU_FEATURE);
+	if (!f)
+		return -ENOMEM;
+	f->outcome = CPREG_OUT_FAIL;
+	snprintf(f->name, sizeof(f->name), "%s", name);
+	msg(f, "the source VM's vCPU has %s and the destination's \"-cpu host\" vCPU does not: its registers "
+	    "and ID fields cannot migrate (turn it off in the VM on both ends, or place it on a host that has it)", name);
+	return 0;
+}
+
+int cpreg_check_vm(const struct cpreg_inventory *src, const struct cpreg_inventory *dst,
+		   const struct cpreg_policy *policy, const struct cpreg_vm_options *vm, struct cpreg_verdict **ret)
+{
+	struct cpreg_inventory *s = NULL, *d = NULL;
+	struct cpreg_verdict *v = NULL;
+	uint32_t missing;
+	int r;
+
+	if (!src || !dst || !ret)
+		return -EINVAL;
+	if (vm && (vm->psci_version || vm->disable || vm->sve_max_vq)) {
+		/* The destination takes the VM's vCPU options, not its pinned PSCI version (that migrates). */
+		struct cpreg_vm_options dvm = { .disable = vm->disable, .sve_max_vq = vm->sve_max_vq };
+
+		if ((r = cpreg_inventory_copy(src, &s)) < 0 || (r = cpreg_inventory_copy(dst, &d)) < 0)
+			goto out;
+		if ((r = cpreg_inventory_apply_vm_options(s, vm)) < 0 || (r = cpreg_inventory_apply_vm_options(d, &dvm)) < 0)
+			goto out;
+	}
+	r = check_core(s ? s : src, d ? d : dst, policy, &v);
+	if (r < 0)
+		goto out;
+	missing = features_of(s ? s : src) & ~features_of(d ? d : dst) & VM_FEATURES;
+	for (unsigned b = 0; b < 32; b++)
+		if ((missing & (1u << b)) && (r = add_missing_feature(v, b)) < 0)
+			goto out;
+	recompute_result(v);
+	*ret = TAKE_PTR(v);
+	r = 0;
+out:
+	cpreg_verdict_unref(v);
+	cpreg_inventory_unref(s);
+	cpreg_inventory_unref(d);
+	return r;
+}
+
+int cpreg_check(const struct cpreg_inventory *src, const struct cpreg_inventory *dst,
+		const struct cpreg_policy *policy, struct cpreg_verdict **ret)
+{
+	return cpreg_check_vm(src, dst, policy, NULL, ret);
 }
 
 struct cpreg_verdict *cpreg_verdict_ref(struct cpreg_verdict *v)
@@ -595,19 +498,9 @@ int cpreg_verdict_apply_trial(struct cpreg_verdict *v, const struct cpreg_trial_
 	v->trial_ms = t->duration_ms;
 	v->trial_missing = t->missing_features;
 	v->trial_vls_err = t->vls_err;
-	for (unsigned b = 0; b < 32; b++) {
-		struct cpreg_finding *f;
-
-		if (!(t->missing_features & (1u << b)))
-			continue;
-		f = add_finding(v, 0, CPREG_FIND_VCPU_FEATURE);
-		if (!f)
+	for (unsigned b = 0; b < 32; b++)
+		if ((t->missing_features & (1u << b)) && add_missing_feature(v, b) < 0)
 			return -ENOMEM;
-		f->outcome = CPREG_OUT_FAIL;
-		snprintf(f->name, sizeof(f->name), "%s", cpreg_feature_name(b) ? cpreg_feature_name(b) : "?");
-		msg(f, "the source VM's vCPU has %s and this host cannot give it: QEMU would refuse the VM "
-		    "(turn it off in the VM, or place it on a host that has it)", f->name);
-	}
 	if (t->vls_err) {
 		struct cpreg_finding *f = add_finding(v, CPREG_SVE_VLS, CPREG_FIND_VCPU_FEATURE);
 

@@ -143,6 +143,8 @@ struct cpreg_inventory;
 CPREG_EXPORT struct cpreg_inventory *cpreg_inventory_new(void);
 CPREG_EXPORT struct cpreg_inventory *cpreg_inventory_ref(struct cpreg_inventory *inv);
 CPREG_EXPORT struct cpreg_inventory *cpreg_inventory_unref(struct cpreg_inventory *inv);
+/* A deep copy. */
+CPREG_EXPORT int cpreg_inventory_copy(const struct cpreg_inventory *inv, struct cpreg_inventory **ret);
 
 /*
  * Add a register; the set stays sorted and unique (-EEXIST on a duplicate,
@@ -312,6 +314,7 @@ struct cpreg_finding {
 	bool has_source, has_destination;
 	uint64_t source_value, destination_value;
 	const char *tolerance;   /* tolerance type name, or NULL */
+	int rule;                /* enum cpreg_kernel_rule that judged a value, 0 for none */
 	char name[48];
 	char message[384];       /* what QEMU would say, or why it is fine */
 };
@@ -383,6 +386,51 @@ CPREG_EXPORT int cpreg_field_diff(uint64_t id, uint64_t a, uint64_t b, struct cp
 /* "ID_AA64ISAR0_EL1.Atomic", or "ID_PFR0_EL1[19:16]" for an unnamed nibble. */
 CPREG_EXPORT int cpreg_field_change_name(const struct cpreg_field_change *c, char *buf, size_t len);
 
+/* ---- the kernel model: what a destination kernel takes (BRIEF section 5) ---- */
+
+/* Which rule decided (a stable name each: cpreg_kernel_rule_name()). */
+enum cpreg_kernel_rule {
+	CPREG_RULE_ANY = 1,        /* vCPU state: KVM takes any value */
+	CPREG_RULE_COUNTER,        /* a clock reading, never compared */
+	CPREG_RULE_EQUAL,          /* the destination's own value */
+	CPREG_RULE_INVARIANT,      /* ID registers and cache geometry before Linux 6.7 */
+	CPREG_RULE_IMP_ID,         /* MIDR/REVIDR/AIDR: QEMU does not enable writing them */
+	CPREG_RULE_AA32_WI,        /* AArch32 ID register on a host without AArch32 EL0: write-ignored */
+	CPREG_RULE_CLIDR,          /* set_clidr(): RES0 and CTR_EL0.IDC */
+	CPREG_RULE_CCSIDR,         /* set_ccsidr(): RES0 and the minimum line size */
+	CPREG_RULE_OUTSIDE_MASK,   /* bits outside the writable mask differ */
+	CPREG_RULE_FIELD_UNSAFE,   /* a writable field is unsafe (arm64_check_features) */
+	CPREG_RULE_FIELD_SAFE,     /* every differing writable field is safe */
+	CPREG_RULE_PSCI_VERSION,   /* a version the destination implements */
+	CPREG_RULE_WORKAROUND,     /* SMCCC workaround level not above the destination's */
+	CPREG_RULE_FW_BITMAP,      /* firmware services a subset of the destination's */
+	CPREG_RULE_UNREADABLE,     /* the destination could not read it: unknown */
+};
+CPREG_EXPORT const char *cpreg_kernel_rule_name(enum cpreg_kernel_rule r);
+
+struct cpreg_kernel_answer {
+	enum cpreg_outcome outcome;   /* CPREG_OUT_OK, _FAIL, or _UNKNOWN (only that kernel can tell) */
+	enum cpreg_kernel_rule rule;
+	char why[320];
+};
+/*
+ * Would the kernel of `destination` (its inventory: the vCPU QEMU builds
+ * there) take `value` for `id` with KVM_SET_ONE_REG?  -ENOENT when the
+ * destination does not list the id.
+ */
+CPREG_EXPORT int cpreg_kernel_judge(const struct cpreg_inventory *destination, uint64_t id, uint64_t value,
+				    struct cpreg_kernel_answer *ret);
+
+/* An ID field a vCPU feature brings: KVM reads it as 0 for a vCPU without the feature. */
+struct cpreg_feature_field {
+	unsigned feature;   /* CPREG_FEAT_* */
+	uint64_t reg;
+	uint64_t mask;
+};
+CPREG_EXPORT size_t cpreg_feature_fields(const struct cpreg_feature_field **ret);
+/* Is id a register KVM lists only for a vCPU with this feature (ZCR_EL1, the pointer-auth keys, the PMU)? */
+CPREG_EXPORT bool cpreg_feature_owns(unsigned feature, uint64_t id);
+
 /* ---- the live trial's results, merged into a verdict ---- */
 
 enum cpreg_trial_outcome {
@@ -436,6 +484,20 @@ CPREG_EXPORT int cpreg_parse_psci_version(const char *text, uint32_t *ret);
  * vCPU) and its ID fields read 0; sve_max_vq trims the vector lengths.
  */
 CPREG_EXPORT int cpreg_inventory_apply_vm_options(struct cpreg_inventory *inv, const struct cpreg_vm_options *o);
+
+/*
+ * Check a VM with these options (NULL: none): QEMU runs the same command
+ * line on both ends, so the options shape both vCPUs.  The source is
+ * adjusted as cpreg_inventory_apply_vm_options() says; the destination's
+ * vCPU is the one its QEMU builds for "-cpu host,OPTIONS": the destination
+ * host's own features minus what the options turn off (a pinned PSCI
+ * version is the source's to migrate; the destination is not adjusted for
+ * it).  A feature the source's vCPU has and the destination's lacks is a
+ * failing vcpu-feature finding.
+ */
+CPREG_EXPORT int cpreg_check_vm(const struct cpreg_inventory *source, const struct cpreg_inventory *destination,
+				const struct cpreg_policy *policy, const struct cpreg_vm_options *vm,
+				struct cpreg_verdict **ret);
 
 /* Contradictions between the static rule and the trial. */
 CPREG_EXPORT size_t cpreg_verdict_contradictions(const struct cpreg_verdict *v);

@@ -103,6 +103,39 @@ struct cpreg_inventory *cpreg_inventory_unref(struct cpreg_inventory *inv)
 	return NULL;
 }
 
+int cpreg_inventory_copy(const struct cpreg_inventory *inv, struct cpreg_inventory **ret)
+{
+	struct cpreg_inventory *c;
+
+	if (!inv || !ret)
+		return -EINVAL;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	*c = *inv;
+	c->refcount = 1;
+	c->regs = NULL;
+	c->cpus = NULL;
+	c->cap_regs = c->n_regs;
+	memset(c->text, 0, sizeof(c->text));
+	if (inv->n_regs && !(c->regs = reallocarray(NULL, inv->n_regs, sizeof(*c->regs))))
+		goto fail;
+	if (inv->n_regs)
+		memcpy(c->regs, inv->regs, inv->n_regs * sizeof(*c->regs));
+	if (inv->n_cpus && !(c->cpus = reallocarray(NULL, inv->n_cpus, sizeof(*c->cpus))))
+		goto fail;
+	if (inv->n_cpus)
+		memcpy(c->cpus, inv->cpus, inv->n_cpus * sizeof(*c->cpus));
+	for (int i = 0; i < _CPREG_TEXT_MAX; i++)
+		if (inv->text[i] && !(c->text[i] = strdup(inv->text[i])))
+			goto fail;
+	*ret = c;
+	return 0;
+fail:
+	cpreg_inventory_unref(c);
+	return -ENOMEM;
+}
+
 /* Index of the first register with id >= the given one. */
 static size_t lower_bound(const struct cpreg_inventory *inv, uint64_t id)
 {
@@ -190,28 +223,10 @@ static void clear_bits(struct cpreg_inventory *inv, uint64_t id, uint64_t bits)
 		inv->regs[pos].value &= ~bits;
 }
 
-/* Registers KVM hides from a vCPU without the feature (sys_regs.c visibility hooks). */
-static bool belongs_to(uint64_t id, unsigned feat)
-{
-	struct cpreg_enc e = cpreg_sysreg_enc(id);
-
-	if (feat == CPREG_FEAT_SVE)
-		return CPREG_ID_GROUP(id) == CPREG_GROUP_SVE || id == CPREG_SYSREG(3, 0, 1, 2, 0);  /* ZCR_EL1 */
-	if (CPREG_ID_GROUP(id) != CPREG_GROUP_SYSREG)
-		return false;
-	if (feat == CPREG_FEAT_PTRAUTH_ADDRESS)  /* the AP*KEY* registers */
-		return e.op0 == 3 && e.op1 == 0 && e.crn == 2 && e.crm >= 1 && e.crm <= 3;
-	if (feat == CPREG_FEAT_PMU_V3)
-		return (e.op0 == 3 && e.op1 == 3 && e.crn == 9 && e.crm >= 12) ||
-		       (e.op0 == 3 && e.op1 == 3 && e.crn == 14 && e.crm >= 8) ||
-		       (e.op0 == 3 && e.op1 == 0 && e.crn == 9 && e.crm == 14);
-	return false;
-}
-
 static void drop_feature(struct cpreg_inventory *inv, unsigned feat)
 {
 	for (size_t i = inv->n_regs; i > 0; i--)
-		if (belongs_to(inv->regs[i - 1].id, feat))
+		if (cpreg_feature_owns(feat, inv->regs[i - 1].id))
 			cpreg_inventory_remove(inv, inv->regs[i - 1].id);
 }
 
@@ -261,30 +276,31 @@ int cpreg_inventory_apply_vm_options(struct cpreg_inventory *inv, const struct c
 		int64_t feat = 0;
 
 		cpreg_inventory_get_number(inv, CPREG_NUM_VCPU_FEATURES, &feat);
-		if (o->disable & (1u << CPREG_FEAT_PTRAUTH_ADDRESS | 1u << CPREG_FEAT_PTRAUTH_GENERIC)) {
-			feat &= ~(INT64_C(1) << CPREG_FEAT_PTRAUTH_ADDRESS | INT64_C(1) << CPREG_FEAT_PTRAUTH_GENERIC);
-			drop_feature(inv, CPREG_FEAT_PTRAUTH_ADDRESS);
-			clear_bits(inv, CPREG_SYSREG(3, 0, 0, 6, 1), UINT64_C(0xff000ff0));  /* APA API GPA GPI */
-			clear_bits(inv, CPREG_SYSREG(3, 0, 0, 6, 2), UINT64_C(0xff00));      /* GPA3 APA3 */
+		const struct cpreg_feature_field *ff;
+		size_t nff = cpreg_feature_fields(&ff);
+		uint32_t off = o->disable;
+
+		/* Pointer auth goes as a pair, as QEMU's "pauth" property does. */
+		if (off & (1u << CPREG_FEAT_PTRAUTH_ADDRESS | 1u << CPREG_FEAT_PTRAUTH_GENERIC))
+			off |= 1u << CPREG_FEAT_PTRAUTH_ADDRESS | 1u << CPREG_FEAT_PTRAUTH_GENERIC;
+		for (unsigned b = CPREG_FEAT_PMU_V3; b <= CPREG_FEAT_PTRAUTH_GENERIC; b++) {
+			if (!(off & (1u << b)))
+				continue;
+			feat &= ~(INT64_C(1) << b);
+			drop_feature(inv, b);
 		}
-		if (o->disable & (1u << CPREG_FEAT_SVE)) {
-			feat &= ~(INT64_C(1) << CPREG_FEAT_SVE);
-			drop_feature(inv, CPREG_FEAT_SVE);
+		/* The feature's ID fields read 0 (the kernel model's table). */
+		for (size_t i = 0; i < nff; i++)
+			if (off & (1u << ff[i].feature))
+				clear_bits(inv, ff[i].reg, ff[i].mask);
+		if (off & (1u << CPREG_FEAT_SVE)) {
 			/* Without SVE, KVM lists the FP/SIMD V registers where it listed Z. */
 			for (unsigned v = 0; v < 32; v++) {
 				struct cpreg_reg vr = { .id = UINT64_C(0x6040000000100054) + 4 * v, .state = CPREG_WIDE };
 
 				cpreg_inventory_add(inv, &vr);
 			}
-			clear_bits(inv, CPREG_SYSREG(3, 0, 0, 4, 0), UINT64_C(0xf) << 32);   /* PFR0.SVE */
-			clear_bits(inv, CPREG_SYSREG(3, 0, 0, 4, 4), ~UINT64_C(0));          /* ZFR0 */
 			cpreg_inventory_set_sve_vls(inv, NULL);
-		}
-		if (o->disable & (1u << CPREG_FEAT_PMU_V3)) {
-			feat &= ~(INT64_C(1) << CPREG_FEAT_PMU_V3);
-			drop_feature(inv, CPREG_FEAT_PMU_V3);
-			clear_bits(inv, CPREG_SYSREG(3, 0, 0, 5, 0), UINT64_C(0xf) << 8);    /* PMUVer */
-			clear_bits(inv, CPREG_SYSREG(3, 0, 0, 1, 2), UINT64_C(0xf) << 24);   /* ID_DFR0.PerfMon */
 		}
 		cpreg_inventory_set_number(inv, CPREG_NUM_VCPU_FEATURES, feat);
 	}

@@ -73,8 +73,9 @@ int cpreg_qemu_version(const char *qemu, char **ret);
 /* ---- the live trial (issue: let the destination kernel judge) ---- */
 
 /*
- * Create a fresh scratch vCPU here with the source's vCPU features and
- * vector lengths, and write the source's migrated values into it in
+ * Create a fresh scratch vCPU here as the destination QEMU builds it for the
+ * VM ("-cpu host" less the features vm_disable turns off, with the source's
+ * vector lengths), and write the source's migrated values into it in
  * ascending id order, as QEMU's write-back does.  Every register's fate is
  * recorded in the returned array (free() it); missing features and a
  * refused vector-length set are reported.  Never runs the vCPU; closes
@@ -88,7 +89,7 @@ struct cpreg_trial {
 	int64_t duration_ms;
 };
 int cpreg_trial_run(const struct cpreg_kvm_ops *ops, const char *dev, const struct cpreg_inventory *source,
-		    struct cpreg_trial *ret, struct cpreg_error *err);
+		    uint32_t vm_disable, struct cpreg_trial *ret, struct cpreg_error *err);
 void cpreg_trial_clear(struct cpreg_trial *t);
 
 /* ---- replay backend ---- */

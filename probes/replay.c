@@ -3,12 +3,10 @@
  * The replay backend: answers the probe's KVM operations from a recorded
  * real inventory, so the whole probe path runs on any machine, and fails
  * any chosen operation on request.  It knows the ABI's shape (E2BIG on a
- * short list, -ENOENT for an unknown id) and, for KVM_SET_ONE_REG, a simple
- * model of a kernel before Linux 6.7 (BRIEF section 5): ID registers are
- * invariant (-EINVAL unless equal), PSCI_VERSION and the workaround levels
- * may not exceed the recorded ones, firmware bitmaps must be subsets, and
- * other registers take any value.  Only a real kernel is the reference:
- * the emulated-host tests run the trial there.
+ * short list, -ENOENT for an unknown id) and, for KVM_SET_ONE_REG, the
+ * kernel model of lib/kmodel.c applied to the recorded kernel (its writable
+ * masks, CTR_EL0, PSCI version...).  Only a real kernel is the reference:
+ * the emulated-host tests run the trial there and real migrations.
  */
 #include "config.h"
 
@@ -182,15 +180,12 @@ static int replay_ioctl(void *ctx, int fd, unsigned long request, void *arg)
 			return 0;
 		}
 		if (set) {
-			unsigned g = CPREG_ID_GROUP(one->id);
+			struct cpreg_kernel_answer a;
 
 			memcpy(&val, (void *)(uintptr_t)one->addr, bytes);  /* little endian */
-			if (cpreg_id_is_idreg(one->id))
-				return val == reg->value ? 0 : -EINVAL;
-			if (g == CPREG_GROUP_FW)
-				return val <= reg->value ? 0 : -EINVAL;
-			if (g == CPREG_GROUP_FW_FEAT)
-				return val & ~reg->value ? -EINVAL : 0;
+			/* The recorded kernel, as the kernel model has it; arm64_check_features() says -E2BIG. */
+			if (cpreg_kernel_judge(r->rec, one->id, val, &a) == 0 && a.outcome == CPREG_OUT_FAIL)
+				return a.rule == CPREG_RULE_FIELD_UNSAFE ? -E2BIG : -EINVAL;
 			return 0;
 		}
 		memcpy((void *)(uintptr_t)one->addr, &reg->value, bytes);

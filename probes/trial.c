@@ -26,24 +26,35 @@ void cpreg_trial_clear(struct cpreg_trial *t)
 }
 
 int cpreg_trial_run(const struct cpreg_kvm_ops *ops, const char *dev, const struct cpreg_inventory *src,
-		    struct cpreg_trial *ret, struct cpreg_error *err)
+		    uint32_t vm_disable, struct cpreg_trial *ret, struct cpreg_error *err)
 {
 	struct cpreg_scratch s;
 	struct cpreg_trial t = { 0 };
 	struct timespec t0, t1;
 	int64_t feat;
-	uint32_t want;
+	uint32_t had;
 	int r;
 
 	if (!src || !ret)
 		return cpreg_err(err, -EINVAL, "trial", "no source inventory");
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	/* The source VM's vCPU: its recorded features, or what "-cpu host" had before they were recorded. */
-	want = cpreg_inventory_get_number(src, CPREG_NUM_VCPU_FEATURES, &feat) == 0 ? (uint32_t)feat
+	had = cpreg_inventory_get_number(src, CPREG_NUM_VCPU_FEATURES, &feat) == 0 ? (uint32_t)feat
 		: 1u << CPREG_FEAT_PSCI_0_2 | 1u << CPREG_FEAT_PMU_V3;
-	r = cpreg_scratch_open(&s, ops, dev, want, 0, cpreg_inventory_sve_vls(src), err);
+	/*
+	 * The destination QEMU runs the VM's command line, "-cpu host" plus its
+	 * options: its vCPU has this host's features less what the options
+	 * turn off, not the source's (BRIEF 5; measured: a source without
+	 * pointer auth fails on a host with it, ID_AA64ISAR1_EL1).  The
+	 * source's vector lengths go in where both have SVE, as QEMU writes
+	 * the VM's.
+	 */
+	r = cpreg_scratch_open(&s, ops, dev, UINT32_MAX, vm_disable,
+			       (had & (1u << CPREG_FEAT_SVE)) ? cpreg_inventory_sve_vls(src) : NULL, err);
 	if (r < 0)
 		return r;
+	/* A feature the source VM's vCPU has and this one lacks cannot migrate. */
+	s.missing = had & ~s.features & (1u << CPREG_FEAT_PMU_V3 | 1u << CPREG_FEAT_SVE | 1u << CPREG_FEAT_PTRAUTH_ADDRESS);
 	t.missing = s.missing;
 	t.vls_err = s.vls_err;
 	t.regs = calloc(cpreg_inventory_migration_count(src) + 1, sizeof(*t.regs));

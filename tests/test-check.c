@@ -180,6 +180,80 @@ int main(void)
 	tap_ok(cpreg_verdict_result(v) == CPREG_INCOMPATIBLE, "  incompatible");
 	cpreg_verdict_unref(v);
 
+	/*
+	 * The kernel rules real migrations showed (tests/vm/migrate-expected.txt,
+	 * issue 14).  Same CPU, 6.1 -> 6.12: the 6.12 kernel fabricates CCSIDRs
+	 * and takes any of line size at least the host's minimum; real QEMU
+	 * loads the VM, so nothing is left undecided.
+	 */
+	for (const char *const *cpu = (const char *const[]){ "neoverse-n1", "cortex-a72", NULL }; *cpu; cpu++) {
+		char s[64], d[64];
+		size_t unknown = 0, ccsidr_ok = 0;
+
+		snprintf(s, sizeof(s), "%s_linux-6.1", *cpu);
+		snprintf(d, sizeof(d), "%s_linux-6.12", *cpu);
+		v = check(s, d, "qemu-legacy");
+		for (size_t i = 0; i < cpreg_verdict_count(v); i++) {
+			f = cpreg_verdict_at(v, i);
+			unknown += f->outcome == CPREG_OUT_UNKNOWN;
+			ccsidr_ok += ((f->id >> 16) & 0xfff) == CPREG_GROUP_DEMUX && f->outcome == CPREG_OUT_OK;
+		}
+		tap_ok(cpreg_verdict_result(v) == CPREG_COMPATIBLE && unknown == 0 && ccsidr_ok > 0,
+		       "%s 6.1 -> 6.12: compatible, %zu differing CCSIDRs accepted, nothing undecided", *cpu, ccsidr_ok);
+		cpreg_verdict_unref(v);
+	}
+	/* Onto a64fx (256-byte lines, CTR_EL0.DminLine 6) every 64-byte-line CCSIDR is refused. */
+	v = check("neoverse-n1_linux-6.12", "a64fx_linux-6.12", "qemu-11.1");
+	{
+		size_t ccsidr = 0, refused = 0;
+
+		for (size_t i = 0; i < cpreg_verdict_count(v); i++) {
+			f = cpreg_verdict_at(v, i);
+			if (((f->id >> 16) & 0xfff) != CPREG_GROUP_DEMUX || f->kind != CPREG_FIND_VALUE_DIFFERS)
+				continue;
+			ccsidr++;
+			refused += f->outcome == CPREG_OUT_FAIL && strstr(f->message, "below the destination's minimum");
+		}
+		tap_ok(ccsidr == 14 && refused == 14, "n1 -> a64fx on 6.12: all %zu CCSIDRs refused (%zu), line size",
+		       ccsidr, refused);
+	}
+	cpreg_verdict_unref(v);
+	/* AArch32 ID registers are write-ignored on a host without AArch32 EL0, on 6.1 too. */
+	v = check("neoverse-n1_linux-6.1", "a64fx_linux-6.1", "qemu-legacy");
+	f = cpreg_verdict_find(v, UINT64_C(0x603000000013c008), CPREG_FIND_VALUE_DIFFERS);  /* ID_PFR0_EL1 */
+	tap_ok(f && f->outcome == CPREG_OUT_OK && strstr(f->message, "no AArch32 EL0"),
+	       "n1 -> a64fx on 6.1: ID_PFR0_EL1 differs but is write-ignored without AArch32 EL0");
+	cpreg_verdict_unref(v);
+	/*
+	 * The destination QEMU builds "-cpu host" with its own features: a
+	 * source without pointer auth fails on a max host on ID_AA64ISAR1_EL1
+	 * (APA/GPA not writable); the VM with pauth=off on both ends does not.
+	 */
+	{
+		struct cpreg_inventory *s = fixture("neoverse-n1_linux-6.12"), *d = fixture("max_linux-6.12");
+		struct cpreg_vm_options vm = { .disable = 1u << CPREG_FEAT_PTRAUTH_ADDRESS | 1u << CPREG_FEAT_PTRAUTH_GENERIC |
+							 1u << CPREG_FEAT_SVE };
+		const uint64_t isar1 = UINT64_C(0x603000000013c031);
+
+		cpreg_check(s, d, NULL, &v);
+		f = cpreg_verdict_find(v, isar1, CPREG_FIND_VALUE_DIFFERS);
+		tap_ok(f && f->outcome == CPREG_OUT_FAIL && strstr(f->message, "outside the writable mask"),
+		       "n1 -> max on 6.12: ID_AA64ISAR1_EL1 refused (the destination's vCPU has pointer auth)");
+		cpreg_verdict_unref(v);
+		cpreg_check_vm(s, d, NULL, &vm, &v);
+		f = cpreg_verdict_find(v, isar1, CPREG_FIND_VALUE_DIFFERS);
+		tap_ok(!f || f->outcome != CPREG_OUT_FAIL, "  with pauth=off,sve=off on both ends: ID_AA64ISAR1_EL1 no longer fails");
+		cpreg_verdict_unref(v);
+		/* The other way, the source's features the destination cannot give. */
+		cpreg_check(d, s, NULL, &v);
+		tap_ok(cpreg_verdict_result(v) == CPREG_INCOMPATIBLE &&
+		       cpreg_verdict_find(v, 0, CPREG_FIND_VCPU_FEATURE) != NULL,
+		       "max -> n1: the source's SVE and pointer auth are vcpu-feature failures");
+		cpreg_verdict_unref(v);
+		cpreg_inventory_unref(s);
+		cpreg_inventory_unref(d);
+	}
+
 	/* Policy by the destination's QEMU version, and the JSON verdict. */
 	{
 		struct cpreg_inventory *s = fixture("neoverse-n1_linux-6.12"), *d = fixture("neoverse-n1_linux-7.2");

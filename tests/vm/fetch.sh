@@ -5,7 +5,11 @@
 # the build machine's own package database is never touched (BRIEF section 7):
 #   - the Debian arm64 "cloud" kernel of three releases (6.1, 6.12, 7.x),
 #   - arm64 -dev and runtime packages for a cross-build sysroot,
-#   - busybox-static (arm64) for the initramfs.
+#   - busybox-static (arm64) for the initramfs,
+#   - the arm64 qemu-system-arm of each release (7.2, 10.0, 11.x) with the
+#     closure of libraries it needs, for real migrations between emulated
+#     hosts (tests/vm/vm-migrate.sh); each release's QEMU runs with that
+#     release's own libc and loader.
 # The archive address is read from this machine's own apt sources; none is
 # written here.  Everything lands under CACHE (default: build tree), and a
 # second run downloads nothing that is already there.
@@ -126,3 +130,35 @@ if [ ! -f "$sysroot/.done" ]; then
 	touch "$sysroot/.done"
 fi
 echo "sysroot: $sysroot"
+
+# QEMU of each release, unpacked into $cache/qemu-REL/root with its library
+# closure: the direct dependencies of qemu-system-arm that are libraries,
+# and recursively theirs, resolved against that release's suites alone (a
+# sources list of its own over the same package lists).  qemu-system-common
+# and -data are left out: the binary runs without them for a
+# "-nodefaults -display none" VM.
+for rel in bookworm trixie sid; do
+	qdir=$cache/qemu-$rel
+	[ -f "$qdir/.done" ] && { echo "qemu $rel: $(cat "$qdir/version")"; continue; }
+	grep -E " $rel(-updates|-security)? " "$state/sources.list" >"$state/sources-$rel.list"
+	RAPT=("${APT[@]}" -o Dir::Etc::SourceList="$state/sources-$rel.list" -o Dir::Cache="$state/cache-$rel")
+	mkdir -p "$state/cache-$rel/archives/partial"
+	ver=$(newest qemu-system-arm "$rel")
+	[ -n "$ver" ] || { echo "fetch.sh: no qemu-system-arm in $rel" >&2; exit 1; }
+	direct=$(apt-cache "${RAPT[@]}" show "qemu-system-arm=$ver" | awk -F': ' '/^Depends:/{print $2; exit}' |
+		tr ',' '\n' | sed 's/^ *//; s/[ |].*//' | grep -E '^(lib|zlib)')
+	pkgs=$(apt-cache "${RAPT[@]}" depends --recurse --no-recommends --no-suggests --no-conflicts \
+		--no-breaks --no-replaces --no-enhances $direct | grep -v '^[ <]' | grep -E '^(lib|zlib)' | sort -u)
+	# One apt call names every file (and skips virtual packages), one fetches the missing ones.
+	uris=$(apt-get "${RAPT[@]}" --print-uris download "qemu-system-arm=$ver" $pkgs 2>/dev/null |
+		awk '{ gsub(/\047/, ""); print $1, $2 }')
+	missing=$(echo "$uris" | while read -r uri file; do [ -f "$cache/debs/$file" ] || echo "$file"; done |
+		sed 's/_.*//' | sort -u)
+	[ -z "$missing" ] || (cd "$cache/debs" && apt-get "${RAPT[@]}" -qq download $missing)
+	rm -rf "$qdir" && mkdir -p "$qdir/root"
+	echo "$uris" | while read -r uri file; do dpkg-deb -x "$cache/debs/$file" "$qdir/root"; done
+	echo "$ver" >"$qdir/version"
+	touch "$qdir/.done"
+	echo "qemu $rel: $ver"
+done
+

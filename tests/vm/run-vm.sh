@@ -6,7 +6,7 @@
 # cross-built cpregd/cpregctl, and bring what it prints out over the serial
 # console (BRIEF section 7).
 #
-# Usage: run-vm.sh CACHE_DIR BUILD_DIR CPU RELEASE HOSTNAME SCRIPT OUTDIR [FILE...]
+# Usage: [CPREG_VM_QEMU=REL] run-vm.sh CACHE_DIR BUILD_DIR CPU RELEASE HOSTNAME SCRIPT OUTDIR [FILE...]
 #   RELEASE: bookworm (6.1), trixie (6.12) or sid (7.x), as fetched by fetch.sh
 #   SCRIPT:  shell code run inside as /test.sh; it calls `section NAME CMD...`
 #            and each section's output lands in OUTDIR/NAME (exit code in
@@ -33,29 +33,59 @@ done
 libdirs=("$sysroot/lib/aarch64-linux-gnu" "$sysroot/usr/lib/aarch64-linux-gnu")
 cp "$(readlink -f "$sysroot/lib/ld-linux-aarch64.so.1")" "$stage/lib/ld-linux-aarch64.so.1"
 
+# copy_closure DEST LIBDIR... -- FILE...: the libraries FILEs need, recursively, from LIBDIRs into DEST.
+copy_closure() {
+	local dest=$1 dirs=() need=() f lib d src
+	shift
+	while [ "$1" != -- ]; do dirs+=("$1"); shift; done
+	shift
+	need=("$@")
+	declare -A seen=()
+	while [ ${#need[@]} -gt 0 ]; do
+		f=${need[0]}; need=("${need[@]:1}")
+		for lib in $(LC_ALL=C readelf -d "$f" | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p'); do
+			[ -n "${seen[$lib]:-}" ] && continue
+			seen[$lib]=1
+			src=""
+			for d in "${dirs[@]}"; do
+				[ -e "$d/$lib" ] && { src=$(readlink -f "$d/$lib"); break; }
+			done
+			[ -f "$src" ] || { echo "run-vm.sh: $lib not found in ${dirs[*]}" >&2; exit 1; }
+			cp "$src" "$dest/$lib"
+			need+=("$dest/$lib")
+		done
+	done
+}
+
 # The programs and, recursively, the libraries they need from the sysroot.
-need=()
+progs=()
 for p in daemon/cpregctl daemon/cpregd tests/vm/kvm-reglist; do
 	if [ -x "$build/$p" ]; then
 		cp "$build/$p" "$stage/bin/${p##*/}"
-		need+=("$stage/bin/${p##*/}")
+		progs+=("$stage/bin/${p##*/}")
 	fi
 done
-declare -A seen=()
-while [ ${#need[@]} -gt 0 ]; do
-	f=${need[0]}; need=("${need[@]:1}")
-	for lib in $(LC_ALL=C readelf -d "$f" | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p'); do
-		[ -n "${seen[$lib]:-}" ] && continue
-		seen[$lib]=1
-		src=""
-		for d in "${libdirs[@]}"; do
-			[ -e "$d/$lib" ] && { src=$(readlink -f "$d/$lib"); break; }
-		done
-		[ -f "$src" ] || { echo "run-vm.sh: $lib not in the sysroot" >&2; exit 1; }
-		cp "$src" "$stage/lib/aarch64-linux-gnu/$lib"
-		need+=("$stage/lib/aarch64-linux-gnu/$lib")
+copy_closure "$stage/lib/aarch64-linux-gnu" "${libdirs[@]}" -- "${progs[@]}"
+
+# CPREG_VM_QEMU=RELEASE: that release's qemu-system-aarch64 (fetch.sh) in
+# /qemu with its own libc and loader, started through a wrapper on PATH so
+# that cpregd finds it and reads its version.
+if [ -n "${CPREG_VM_QEMU:-}" ]; then
+	qroot=$cache/qemu-$CPREG_VM_QEMU/root
+	[ -x "$qroot/usr/bin/qemu-system-aarch64" ] || { echo "run-vm.sh: no QEMU for $CPREG_VM_QEMU in $cache" >&2; exit 1; }
+	mkdir -p "$stage/qemu/bin" "$stage/qemu/lib"
+	cp "$qroot/usr/bin/qemu-system-aarch64" "$stage/qemu/bin/"
+	for ld in "$qroot/lib/ld-linux-aarch64.so.1" "$qroot/usr/lib/ld-linux-aarch64.so.1"; do
+		[ -e "$ld" ] && { cp "$(readlink -f "$ld")" "$stage/qemu/lib/ld-linux-aarch64.so.1"; break; }
 	done
-done
+	copy_closure "$stage/qemu/lib" "$qroot/usr/lib/aarch64-linux-gnu" "$qroot/lib/aarch64-linux-gnu" -- \
+		"$stage/qemu/bin/qemu-system-aarch64"
+	cat >"$stage/bin/qemu-system-aarch64" <<'WRAP'
+#!/bin/sh
+exec /qemu/lib/ld-linux-aarch64.so.1 --library-path /qemu/lib /qemu/bin/qemu-system-aarch64 "$@"
+WRAP
+	chmod +x "$stage/bin/qemu-system-aarch64"
+fi
 for f in "$@"; do cp "$f" "$stage/data/"; done
 echo "$host" >"$stage/etc/hostname"
 cp "$script" "$stage/test.sh"

@@ -1,0 +1,302 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The kernel model: what a destination kernel does with KVM_SET_ONE_REG of
+ * an incoming value (BRIEF section 5), and which registers and ID fields a
+ * vCPU feature brings.  The one home of these rules: the static check
+ * (check.c), the VM-options adjustment (inventory.c), the replay backend
+ * (probes/replay.c) and explain's remedies read them from here.  Each rule
+ * cites the kernel source (arch/arm64/kvm/sys_regs.c, hypercalls.c) or the
+ * real migration that showed it (tests/vm/migrate-expected.txt).
+ */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "cpreg-internal.h"
+
+static const char *const rule_names[] = {
+	[CPREG_RULE_ANY] = "any-value",
+	[CPREG_RULE_COUNTER] = "counter",
+	[CPREG_RULE_EQUAL] = "equal",
+	[CPREG_RULE_INVARIANT] = "invariant-before-6.7",
+	[CPREG_RULE_IMP_ID] = "imp-id-not-writable",
+	[CPREG_RULE_AA32_WI] = "aarch32-write-ignored",
+	[CPREG_RULE_CLIDR] = "clidr",
+	[CPREG_RULE_CCSIDR] = "ccsidr-line-size",
+	[CPREG_RULE_OUTSIDE_MASK] = "outside-writable-mask",
+	[CPREG_RULE_FIELD_UNSAFE] = "field-unsafe",
+	[CPREG_RULE_FIELD_SAFE] = "field-safe",
+	[CPREG_RULE_PSCI_VERSION] = "psci-version",
+	[CPREG_RULE_WORKAROUND] = "workaround-level",
+	[CPREG_RULE_FW_BITMAP] = "firmware-bitmap",
+	[CPREG_RULE_UNREADABLE] = "unreadable",
+};
+
+const char *cpreg_kernel_rule_name(enum cpreg_kernel_rule r)
+{
+	return (unsigned)r < ARRAY_SIZE(rule_names) ? rule_names[r] : NULL;
+}
+
+/*
+ * What KVM hides from a vCPU without a feature (sys_regs.c: the feature's
+ * registers are not listed, and __kvm_read_sanitised_id_reg() clears its
+ * ID fields).  Verified on real KVM: a max host probed with the feature off
+ * gives the same registers, values and digest as the full probe adjusted
+ * by this table (tests/vm/vm-probe.sh).
+ */
+static const struct cpreg_feature_field feature_fields[] = {
+	{ CPREG_FEAT_PTRAUTH_ADDRESS, CPREG_SYSREG(3, 0, 0, 6, 1), UINT64_C(0xff000ff0) },  /* ISAR1: APA API GPA GPI */
+	{ CPREG_FEAT_PTRAUTH_ADDRESS, CPREG_SYSREG(3, 0, 0, 6, 2), UINT64_C(0xff00) },      /* ISAR2: GPA3 APA3 */
+	{ CPREG_FEAT_SVE, CPREG_SYSREG(3, 0, 0, 4, 0), UINT64_C(0xf) << 32 },               /* PFR0.SVE */
+	{ CPREG_FEAT_SVE, CPREG_SYSREG(3, 0, 0, 4, 4), ~UINT64_C(0) },                      /* ZFR0 */
+	{ CPREG_FEAT_PMU_V3, CPREG_SYSREG(3, 0, 0, 5, 0), UINT64_C(0xf) << 8 },             /* DFR0.PMUVer */
+	{ CPREG_FEAT_PMU_V3, CPREG_SYSREG(3, 0, 0, 1, 2), UINT64_C(0xf) << 24 },            /* ID_DFR0.PerfMon */
+};
+
+size_t cpreg_feature_fields(const struct cpreg_feature_field **ret)
+{
+	if (ret)
+		*ret = feature_fields;
+	return ARRAY_SIZE(feature_fields);
+}
+
+/* Registers KVM hides from a vCPU without the feature (sys_regs.c visibility hooks). */
+bool cpreg_feature_owns(unsigned feat, uint64_t id)
+{
+	struct cpreg_enc e = cpreg_sysreg_enc(id);
+
+	if (feat == CPREG_FEAT_SVE)
+		return CPREG_ID_GROUP(id) == CPREG_GROUP_SVE || id == CPREG_SYSREG(3, 0, 1, 2, 0);  /* ZCR_EL1 */
+	if (CPREG_ID_GROUP(id) != CPREG_GROUP_SYSREG)
+		return false;
+	if (feat == CPREG_FEAT_PTRAUTH_ADDRESS)  /* the AP*KEY* registers */
+		return e.op0 == 3 && e.op1 == 0 && e.crn == 2 && e.crm >= 1 && e.crm <= 3;
+	if (feat == CPREG_FEAT_PMU_V3)  /* PMCR..PMCCFILTR, PMEVCNTR/TYPER, PMINTEN/PMMIR */
+		return (e.op0 == 3 && e.op1 == 3 && e.crn == 9 && e.crm >= 12) ||
+		       (e.op0 == 3 && e.op1 == 3 && e.crn == 14 && e.crm >= 8) ||
+		       (e.op0 == 3 && e.op1 == 0 && e.crn == 9 && e.crm == 14);
+	return false;
+}
+
+/* "Atomic 2->0, RDM 1->0" for the fields of an ID register that differ; only unsafe ones when asked. */
+static int field_summary(uint64_t id, uint64_t s, uint64_t d, uint64_t mask, bool unsafe_only, char *buf, size_t len,
+			 bool *ret_generic)
+{
+	struct cpreg_field_change ch[40];
+	int n = cpreg_field_diff(id, s, d, ch, 40), listed = 0;
+	size_t off = 0;
+
+	buf[0] = '\0';
+	if (ret_generic)
+		*ret_generic = false;
+	for (int i = 0; i < n; i++) {
+		char name[64];
+		uint64_t fm = cpreg_field_mask(&ch[i].field);
+
+		if (unsafe_only && ((fm & mask) != fm || cpreg_field_safe(&ch[i].field, ch[i].a, ch[i].b)))
+			continue;
+		if (ch[i].generic && ret_generic)
+			*ret_generic = true;
+		if (ch[i].field.name)
+			snprintf(name, sizeof(name), "%s", ch[i].field.name);
+		else
+			snprintf(name, sizeof(name), "[%u:%u]", ch[i].field.shift + ch[i].field.width - 1, ch[i].field.shift);
+		if (off < len)
+			off += snprintf(buf + off, len - off, "%s%s %" PRId64 "->%" PRId64 "%s%s%s", listed ? ", " : "", name,
+					ch[i].a, ch[i].b, ch[i].field.feat ? " (" : "", ch[i].field.feat ? ch[i].field.feat : "",
+					ch[i].field.feat ? ")" : "");
+		listed++;
+	}
+	return listed;
+}
+
+/* AArch32 ID registers: op0=3 op1=0 CRn=0 CRm=1..3. */
+static bool is_aa32_idreg(uint64_t id)
+{
+	struct cpreg_enc e = cpreg_sysreg_enc(id);
+
+	return CPREG_ID_GROUP(id) == CPREG_GROUP_SYSREG && e.op0 == 3 && e.op1 == 0 && e.crn == 0 &&
+	       e.crm >= 1 && e.crm <= 3;
+}
+
+/* Does this host run AArch32 at EL0?  ID_AA64PFR0_EL1.EL0 == 1 means AArch64 only. */
+static bool has_aa32_el0(const struct cpreg_inventory *inv)
+{
+	const struct cpreg_reg *r = cpreg_inventory_find(inv, CPREG_SYSREG(3, 0, 0, 4, 0));
+
+	return !r || r->state != CPREG_VALUE || (r->value & 0xf) != 1;
+}
+
+static bool is_imp_id(uint64_t id)
+{
+	return id == CPREG_MIDR_EL1 || id == CPREG_SYSREG(3, 0, 0, 0, 6) || id == CPREG_SYSREG(3, 1, 0, 0, 7);
+}
+
+static void answer(struct cpreg_kernel_answer *a, enum cpreg_outcome o, enum cpreg_kernel_rule rule, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void answer(struct cpreg_kernel_answer *a, enum cpreg_outcome o, enum cpreg_kernel_rule rule, const char *fmt, ...)
+{
+	va_list ap;
+
+	a->outcome = o;
+	a->rule = rule;
+	va_start(ap, fmt);
+	vsnprintf(a->why, sizeof(a->why), fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * A demuxed CCSIDR_EL1 (id & 0xff is CSSELR).  Before Linux 6.7 it is
+ * invariant (demux_c15_set()).  From 6.7 KVM keeps a per-vCPU copy and
+ * set_ccsidr() takes any value whose RES0 bits (63:32) are clear and whose
+ * line size is at least the host's minimum for that cache kind
+ * (get_min_cache_line_size(): CTR_EL0.IminLine for an instruction cache,
+ * DminLine otherwise, log2 words, so +2 for log2 bytes; CCSIDR's LineSize
+ * is log2 bytes - 4).  Measured with real migrations: same-CPU 6.1 ->
+ * 6.12/7.2 loads; an a64fx destination (256-byte lines) refuses every
+ * CCSIDR of 64-byte lines.
+ */
+static void judge_ccsidr(struct cpreg_kernel_answer *a, const struct cpreg_inventory *dst, uint64_t id, uint64_t s,
+			 bool writable)
+{
+	const struct cpreg_reg *ctr = cpreg_inventory_find(dst, CPREG_SYSREG(3, 3, 0, 0, 1));
+	bool icache = id & 1;
+	unsigned line = (unsigned)(s & 7) + 4, min;
+
+	if (!writable)
+		return answer(a, CPREG_OUT_FAIL, CPREG_RULE_INVARIANT, "the destination kernel reports no writable ID "
+			      "registers (before Linux 6.7 the cache geometry is invariant)");
+	if (s >> 32)
+		return answer(a, CPREG_OUT_FAIL, CPREG_RULE_CCSIDR, "RES0 bits 63:32 are set");
+	if (!ctr || ctr->state != CPREG_VALUE)
+		return answer(a, CPREG_OUT_UNKNOWN, CPREG_RULE_CCSIDR, "cache geometry differs and the destination's "
+			      "CTR_EL0 is unknown: its kernel decides");
+	min = (unsigned)((ctr->value >> (icache ? 0 : 16)) & 0xf) + 2;
+	if (line < min)
+		return answer(a, CPREG_OUT_FAIL, CPREG_RULE_CCSIDR, "%u-byte %s cache lines are below the destination's "
+			      "minimum of %u bytes (CTR_EL0.%s)", 1u << line, icache ? "instruction" : "data/unified",
+			      1u << min, icache ? "IminLine" : "DminLine");
+	answer(a, CPREG_OUT_OK, CPREG_RULE_CCSIDR, "cache geometry differs; KVM (6.7+) takes any CCSIDR whose line size "
+	       "is at least the host's minimum (%u bytes)", 1u << min);
+}
+
+static void judge_idreg(struct cpreg_kernel_answer *a, const struct cpreg_inventory *dst, uint64_t id, uint64_t s,
+			uint64_t d)
+{
+	const uint64_t *masks = cpreg_inventory_writable_masks(dst);
+	int idx = cpreg_writable_mask_index(id);
+	uint64_t m = masks && idx >= 0 ? masks[idx] : 0;
+	char fl[160];
+	bool generic = false;
+
+	if (is_aa32_idreg(id) && !has_aa32_el0(dst))
+		/*
+		 * aa32_id_visibility(): REG_RAZ | REG_USER_WI when the host has no
+		 * AArch32 EL0 (since Linux 5.18, before and after 6.7; measured on
+		 * a64fx destinations on 6.1 and 6.12).
+		 */
+		return answer(a, CPREG_OUT_OK, CPREG_RULE_AA32_WI, "the destination has no AArch32 EL0: KVM reads this "
+			      "AArch32 ID register as zero and ignores writes");
+	if (CPREG_ID_GROUP(id) == CPREG_GROUP_DEMUX)
+		return judge_ccsidr(a, dst, id, s, masks != NULL);
+	if (!masks) {
+		/* Before 6.7 set_id_reg(): "you can't change it". */
+		field_summary(id, s, d, ~UINT64_C(0), false, fl, sizeof(fl), NULL);
+		return answer(a, CPREG_OUT_FAIL, CPREG_RULE_INVARIANT, "the destination kernel reports no writable ID "
+			      "registers (before Linux 6.7 they are invariant)%s%s", fl[0] ? "; fields " : "", fl);
+	}
+	if (is_imp_id(id))
+		return answer(a, CPREG_OUT_FAIL, CPREG_RULE_IMP_ID, "MIDR/REVIDR/AIDR are writable only when the VMM "
+			      "enables KVM_CAP_ARM_WRITABLE_IMP_ID_REGS, which QEMU does not");
+	if (id == CPREG_SYSREG(3, 1, 0, 0, 1)) {
+		/*
+		 * set_clidr(): RES0 bits 63:47 must be clear, and a CLIDR that implies
+		 * IDC (LoC 0, or LoUIS and LoUU 0) needs CTR_EL0.IDC on the host.
+		 */
+		const struct cpreg_reg *ctr = cpreg_inventory_find(dst, CPREG_SYSREG(3, 3, 0, 0, 1));
+		bool implies_idc = !((s >> 24) & 7) || (!((s >> 21) & 7) && !((s >> 27) & 7));
+		bool host_idc = ctr && ctr->state == CPREG_VALUE && (ctr->value >> 28 & 1);
+
+		if (s >> 47)
+			return answer(a, CPREG_OUT_FAIL, CPREG_RULE_CLIDR, "RES0 bits 63:47 are set");
+		if (implies_idc && !host_idc)
+			return answer(a, CPREG_OUT_FAIL, CPREG_RULE_CLIDR, "the source's cache levels imply CTR_EL0.IDC, "
+				      "which the destination lacks (LoC/LoUIS/LoUU)");
+		return answer(a, CPREG_OUT_OK, CPREG_RULE_CLIDR, "cache levels differ; KVM takes any consistent CLIDR_EL1");
+	}
+	if ((s ^ d) & ~m) {
+		field_summary(id, s & ~m, d & ~m, ~UINT64_C(0), false, fl, sizeof(fl), NULL);
+		return answer(a, CPREG_OUT_FAIL, CPREG_RULE_OUTSIDE_MASK, "bits 0x%" PRIx64 " differ outside the "
+			      "writable mask 0x%" PRIx64 "%s%s", (s ^ d) & ~m, m, fl[0] ? ": fields " : "", fl);
+	}
+	if (field_summary(id, s, d, m, true, fl, sizeof(fl), &generic) > 0)
+		/* arm64_check_features(): an unsafe field is -E2BIG. */
+		return answer(a, CPREG_OUT_FAIL, CPREG_RULE_FIELD_UNSAFE, "unsafe for the destination kernel (6.7+ "
+			      "rules): %s", fl);
+	field_summary(id, s, d, m, false, fl, sizeof(fl), &generic);
+	answer(a, CPREG_OUT_OK, CPREG_RULE_FIELD_SAFE, "every differing field is safe for the destination kernel "
+	       "(6.7+ rules%s): %s", generic ? "; unnamed fields judged lower-safe" : "", fl);
+}
+
+int cpreg_kernel_judge(const struct cpreg_inventory *dst, uint64_t id, uint64_t s, struct cpreg_kernel_answer *a)
+{
+	const struct cpreg_reg *r;
+	unsigned g = CPREG_ID_GROUP(id), lo = id & 0xffff;
+	uint64_t d;
+
+	if (!dst || !a)
+		return -EINVAL;
+	r = cpreg_inventory_find(dst, id);
+	if (!r)
+		return -ENOENT;
+	memset(a, 0, sizeof(*a));
+	if (cpreg_id_is_counter(id)) {
+		answer(a, CPREG_OUT_OK, CPREG_RULE_COUNTER, "counter: a clock reading, not a host property");
+		return 0;
+	}
+	if (r->state != CPREG_VALUE) {
+		answer(a, CPREG_OUT_UNKNOWN, CPREG_RULE_UNREADABLE, "not readable on the destination, so not compared");
+		return 0;
+	}
+	d = r->value;
+	if (cpreg_id_is_idreg(id)) {
+		if (s == d)
+			answer(a, CPREG_OUT_OK, CPREG_RULE_EQUAL, "equal to what the destination shows the VM's vCPU");
+		else
+			judge_idreg(a, dst, id, s, d);
+		return 0;
+	}
+	if (id == CPREG_PSCI_VERSION) {
+		/* hypercalls.c, set_kvm_psci_version(): any version this kernel implements. */
+		if (s <= d)
+			answer(a, CPREG_OUT_OK, CPREG_RULE_PSCI_VERSION, "PSCI %u.%u is implemented by the destination "
+			       "(up to %u.%u)", (unsigned)(s >> 16), (unsigned)(s & 0xffff), (unsigned)(d >> 16),
+			       (unsigned)(d & 0xffff));
+		else
+			answer(a, CPREG_OUT_FAIL, CPREG_RULE_PSCI_VERSION, "the destination kernel does not implement this "
+			       "PSCI version (a VM that pins it, kvm-psci-version, may still load)");
+		return 0;
+	}
+	if (g == CPREG_GROUP_FW && lo >= 1 && lo <= 3) {
+		/* hypercalls.c, kvm_arm_set_fw_reg(): a workaround level may not exceed the host's. */
+		if (s <= d)
+			answer(a, CPREG_OUT_OK, CPREG_RULE_WORKAROUND, "workaround level %" PRIu64 " is at most the "
+			       "destination's %" PRIu64, s, d);
+		else
+			answer(a, CPREG_OUT_FAIL, CPREG_RULE_WORKAROUND, "the destination's workaround level is lower");
+		return 0;
+	}
+	if (g == CPREG_GROUP_FW_FEAT) {
+		/* hypercalls.c, kvm_arm_set_fw_reg_bmap(): a subset of what this kernel offers. */
+		if (s & ~d)
+			answer(a, CPREG_OUT_FAIL, CPREG_RULE_FW_BITMAP, "bits 0x%" PRIx64 " are not offered by the "
+			       "destination", s & ~d);
+		else
+			answer(a, CPREG_OUT_OK, CPREG_RULE_FW_BITMAP, "the source's firmware services are a subset of "
+			       "the destination's");
+		return 0;
+	}
+	answer(a, CPREG_OUT_OK, CPREG_RULE_ANY, "vCPU state, not a host property: KVM takes the incoming value");
+	return 0;
+}

@@ -1,0 +1,57 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# The offline check against real migrations, in every build (no emulation):
+# tests/vm/migrate-expected.txt holds what real QEMU did between emulated
+# hosts (tests/vm/vm-migrate.sh, CPREG_RECORD=1), tests/data/migrate/ the
+# inventories those hosts' cpregd exported in the same run.  For every
+# recorded pair, cpregctl's offline verdict and the registers it predicts
+# KVM to refuse must equal the real outcome, or the pair must be listed in
+# tests/vm/migrate-known-issues.txt with its cause (reported as TODO).
+set -u
+. "$top_srcdir/tests/verdict.sh"
+EXPECTED=$top_srcdir/tests/vm/migrate-expected.txt
+KNOWN=$top_srcdir/tests/vm/migrate-known-issues.txt
+INV=$top_srcdir/tests/data/migrate
+CTL=$top_builddir/daemon/cpregctl
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+n=0; fail=0; agree=0; agree_set=0
+while read -r src dst opts res refused rest; do
+	case $src in '#'* | '') continue ;; esac
+	refused=${refused#refused=}
+	name="$src -> $dst"
+	[ "$opts" = - ] || name="$name [$opts]"
+	n=$((n + 1))
+	if [ ! -f "$INV/$src.json" ] || [ ! -f "$INV/$dst.json" ]; then
+		echo "not ok $n - $name: the hosts' inventories are in tests/data/migrate"
+		fail=$((fail + 1))
+		continue
+	fi
+	v=$tmp/v.json
+	# shellcheck disable=SC2046
+	"$CTL" --json $(ctl_opts "$opts") check "$INV/$src.json" "$INV/$dst.json" >"$v" 2>"$tmp/err"
+	rc=$?
+	if ! jq -e .result "$v" >/dev/null 2>&1; then
+		echo "not ok $n - $name: cpregctl answered (exit $rc: $(head -c 200 "$tmp/err"))"
+		fail=$((fail + 1))
+		continue
+	fi
+	got=$(jq -r .result "$v"); set=$(predicted "$v")
+	[ "$got" = "$res" ] && agree=$((agree + 1))
+	[ "$set" = "$refused" ] && agree_set=$((agree_set + 1))
+	# The exit status follows the verdict (0 compatible, 1 otherwise).
+	want_rc=1; [ "$got" = compatible ] && want_rc=0
+	known=$(grep "^$src $dst $opts " "$KNOWN" 2>/dev/null | sed 's/^[^ ]* [^ ]* [^ ]* //' | head -n 1)
+	if [ "$got" = "$res" ] && [ "$set" = "$refused" ] && [ $rc = $want_rc ]; then
+		echo "ok $n - $name: $got as real QEMU; refused $(names "$set" "$v")"
+	elif [ -n "$known" ]; then
+		echo "not ok $n - $name: cpregctl $got (refused $(names "$set" "$v")), real $res (refused $(names "$refused" "$v")) # TODO known issue: $known"
+	else
+		echo "not ok $n - $name: cpregctl $got (refused $(names "$set" "$v")), real $res (refused $(names "$refused" "$v")), exit $rc"
+		fail=$((fail + 1))
+	fi
+done <"$EXPECTED"
+echo "# offline verdicts equal real migrations on $agree of $n pairs; refused registers on $agree_set of $n"
+echo "1..$n"
+[ $n -gt 0 ] && [ $fail = 0 ]

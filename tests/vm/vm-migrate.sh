@@ -1,0 +1,214 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# Ground truth: real QEMU migrations between emulated hosts, side by side
+# with cpregd's verdicts (tests/vm/README, "Real migrations").
+#
+# For every pair of tests/vm/migrate-pairs.txt (CPREG_MIGRATE=ci: the pairs
+# marked ci; all: every pair):
+#   1. each source host boots with its own kernel and QEMU; cpregd exports
+#      its inventory (QEMU's version read from the real binary) and real
+#      QEMU saves a VM ("-cpu host[,options] -S") for each option set;
+#   2. each destination host boots; real QEMU loads every stream meant for
+#      it (the real outcome: loaded, or failed with QEMU's own lines and the
+#      registers KVM refused, from the kvm_failed_reg_set trace event), and
+#      its cpregd checks the source's inventory with the trial;
+#   3. cpregctl checks the two inventories offline.
+# Asserted, per pair: the offline verdict and the destination's verdict
+# equal the real outcome, and the registers each predicts QEMU's write-back
+# to refuse equal the ones KVM refused.  A pair cpregd gets wrong must be
+# listed in tests/vm/migrate-known-issues.txt with its cause (it is then
+# reported as TODO, not hidden); real outcomes are kept with their
+# provenance in tests/vm/migrate-expected.txt, and a real outcome that
+# changes from the recording (a kernel or QEMU moved on) is reported.
+# CPREG_RECORD=1 rewrites migrate-expected.txt from the real outcomes (never
+# from cpregd's verdicts).
+set -u
+. "$top_srcdir/tests/vm/lib.sh"
+. "$top_srcdir/tests/verdict.sh"
+vm_setup
+OUT=$top_builddir/tests/vm-out/migrate
+rm -rf "$OUT"; mkdir -p "$OUT"
+PAIRS=$top_srcdir/tests/vm/migrate-pairs.txt
+EXPECTED=$top_srcdir/tests/vm/migrate-expected.txt
+KNOWN=$top_srcdir/tests/vm/migrate-known-issues.txt
+MODE=${CPREG_MIGRATE:-ci}
+RECORD=${CPREG_RECORD:-0}
+MACHINE=virt-7.2
+script=$top_srcdir/tests/vm/migrate-host.sh
+
+declare -A H_CPU H_KREL H_QREL
+while read -r kw name cpu krel qrel; do
+	[ "$kw" = host ] || continue
+	H_CPU[$name]=$cpu; H_KREL[$name]=$krel; H_QREL[$name]=$qrel
+done <"$PAIRS"
+pairs=()
+while read -r kw src dst opts flag; do
+	[ "$kw" = pair ] || continue
+	[ "$MODE" = all ] || [ "${flag:-}" = ci ] || continue
+	pairs+=("$src $dst $opts")
+done <"$PAIRS"
+diag "mode $MODE: ${#pairs[@]} pairs"
+
+# A stream's name: source host and VM options.
+sid() { echo "$1_${2//[^a-zA-Z0-9.]/_}"; }
+cpu_arg() { [ "$1" = - ] && echo host || echo "host,$1"; }
+hboot() { # hboot HOST OUTDIR FILE...: boot HOST with its QEMU
+	local h=$1 d=$2
+	shift 2
+	CPREG_VM_QEMU=${H_QREL[$h]} boot "${H_CPU[$h]}" "${H_KREL[$h]}" "$h" "$script" "$d" "$@"
+}
+
+# Phase 1: sources.
+declare -A SAVES
+for p in "${pairs[@]}"; do
+	read -r src dst opts <<<"$p"
+	SAVES[$src]="${SAVES[$src]:-}$(sid "$src" "$opts") $opts
+"
+done
+for src in "${!SAVES[@]}"; do
+	d=$OUT/src-$src
+	mkdir -p "$d"
+	sort -u <<<"${SAVES[$src]}" | while read -r id opts; do
+		[ -n "$id" ] && echo "save $id $MACHINE $(cpu_arg "$opts")"
+	done >"$d.plan"
+	cp "$d.plan" "$OUT/plan"
+	hboot "$src" "$d" "$OUT/plan"
+	ok $? "source $src (${H_CPU[$src]}, ${H_KREL[$src]} kernel, ${H_QREL[$src]} QEMU) boots, probes and saves"
+	cp "$d/inventory" "$OUT/$src.json" 2>/dev/null
+	while read -r step id rest; do
+		if grep -q '^result saved' "$d/save-$id" 2>/dev/null && base64 -d "$d/state-$id" >"$OUT/$id.st.gz" 2>/dev/null; then
+			:
+		else
+			rm -f "$OUT/$id.st.gz"
+			diag "  $id: not saved: $(grep -v '^result' "$d/save-$id" 2>/dev/null | head -n 3)"
+		fi
+	done <"$d.plan"
+	diag "  $src: kernel $(cat "$d/kernel" 2>/dev/null), $(head -n 1 "$d/qemu-version" 2>/dev/null)"
+done
+
+# Phase 2: destinations.
+declare -A LOADS
+for p in "${pairs[@]}"; do
+	read -r src dst opts <<<"$p"
+	LOADS[$dst]="${LOADS[$dst]:-}$src $opts
+"
+done
+for dst in "${!LOADS[@]}"; do
+	d=$OUT/dst-$dst
+	mkdir -p "$d"
+	files=()
+	: >"$d.plan"
+	while read -r src opts; do
+		[ -n "$src" ] || continue
+		id=$(sid "$src" "$opts")
+		[ -f "$OUT/$id.st.gz" ] && files+=("$OUT/$id.st.gz")
+		[ -f "$OUT/$src.json" ] && files+=("$OUT/$src.json")
+		echo "load $id $MACHINE $(cpu_arg "$opts")"
+		echo "check $id $src.json $(ctl_opts "$opts")"
+	done <<<"$(sort -u <<<"${LOADS[$dst]}")" >"$d.plan"
+	cp "$d.plan" "$OUT/plan"
+	hboot "$dst" "$d" "$OUT/plan" $(printf '%s\n' "${files[@]}" | sort -u)
+	ok $? "destination $dst (${H_CPU[$dst]}, ${H_KREL[$dst]} kernel, ${H_QREL[$dst]} QEMU) boots, loads and checks"
+	[ -f "$OUT/$dst.json" ] || cp "$d/inventory" "$OUT/$dst.json" 2>/dev/null
+	diag "  $dst: kernel $(cat "$d/kernel" 2>/dev/null), $(head -n 1 "$d/qemu-version" 2>/dev/null)"
+done
+
+real_refused() { # the trace's decimal ids as hex
+	sed -n 's/.*kvm_failed_reg_set Warning: Unable to set ONEREG \([0-9]*\) to KVM.*/\1/p' "$1" |
+		while read -r n; do printf '0x%016x\n' "$n"; done | sort -u | paste -sd, - | sed 's/^$/-/'
+}
+names() { # hex ids -> names (from the verdict's findings where it names them)
+	local ids=$1 v=$2 id out=""
+	[ "$ids" = - ] && { echo -; return; }
+	for id in ${ids//,/ }; do
+		out="$out${out:+,}$(jq -r --arg id "$id" '[.findings[] | select(.id == $id) | .name][0] // $id' "$v")"
+	done
+	echo "$out"
+}
+
+# Phase 3: compare.
+n=0; agree_off=0; agree_trial=0; agree_set_off=0; agree_set_trial=0
+[ "$RECORD" = 1 ] && : >"$OUT/expected.new"
+for p in "${pairs[@]}"; do
+	read -r src dst opts <<<"$p"
+	id=$(sid "$src" "$opts")
+	d=$OUT/dst-$dst
+	name="$src -> $dst${opts/#-/}"
+	[ "$opts" = - ] || name="$src -> $dst [$opts]"
+	load=$d/load-$id
+	if [ ! -f "$OUT/$id.st.gz" ] || ! grep -q '^result ' "$load" 2>/dev/null; then
+		ok 1 "$name: a real migration ran (see $d/console.log)"
+		continue
+	fi
+	n=$((n + 1))
+	real=$(sed -n 's/^result //p' "$load")
+	[ "$real" = loaded ] && rres=compatible || rres=incompatible
+	rset=$(real_refused "$load")
+	qerr=$(grep 'qemu-system-aarch64:' "$load" | grep -v 'is deprecated' | head -n 3 | sed 's/^qemu-system-aarch64: //' | paste -sd'|' -)
+	prov="$(cat "$OUT/src-$src/kernel" 2>/dev/null)/$(sed -n '1s/.*version \([^ ]*\).*/\1/p' "$OUT/src-$src/qemu-version" 2>/dev/null) -> $(cat "$d/kernel")/$(sed -n '1s/.*version \([^ ]*\).*/\1/p' "$d/qemu-version")"
+	line="$src $dst $opts $rres refused=$rset"
+	diag "$name: real migration $real ($prov)${qerr:+: $qerr}"
+	if [ "$RECORD" = 1 ]; then
+		echo "$line # $prov" >>"$OUT/expected.new"
+	else
+		exp=$(grep "^$src $dst $opts " "$EXPECTED" 2>/dev/null | sed 's/ #.*//' | head -n 1)
+		if [ -z "$exp" ]; then
+			diag "  no recorded real outcome for this pair"
+		elif [ "$exp" != "$line" ]; then
+			diag "  the real outcome moved on from the recording: was '$exp' ($(grep "^$src $dst $opts " "$EXPECTED" | sed 's/.* # //'))"
+		fi
+	fi
+
+	known=$(grep "^$src $dst $opts " "$KNOWN" 2>/dev/null | sed 's/^[^ ]* [^ ]* [^ ]* //' | head -n 1)
+	todo=""; [ -n "$known" ] && todo=" # TODO known issue: $known"
+	# The destination's cpregd, with the trial.
+	v=$d/check-$id
+	if ! jq -e .result "$v" >/dev/null 2>&1; then
+		ok 1 "$name: the destination's cpregd answered (see $v)"
+	else
+		tres=$(jq -r .result "$v"); tset=$(predicted "$v")
+		[ "$tres" = "$rres" ] && agree_trial=$((agree_trial + 1))
+		[ "$tset" = "$rset" ] && agree_set_trial=$((agree_set_trial + 1))
+		if [ "$tres" = "$rres" ] && [ "$tset" = "$rset" ]; then r=0; else r=1; fi
+		[ $r = 0 ] && t="" || t="$todo"
+		echo "$([ $r = 0 ] || echo "not ")ok $((tap_n + 1)) - $name: the destination's cpregd (trial $(jq -r '.trial.ran // false' "$v")) says $tres, real QEMU $rres; refused: cpregd $(names "$tset" "$v"), KVM $(names "$rset" "$v")$t"
+		tap_n=$((tap_n + 1)); [ $r = 0 ] || [ -n "$t" ] || tap_fail=$((tap_fail + 1))
+		[ "$rres" = incompatible ] && [ "$rset" = - ] && diag "  QEMU stopped before writing; cpregd: $(index_fails "$v")"
+	fi
+	# Offline, from the two inventories.
+	o=$OUT/offline-$id.json
+	# shellcheck disable=SC2046
+	"$top_builddir/daemon/cpregctl" --json $(ctl_opts "$opts") check "$OUT/$src.json" "$OUT/$dst.json" >"$o" 2>"$o.err"
+	if ! jq -e .result "$o" >/dev/null 2>&1; then
+		ok 1 "$name: the offline check answered ($(head -c 300 "$o.err"))"
+	else
+		ores=$(jq -r .result "$o"); oset=$(predicted "$o")
+		[ "$ores" = "$rres" ] && agree_off=$((agree_off + 1))
+		[ "$oset" = "$rset" ] && agree_set_off=$((agree_set_off + 1))
+		if [ "$ores" = "$rres" ] && [ "$oset" = "$rset" ]; then r=0; else r=1; fi
+		[ $r = 0 ] && t="" || t="$todo"
+		echo "$([ $r = 0 ] || echo "not ")ok $((tap_n + 1)) - $name: offline cpregctl says $ores, real QEMU $rres; refused: cpregctl $(names "$oset" "$o"), KVM $(names "$rset" "$o")$t"
+		tap_n=$((tap_n + 1)); [ $r = 0 ] || [ -n "$t" ] || tap_fail=$((tap_fail + 1))
+	fi
+done
+diag "cpregd vs real QEMU migrations over $n pairs: verdicts offline $agree_off/$n, with the trial $agree_trial/$n; refused registers offline $agree_set_off/$n, with the trial $agree_set_trial/$n"
+echo "$n $agree_off $agree_trial $agree_set_off $agree_set_trial" >"$OUT/agreement"
+if [ "$RECORD" = 1 ]; then
+	{
+		sed -n '/^#/p' "$EXPECTED" 2>/dev/null
+		sort "$OUT/expected.new"
+	} >"$OUT/expected.merged"
+	# Keep recorded pairs that this run did not cover (the ci subset).
+	grep -v '^#' "$EXPECTED" 2>/dev/null | while read -r s d o rest; do
+		grep -q "^$s $d $o " "$OUT/expected.new" || echo "$s $d $o $rest"
+	done >>"$OUT/expected.merged"
+	{ sed -n '/^#/p' "$OUT/expected.merged"; grep -v '^#' "$OUT/expected.merged" | sort; } >"$EXPECTED"
+	# The hosts' own inventories, as their cpregd exported them, for tests/test-real.sh.
+	mkdir -p "$top_srcdir/tests/data/migrate"
+	for h in "${!H_CPU[@]}"; do
+		[ -f "$OUT/$h.json" ] && cp "$OUT/$h.json" "$top_srcdir/tests/data/migrate/$h.json"
+	done
+	diag "recorded the real outcomes in $EXPECTED"
+fi
+done_testing
