@@ -180,7 +180,7 @@ static int apply_vm(struct cpreg_inventory *s, const char *name)
 static int offline_verdict(char **argv, struct cpreg_inventory **s, struct cpreg_inventory **d,
 			   struct cpreg_policy **p, struct cpreg_verdict **v)
 {
-	if (load(argv[0], s) < 0 || load(argv[1], d) < 0 || get_policy(p) != 0 || apply_vm(*s, argv[0]) != 0)
+	if (load(argv[0], s) != 0 || load(argv[1], d) != 0 || get_policy(p) != 0 || apply_vm(*s, argv[0]) != 0)
 		return EXIT_ERR;
 	struct cpreg_vm_options vmo = vm_options();
 
@@ -203,7 +203,7 @@ static int cmd_probe(int argc, char **argv)
 	if (argc != 0)
 		return fail("probe takes no arguments");
 	if (arg.replay) {
-		if (load(arg.replay, &rec) < 0)
+		if (load(arg.replay, &rec) != 0)
 			return EXIT_ERR;
 		rp = cpreg_replay_new(rec);
 		if (!rp)
@@ -329,7 +329,17 @@ static int cmd_check(int argc, char **argv)
 			free(rep.body);
 			return EXIT_ERR;
 		}
-		ret = strstr(rep.body, "\"result\": \"compatible\"") ? EXIT_OK : EXIT_NO;
+		/* The exit status comes from the parsed verdict's result, never from its bytes. */
+		{
+			struct json_object *doc = json_tokener_parse(rep.body), *res = NULL;
+			const char *r = doc && json_object_object_get_ex(doc, "result", &res) ? json_object_get_string(res) : NULL;
+
+			if (!r)
+				ret = fail("the daemon's verdict has no \"result\"");
+			else
+				ret = strcmp(r, "compatible") == 0 ? EXIT_OK : EXIT_NO;
+			json_object_put(doc);
+		}
 		free(rep.body);
 		return ret;
 	}
@@ -413,7 +423,7 @@ static int cmd_diff(int argc, char **argv)
 
 	if (argc != 2)
 		return fail("usage: cpregctl diff A.json B.json");
-	if (load(argv[0], &a) < 0 || load(argv[1], &b) < 0)
+	if (load(argv[0], &a) != 0 || load(argv[1], &b) != 0)
 		goto out;
 	na = cpreg_inventory_count(a);
 	nb = cpreg_inventory_count(b);
@@ -500,7 +510,7 @@ static int cmd_matrix(int argc, char **argv)
 		const char *pol;
 		size_t k;
 
-		if (load(argv[i], &inv) < 0)
+		if (load(argv[i], &inv) != 0)
 			goto out;
 		cpreg_inventory_digest(inv, digest, sizeof(digest));
 		pol = forced ? cpreg_policy_name(forced)
@@ -624,7 +634,6 @@ static void remedy(const struct cpreg_finding *f, const struct cpreg_inventory *
 		   const char *policy)
 {
 	const char *sk = cpreg_inventory_get_text(s, CPREG_TEXT_KERNEL), *dk = cpreg_inventory_get_text(d, CPREG_TEXT_KERNEL);
-	unsigned g = CPREG_ID_GROUP(f->id);
 
 	sk = sk ? sk : "?";
 	dk = dk ? dk : "?";
@@ -648,28 +657,46 @@ static void remedy(const struct cpreg_finding *f, const struct cpreg_inventory *
 	default:
 		break;
 	}
-	if (f->id == CPREG_PSCI_VERSION)
+	/* The kernel model's rule that refused the value says what would change it. */
+	switch (f->rule) {
+	case CPREG_RULE_PSCI_VERSION:
 		printf("pin the VM's PSCI version to what the destination implements: QEMU 11.1 "
-		       "-cpu host,kvm-psci-version=%u.%u (check it: cpregctl --psci-version %u.%u)\n",
+		       "-cpu host,kvm-psci-version=%u.%u (check it: cpregctl --psci-version %u.%u check SOURCE DEST)\n",
 		       (unsigned)(f->destination_value >> 16), (unsigned)(f->destination_value & 0xffff),
 		       (unsigned)(f->destination_value >> 16), (unsigned)(f->destination_value & 0xffff));
-	else if (g == CPREG_GROUP_FW)
+		break;
+	case CPREG_RULE_WORKAROUND:
 		printf("the destination reports a lower level for this Spectre-class workaround: place the VM on a "
 		       "host whose CPU and firmware are mitigated at least as well\n");
-	else if (g == CPREG_GROUP_FW_FEAT)
+		break;
+	case CPREG_RULE_FW_BITMAP:
 		printf("the destination's KVM offers fewer hypervisor services: a newer destination kernel, or hide the "
 		       "services from the VM on the source (the bitmaps are writable before the VM first runs)\n");
-	else if (f->id == CPREG_MIDR_EL1 || f->id == CPREG_SYSREG(3, 0, 0, 0, 6) || f->id == CPREG_SYSREG(3, 1, 0, 0, 7))
+		break;
+	case CPREG_RULE_IMP_ID:
 		printf("a different CPU implementation: QEMU does not make MIDR/REVIDR/AIDR writable "
 		       "(KVM_CAP_ARM_WRITABLE_IMP_ID_REGS), so migrate between hosts with the same MIDR_EL1\n");
-	else if (cpreg_id_is_id_register(f->id) && !cpreg_inventory_writable_masks(d))
-		printf("the destination kernel %s (before 6.7) cannot take other ID register values; a destination with "
-		       "Linux 6.7 or later accepts lower feature values (its cpregd's trial tells exactly)\n", dk);
-	else if (cpreg_id_is_id_register(f->id))
-		printf("the source VM sees features the destination cannot give: migrate to hosts that have them, or start "
-		       "the VM with a CPU model that hides them\n");
-	else
-		printf("ask the destination's cpregd (cpregctl check SOURCE there): its live trial says what its kernel takes\n");
+		break;
+	case CPREG_RULE_INVARIANT:
+		printf("the destination kernel %s (before 6.7) cannot take other ID register or cache geometry values; a "
+		       "destination with Linux 6.7 or later accepts lower feature values (its cpregd's trial tells "
+		       "exactly)\n", dk);
+		break;
+	case CPREG_RULE_CCSIDR:
+		printf("the destination's caches have longer lines than the source's: migrate between hosts with the same "
+		       "minimum cache line size (CTR_EL0)\n");
+		break;
+	case CPREG_RULE_OUTSIDE_MASK:
+	case CPREG_RULE_FIELD_UNSAFE:
+	case CPREG_RULE_CLIDR:
+		printf("the source VM sees features the destination cannot give (or the destination's vCPU has ones the "
+		       "source lacks): migrate to hosts that match, or turn the feature off for the VM on both ends "
+		       "(pmu/sve/pauth=off) where QEMU offers it\n");
+		break;
+	default:
+		printf("ask the destination's cpregd (cpregctl check SOURCE there): its live trial says what its kernel "
+		       "takes\n");
+	}
 }
 
 /* A readable report, worst first, of why a pair is or is not compatible and what would change it. */

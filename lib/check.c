@@ -543,6 +543,8 @@ int cpreg_verdict_apply_trial(struct cpreg_verdict *v, const struct cpreg_trial_
 		if (f->outcome != CPREG_OUT_UNKNOWN && f->outcome != tr &&
 		    add_contradiction(v, r->id, f->outcome, tr, r->err) < 0)
 			return -ENOMEM;
+		if (f->outcome != tr)
+			f->rule = 0;  /* the kernel decided against the model's rule */
 		f->outcome = tr;
 		if (tr == CPREG_OUT_OK) {
 			msg(f, "the destination kernel accepted the source's value in the trial");
@@ -670,6 +672,8 @@ int cpreg_verdict_to_json(const struct cpreg_verdict *v, char **ret_text)
 		fprintf(f, ", \"kind\": \"%s\", \"outcome\": \"%s\", \"tolerance\": ",
 			cpreg_finding_kind_name(x->kind), cpreg_outcome_name(x->outcome));
 		put_str(f, x->tolerance);
+		fputs(", \"rule\": ", f);
+		put_str(f, x->rule ? cpreg_kernel_rule_name(x->rule) : NULL);
 		if (x->kind == CPREG_FIND_COUNT_EXCEEDED) {
 			fprintf(f, ", \"source_count\": %" PRIu64 ", \"destination_count\": %" PRIu64,
 				x->source_value, x->destination_value);

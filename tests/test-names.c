@@ -45,6 +45,12 @@ static const struct known known[] = {
 	{ UINT64_C(0x603000000013df40), "PMEVCNTR0_EL0" },
 	{ UINT64_C(0x603000000013df7e), "PMEVTYPER30_EL0" },
 	{ UINT64_C(0x603000000013df7f), "PMCCFILTR_EL0" },
+	/* Named in the kernel's get-reg-list.c blessed lists (FEAT_SCTLR2, FEAT_S1POE, GCS), new silicon lists them. */
+	{ UINT64_C(0x603000000013c083), "SCTLR2_EL1" },     /* (3, 0, 1, 0, 3) */
+	{ UINT64_C(0x603000000013dd14), "POR_EL0" },        /* (3, 3, 10, 2, 4) */
+	{ UINT64_C(0x603000000013c514), "POR_EL1" },        /* (3, 0, 10, 2, 4) */
+	{ UINT64_C(0x603000000013c128), "GCSCR_EL1" },      /* (3, 0, 2, 5, 0) */
+	{ UINT64_C(0x603000000013d929), "GCSPR_EL0" },      /* (3, 3, 2, 5, 1) */
 };
 
 int main(void)

@@ -39,11 +39,13 @@ while read -r src dst opts res refused rest; do
 	fi
 	got=$(jq -r .result "$v"); set=$(predicted "$v")
 	[ "$got" = "$res" ] && agree=$((agree + 1))
-	[ "$set" = "$refused" ] && agree_set=$((agree_set + 1))
+	# "?": QEMU before 10.0 does not say which registers KVM refused.
+	sok=1; { [ "$refused" = "?" ] || [ "$set" = "$refused" ]; } && sok=0
+	[ $sok = 0 ] && agree_set=$((agree_set + 1))
 	# The exit status follows the verdict (0 compatible, 1 otherwise).
 	want_rc=1; [ "$got" = compatible ] && want_rc=0
 	known=$(grep "^$src $dst $opts " "$KNOWN" 2>/dev/null | sed 's/^[^ ]* [^ ]* [^ ]* //' | head -n 1)
-	if [ "$got" = "$res" ] && [ "$set" = "$refused" ] && [ $rc = $want_rc ]; then
+	if [ "$got" = "$res" ] && [ $sok = 0 ] && [ $rc = $want_rc ]; then
 		echo "ok $n - $name: $got as real QEMU; refused $(names "$set" "$v")"
 	elif [ -n "$known" ]; then
 		echo "not ok $n - $name: cpregctl $got (refused $(names "$set" "$v")), real $res (refused $(names "$refused" "$v")) # TODO known issue: $known"

@@ -2,7 +2,7 @@
 /*
  * The live trial on the replay backend (its write model is described in
  * probes/replay.c), its error paths, and how its results merge into a
- * verdict.  The trial on real kernels runs in tests/vm/vm-trial.sh.
+ * verdict.  The trial on real kernels, against real QEMU migrations, runs in tests/vm/vm-migrate.sh.
  */
 #include "config.h"
 

@@ -118,15 +118,6 @@ real_refused() { # the trace's decimal ids as hex
 	sed -n 's/.*kvm_failed_reg_set Warning: Unable to set ONEREG \([0-9]*\) to KVM.*/\1/p' "$1" |
 		while read -r n; do printf '0x%016x\n' "$n"; done | sort -u | paste -sd, - | sed 's/^$/-/'
 }
-names() { # hex ids -> names (from the verdict's findings where it names them)
-	local ids=$1 v=$2 id out=""
-	[ "$ids" = - ] && { echo -; return; }
-	for id in ${ids//,/ }; do
-		out="$out${out:+,}$(jq -r --arg id "$id" '[.findings[] | select(.id == $id) | .name][0] // $id' "$v")"
-	done
-	echo "$out"
-}
-
 # Phase 3: compare.
 n=0; agree_off=0; agree_trial=0; agree_set_off=0; agree_set_trial=0
 [ "$RECORD" = 1 ] && : >"$OUT/expected.new"
@@ -145,6 +136,9 @@ for p in "${pairs[@]}"; do
 	real=$(sed -n 's/^result //p' "$load")
 	[ "$real" = loaded ] && rres=compatible || rres=incompatible
 	rset=$(real_refused "$load")
+	# QEMU before 10.0 writes with a bare ioctl, no kvm_failed_reg_set: its refusals are not seen.
+	qmaj=$(sed -n '1s/.*version \([0-9]*\)\..*/\1/p' "$d/qemu-version")
+	[ "${qmaj:-0}" -ge 10 ] || rset="?"
 	qerr=$(grep 'qemu-system-aarch64:' "$load" | grep -v 'is deprecated' | head -n 3 | sed 's/^qemu-system-aarch64: //' | paste -sd'|' -)
 	prov="$(cat "$OUT/src-$src/kernel" 2>/dev/null)/$(sed -n '1s/.*version \([^ ]*\).*/\1/p' "$OUT/src-$src/qemu-version" 2>/dev/null) -> $(cat "$d/kernel")/$(sed -n '1s/.*version \([^ ]*\).*/\1/p' "$d/qemu-version")"
 	line="$src $dst $opts $rres refused=$rset"
@@ -169,8 +163,9 @@ for p in "${pairs[@]}"; do
 	else
 		tres=$(jq -r .result "$v"); tset=$(predicted "$v")
 		[ "$tres" = "$rres" ] && agree_trial=$((agree_trial + 1))
-		[ "$tset" = "$rset" ] && agree_set_trial=$((agree_set_trial + 1))
-		if [ "$tres" = "$rres" ] && [ "$tset" = "$rset" ]; then r=0; else r=1; fi
+		sok=1; { [ "$rset" = "?" ] || [ "$tset" = "$rset" ]; } && sok=0
+		[ $sok = 0 ] && agree_set_trial=$((agree_set_trial + 1))
+		if [ "$tres" = "$rres" ] && [ $sok = 0 ]; then r=0; else r=1; fi
 		[ $r = 0 ] && t="" || t="$todo"
 		echo "$([ $r = 0 ] || echo "not ")ok $((tap_n + 1)) - $name: the destination's cpregd (trial $(jq -r '.trial.ran // false' "$v")) says $tres, real QEMU $rres; refused: cpregd $(names "$tset" "$v"), KVM $(names "$rset" "$v")$t"
 		tap_n=$((tap_n + 1)); [ $r = 0 ] || [ -n "$t" ] || tap_fail=$((tap_fail + 1))
@@ -185,8 +180,9 @@ for p in "${pairs[@]}"; do
 	else
 		ores=$(jq -r .result "$o"); oset=$(predicted "$o")
 		[ "$ores" = "$rres" ] && agree_off=$((agree_off + 1))
-		[ "$oset" = "$rset" ] && agree_set_off=$((agree_set_off + 1))
-		if [ "$ores" = "$rres" ] && [ "$oset" = "$rset" ]; then r=0; else r=1; fi
+		sok=1; { [ "$rset" = "?" ] || [ "$oset" = "$rset" ]; } && sok=0
+		[ $sok = 0 ] && agree_set_off=$((agree_set_off + 1))
+		if [ "$ores" = "$rres" ] && [ $sok = 0 ]; then r=0; else r=1; fi
 		[ $r = 0 ] && t="" || t="$todo"
 		echo "$([ $r = 0 ] || echo "not ")ok $((tap_n + 1)) - $name: offline cpregctl says $ores, real QEMU $rres; refused: cpregctl $(names "$oset" "$o"), KVM $(names "$rset" "$o")$t"
 		tap_n=$((tap_n + 1)); [ $r = 0 ] || [ -n "$t" ] || tap_fail=$((tap_fail + 1))
