@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <dirent.h>
+#include <sys/stat.h>
 
 #include <json.h>
 
@@ -748,6 +750,410 @@ out:
 	return ret;
 }
 
+/* ---- fleets: pools and profiles (docs/fleet.md) ---- */
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * Every FILE, and every *.json in a DIR (sorted), into a fleet.  Any file
+ * that cannot be read is named with its JSON path and the command gives
+ * no partial answer.
+ */
+static int load_fleet(int argc, char **argv, struct cpreg_fleet **ret)
+{
+	struct cpreg_fleet *f = NULL;
+	int r = EXIT_ERR;
+
+	if (cpreg_fleet_new(&f) < 0)
+		return fail("out of memory");
+	for (int i = 0; i < argc; i++) {
+		struct stat st;
+		char **names = NULL;
+		size_t n = 0;
+
+		if (stat(argv[i], &st) == 0 && S_ISDIR(st.st_mode)) {
+			DIR *d = opendir(argv[i]);
+			struct dirent *e;
+
+			if (!d) {
+				fail("%s: %s", argv[i], strerror(errno));
+				goto out;
+			}
+			while ((e = readdir(d))) {
+				size_t l = strlen(e->d_name);
+				char **nn;
+
+				if (l < 6 || strcmp(e->d_name + l - 5, ".json") != 0 || e->d_name[0] == '.')
+					continue;
+				nn = realloc(names, (n + 1) * sizeof(*nn));
+				if (!nn || asprintf(&nn[n], "%s/%s", argv[i], e->d_name) < 0) {
+					names = nn ? nn : names;
+					closedir(d);
+					for (size_t k = 0; k < n; k++)
+						free(names[k]);
+					free(names);
+					fail("out of memory");
+					goto out;
+				}
+				names = nn;
+				n++;
+			}
+			closedir(d);
+			qsort(names, n, sizeof(*names), name_cmp);
+		} else {
+			names = malloc(sizeof(*names));
+			if (!names || !(names[0] = strdup(argv[i]))) {
+				free(names);
+				fail("out of memory");
+				goto out;
+			}
+			n = 1;
+		}
+		for (size_t k = 0; k < n; k++) {
+			struct cpreg_inventory *inv = NULL;
+			int bad = load(names[k], &inv) != 0 || cpreg_fleet_add(f, names[k], inv) < 0;
+
+			cpreg_inventory_unref(inv);
+			if (bad) {
+				for (size_t q = 0; q < n; q++)
+					free(names[q]);
+				free(names);
+				goto out;
+			}
+		}
+		for (size_t k = 0; k < n; k++)
+			free(names[k]);
+		free(names);
+	}
+	if (cpreg_fleet_group_count(f) == 0) {
+		fail("no inventories given");
+		goto out;
+	}
+	*ret = f;
+	f = NULL;
+	r = 0;
+out:
+	cpreg_fleet_unref(f);
+	return r;
+}
+
+/* A group in a line: "neoverse-n1 6.12.117+deb13-cloud-arm64, QEMU 11.1.3 (qemu-11.1), 2 hosts". */
+static void group_line(const struct cpreg_fleet_group *g, char *buf, size_t len)
+{
+	const char *k = cpreg_inventory_get_text(g->inventory, CPREG_TEXT_KERNEL);
+	const char *q = cpreg_inventory_get_text(g->inventory, CPREG_TEXT_QEMU_VERSION);
+	const struct cpreg_reg *midr = cpreg_inventory_find(g->inventory, CPREG_MIDR_EL1);
+
+	snprintf(buf, len, "MIDR %#" PRIx64 ", %s, QEMU %s (%s), %.19s...", midr ? midr->value : 0, k ? k : "kernel ?",
+		 q ? q : "?", g->policy, g->digest);
+}
+
+/* The failing findings of a verdict, by name: "MIDR_EL1, ID_AA64ISAR0_EL1 (+3)". */
+static void fails_line(const struct cpreg_verdict *v, char *buf, size_t len, struct json_object *arr)
+{
+	size_t off = 0, shown = 0, total = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < cpreg_verdict_count(v); i++) {
+		const struct cpreg_finding *f = cpreg_verdict_at(v, i);
+
+		if (f->outcome != CPREG_OUT_FAIL && f->outcome != CPREG_OUT_UNKNOWN)
+			continue;
+		total++;
+		if (arr)
+			json_object_array_add(arr, json_object_new_string(f->name));
+		if (shown < 6 && off < len) {
+			off += (size_t)snprintf(buf + off, len - off, "%s%s%s", shown ? ", " : "", f->name,
+						f->outcome == CPREG_OUT_UNKNOWN ? " (undecided)" : "");
+			shown++;
+		}
+	}
+	if (total > shown && off < len)
+		snprintf(buf + off, len - off, " (+%zu more)", total - shown);
+}
+
+static struct json_object *vm_json(const struct cpreg_vm_options *vm)
+{
+	struct json_object *o = json_object_new_object();
+	char q[160];
+
+	cpreg_vm_options_qemu(vm, q, sizeof(q));
+	json_object_object_add(o, "qemu_cpu", json_object_new_string(q));
+	json_object_object_add(o, "pmu", json_object_new_boolean(!(vm->disable & (1u << CPREG_FEAT_PMU_V3))));
+	json_object_object_add(o, "sve", json_object_new_boolean(!(vm->disable & (1u << CPREG_FEAT_SVE))));
+	json_object_object_add(o, "pauth", json_object_new_boolean(!(vm->disable & (1u << CPREG_FEAT_PTRAUTH_ADDRESS))));
+	json_object_object_add(o, "sve_max_vq", vm->sve_max_vq ? json_object_new_int((int)vm->sve_max_vq) : NULL);
+	if (vm->psci_version) {
+		char p[16];
+
+		snprintf(p, sizeof(p), "%u.%u", vm->psci_version >> 16, vm->psci_version & 0xffff);
+		json_object_object_add(o, "psci_version", json_object_new_string(p));
+	} else {
+		json_object_object_add(o, "psci_version", NULL);
+	}
+	return o;
+}
+
+/* The pools of a judged fleet, as JSON (cpreg-pools/1) or text. */
+static struct json_object *pools_report(const struct cpreg_fleet *f, const struct cpreg_vm_options *vm, bool text)
+{
+	size_t ng = cpreg_fleet_group_count(f), np = cpreg_fleet_pool_count(f), nh = 0;
+	struct json_object *root = json_object_new_object(), *groups = json_object_new_array(),
+			   *pools = json_object_new_array(), *oneway = json_object_new_array(),
+			   *apart = json_object_new_array();
+	char line[512], q[160];
+
+	for (size_t i = 0; i < ng; i++)
+		nh += cpreg_fleet_group_at(f, i)->n_members;
+	cpreg_vm_options_qemu(vm, q, sizeof(q));
+	if (text)
+		printf("%zu host%s, %zu group%s of identical hosts, %zu migration pool%s for VMs with -cpu %s\n", nh,
+		       nh == 1 ? "" : "s", ng, ng == 1 ? "" : "s", np, np == 1 ? "" : "s", q);
+	json_object_object_add(root, "schema", json_object_new_string("cpreg-pools/1"));
+	json_object_object_add(root, "policy", json_object_new_string(arg.policy ? arg.policy : "auto"));
+	json_object_object_add(root, "vm_options", vm_json(vm));
+	for (size_t i = 0; i < ng; i++) {
+		const struct cpreg_fleet_group *g = cpreg_fleet_group_at(f, i);
+		struct json_object *o = json_object_new_object(), *m = json_object_new_array();
+		const char *t;
+
+		json_object_object_add(o, "group", json_object_new_int((int)i + 1));
+		json_object_object_add(o, "digest", json_object_new_string(g->digest));
+		json_object_object_add(o, "policy", json_object_new_string(g->policy));
+		t = cpreg_inventory_get_text(g->inventory, CPREG_TEXT_KERNEL);
+		json_object_object_add(o, "kernel", t ? json_object_new_string(t) : NULL);
+		t = cpreg_inventory_get_text(g->inventory, CPREG_TEXT_QEMU_VERSION);
+		json_object_object_add(o, "qemu_version", t ? json_object_new_string(t) : NULL);
+		for (size_t k = 0; k < g->n_members; k++)
+			json_object_array_add(m, json_object_new_string(g->members[k]));
+		json_object_object_add(o, "members", m);
+		json_object_array_add(groups, o);
+		if (text) {
+			group_line(g, line, sizeof(line));
+			printf("  group %zu: %s\n", i + 1, line);
+			for (size_t k = 0; k < g->n_members; k++)
+				printf("    %s\n", g->members[k]);
+		}
+	}
+	for (size_t p = 0; p < np; p++) {
+		const size_t *gs;
+		size_t n = cpreg_fleet_pool_at(f, p, &gs);
+		struct json_object *o = json_object_new_object(), *ga = json_object_new_array(), *m = json_object_new_array();
+		size_t off = 0;
+
+		line[0] = '\0';
+		for (size_t k = 0; k < n; k++) {
+			const struct cpreg_fleet_group *g = cpreg_fleet_group_at(f, gs[k]);
+
+			json_object_array_add(ga, json_object_new_int((int)gs[k] + 1));
+			for (size_t x = 0; x < g->n_members; x++)
+				json_object_array_add(m, json_object_new_string(g->members[x]));
+			if (off < sizeof(line))
+				off += (size_t)snprintf(line + off, sizeof(line) - off, "%s%zu", k ? ", " : "", gs[k] + 1);
+		}
+		json_object_object_add(o, "pool", json_object_new_int((int)p + 1));
+		json_object_object_add(o, "groups", ga);
+		json_object_object_add(o, "members", m);
+		json_object_array_add(pools, o);
+		if (text)
+			printf("pool %zu: group%s %s (%zu host%s)\n", p + 1, n == 1 ? "" : "s", line,
+			       (size_t)json_object_array_length(m), json_object_array_length(m) == 1 ? "" : "s");
+	}
+	for (size_t a = 0; a < np; a++)
+		for (size_t b = 0; b < np; b++) {
+			if (a == b || !cpreg_fleet_pool_moves(f, a, b) || cpreg_fleet_pool_moves(f, b, a))
+				continue;
+			struct json_object *o = json_object_new_object();
+
+			json_object_object_add(o, "from", json_object_new_int((int)a + 1));
+			json_object_object_add(o, "to", json_object_new_int((int)b + 1));
+			json_object_array_add(oneway, o);
+			if (text)
+				printf("one way: pool %zu -> pool %zu (its VMs may move there, not back)\n", a + 1, b + 1);
+		}
+	/* Why groups in no common pool are apart: each failing direction and what fails. */
+	for (size_t i = 0; i < ng; i++)
+		for (size_t j = 0; j < ng; j++) {
+			const struct cpreg_verdict *v = i == j ? NULL : cpreg_fleet_verdict(f, i, j);
+			struct json_object *o, *fl;
+
+			if (!v || cpreg_verdict_result(v) == CPREG_COMPATIBLE)
+				continue;
+			o = json_object_new_object();
+			fl = json_object_new_array();
+			fails_line(v, line, sizeof(line), fl);
+			json_object_object_add(o, "from", json_object_new_int((int)i + 1));
+			json_object_object_add(o, "to", json_object_new_int((int)j + 1));
+			json_object_object_add(o, "result", json_object_new_string(cpreg_result_name(cpreg_verdict_result(v))));
+			json_object_object_add(o, "policy", json_object_new_string(cpreg_verdict_policy(v)));
+			json_object_object_add(o, "deciding", fl);
+			json_object_array_add(apart, o);
+			if (text)
+				printf("apart: group %zu -> group %zu %s (%s): %s\n", i + 1, j + 1,
+				       cpreg_result_name(cpreg_verdict_result(v)), cpreg_verdict_policy(v), line);
+		}
+	json_object_object_add(root, "groups", groups);
+	json_object_object_add(root, "pools", pools);
+	json_object_object_add(root, "one_way", oneway);
+	json_object_object_add(root, "apart", apart);
+	return root;
+}
+
+static void print_json(struct json_object *o)
+{
+	puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+						  JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+
+static int cmd_pools(int argc, char **argv)
+{
+	struct cpreg_fleet *f = NULL;
+	struct cpreg_policy *p = NULL;
+	struct cpreg_vm_options vm = vm_options();
+	struct json_object *o;
+	int r;
+
+	if (argc < 1)
+		return fail("usage: cpregctl pools FILE...|DIR");
+	if (get_policy(&p) != 0 || load_fleet(argc, argv, &f) != 0) {
+		cpreg_policy_unref(p);
+		return EXIT_ERR;
+	}
+	r = cpreg_fleet_judge(f, p, &vm);
+	if (r < 0) {
+		cpreg_fleet_unref(f);
+		cpreg_policy_unref(p);
+		return fail("cannot judge the fleet: %s", strerror(-r));
+	}
+	o = pools_report(f, &vm, !arg.json);
+	if (arg.json)
+		print_json(o);
+	r = cpreg_fleet_pool_count(f) == 1 ? EXIT_OK : EXIT_NO;
+	json_object_put(o);
+	cpreg_fleet_unref(f);
+	cpreg_policy_unref(p);
+	return r;
+}
+
+/*
+ * The libvirt domain XML that gives a VM these options: host-passthrough,
+ * <pmu state='off'/>, SVE and its lengths as CPU features; pointer auth
+ * and the PSCI version have no libvirt element, so they go to QEMU as
+ * -global properties of the host CPU type through <qemu:commandline>.
+ */
+static void libvirt_xml(const struct cpreg_vm_options *vm, const uint64_t *common_vls, FILE *out)
+{
+	bool qemu = vm->psci_version || (vm->disable & (1u << CPREG_FEAT_PTRAUTH_ADDRESS));
+
+	fprintf(out, "<domain type='kvm'%s>\n", qemu ? " xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'" : "");
+	if (vm->disable & (1u << CPREG_FEAT_PMU_V3))
+		fprintf(out, "  <features>\n    <pmu state='off'/>\n  </features>\n");
+	fprintf(out, "  <cpu mode='host-passthrough' check='none' migratable='on'>\n");
+	if (vm->disable & (1u << CPREG_FEAT_SVE)) {
+		fprintf(out, "    <feature policy='disable' name='sve'/>\n");
+	} else if (vm->sve_max_vq && common_vls) {
+		for (unsigned vq = 1; vq <= 16; vq++)
+			if (common_vls[(vq - 1) / 64] >> ((vq - 1) % 64) & 1)
+				fprintf(out, "    <feature policy='%s' name='sve%u'/>\n", vq <= vm->sve_max_vq ? "require" : "disable",
+					vq * 128);
+	}
+	fprintf(out, "  </cpu>\n");
+	if (qemu) {
+		fprintf(out, "  <qemu:commandline>\n");
+		if (vm->disable & (1u << CPREG_FEAT_PTRAUTH_ADDRESS))
+			fprintf(out, "    <qemu:arg value='-global'/>\n    <qemu:arg value='host-arm-cpu.pauth=off'/>\n");
+		if (vm->psci_version)
+			fprintf(out, "    <qemu:arg value='-global'/>\n    <qemu:arg value='host-arm-cpu.kvm-psci-version=%u.%u'/>\n",
+				vm->psci_version >> 16, vm->psci_version & 0xffff);
+		fprintf(out, "  </qemu:commandline>\n");
+	}
+	fprintf(out, "</domain>\n");
+}
+
+static int cmd_profile(int argc, char **argv)
+{
+	struct cpreg_fleet *f = NULL;
+	struct cpreg_policy *p = NULL;
+	struct cpreg_fleet_profile prof;
+	struct json_object *root = NULL, *o;
+	uint64_t vls[8];
+	bool have_vls = true;
+	char q[160];
+	int r, ret = EXIT_ERR;
+
+	if (argc < 1)
+		return fail("usage: cpregctl profile FILE...|DIR");
+	if (get_policy(&p) != 0 || load_fleet(argc, argv, &f) != 0)
+		goto out;
+	if (cpreg_fleet_profile(f, p, &prof) < 0) {
+		fail("cannot compute a profile");
+		goto out;
+	}
+	/* The vector lengths every host offers. */
+	memset(vls, 0xff, sizeof(vls));
+	for (size_t i = 0; i < cpreg_fleet_group_count(f); i++) {
+		const uint64_t *v = cpreg_inventory_sve_vls(cpreg_fleet_group_at(f, i)->inventory);
+
+		if (!v)
+			have_vls = false;
+		for (int k = 0; k < 8 && v; k++)
+			vls[k] &= v[k];
+	}
+	/* Verified by the same check that judges a pair: every ordered pair with the profile applied. */
+	r = cpreg_fleet_judge(f, p, &prof.vm);
+	if (r < 0) {
+		fail("cannot judge the fleet: %s", strerror(-r));
+		goto out;
+	}
+	cpreg_vm_options_qemu(&prof.vm, q, sizeof(q));
+	root = pools_report(f, &prof.vm, false);
+	json_object_object_add(root, "schema", json_object_new_string("cpreg-profile/1"));
+	o = json_object_new_object();
+	json_object_object_add(o, "offered", json_object_new_boolean(cpreg_fleet_pool_count(f) == 1));
+	json_object_object_add(o, "qemu_cpu", json_object_new_string(q));
+	if (prof.psci_unpinnable)
+		json_object_object_add(o, "psci_note", json_object_new_string(
+			"the hosts implement different PSCI versions, but kvm-psci-version needs QEMU 11.1 or later on "
+			"every host"));
+	if (cpreg_fleet_pool_count(f) == 1) {
+		char *xml = NULL;
+		size_t len = 0;
+		FILE *mf = open_memstream(&xml, &len);
+
+		if (mf) {
+			libvirt_xml(&prof.vm, have_vls ? vls : NULL, mf);
+			fclose(mf);
+			json_object_object_add(o, "libvirt_xml", json_object_new_string(xml ? xml : ""));
+			if (!arg.json)
+				printf("One pool: every ordered pair of these hosts is compatible for a VM with\n"
+				       "  QEMU:    -cpu %s\n  libvirt:\n%s", q, xml ? xml : "");
+			free(xml);
+		}
+		ret = EXIT_OK;
+	} else {
+		if (!arg.json) {
+			printf("No VM options make these hosts one pool.  With the closest profile, -cpu %s:\n", q);
+			json_object_put(pools_report(f, &prof.vm, true));
+			printf("What no VM option fixes is listed under \"apart\" (QEMU offers no option to lower an ID "
+			       "register field or to change MIDR_EL1; see docs/fleet.md).\n");
+		}
+		ret = EXIT_NO;
+	}
+	if (prof.psci_unpinnable && !arg.json)
+		printf("note: %s\n", json_object_get_string(json_object_object_get(o, "psci_note")));
+	json_object_object_add(root, "profile", o);
+	if (arg.json)
+		print_json(root);
+out:
+	json_object_put(root);
+	cpreg_fleet_unref(f);
+	cpreg_policy_unref(p);
+	return ret;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -761,6 +1167,10 @@ static void usage(FILE *f)
 		"  diff A B                  registers that differ, side by side by name\n"
 		"  matrix FILE...            every ordered pair of a fleet, grouped into pools\n"
 		"  explain SOURCE DEST       why a pair is or is not compatible, worst first, and what would change it\n"
+		"  pools FILE...|DIR         migration pools: maximal sets of hosts where every ordered pair is\n"
+		"                            compatible for the VM (its options from --disable, --psci-version...)\n"
+		"  profile FILE...|DIR       the VM options that make these hosts one pool, verified pair by pair,\n"
+		"                            as a QEMU -cpu string and libvirt domain XML\n"
 		"\n"
 		"Options:\n"
 		"  -s, --socket PATH         cpregd's socket (default " DEFAULT_SOCKET ", or $CPREGD_SOCKET)\n"
@@ -877,5 +1287,9 @@ int main(int argc, char **argv)
 		return cmd_matrix(argc, argv);
 	if (strcmp(cmd, "explain") == 0)
 		return cmd_explain(argc, argv);
+	if (strcmp(cmd, "pools") == 0)
+		return cmd_pools(argc, argv);
+	if (strcmp(cmd, "profile") == 0)
+		return cmd_profile(argc, argv);
 	return fail("unknown command \"%s\" (see cpregctl --help)", cmd);
 }

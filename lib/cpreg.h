@@ -506,6 +506,52 @@ CPREG_EXPORT bool cpreg_verdict_has_trial(const struct cpreg_verdict *v);
 CPREG_EXPORT int cpreg_verdict_contradiction_at(const struct cpreg_verdict *v, size_t i, uint64_t *ret_id,
 					       enum cpreg_outcome *ret_static, enum cpreg_outcome *ret_trial);
 
+/* ---- fleets: migration pools and VM profiles ---- */
+
+/* Identical hosts: one digest and one QEMU policy as a destination. */
+struct cpreg_fleet_group {
+	char digest[CPREG_DIGEST_LEN];
+	const char *policy;                 /* "qemu-legacy" or "qemu-11.1", from its QEMU version */
+	struct cpreg_inventory *inventory;  /* the first member's */
+	char **members;                     /* the names the hosts were added under */
+	size_t n_members;
+};
+
+struct cpreg_fleet;
+CPREG_EXPORT int cpreg_fleet_new(struct cpreg_fleet **ret);
+CPREG_EXPORT struct cpreg_fleet *cpreg_fleet_unref(struct cpreg_fleet *f);
+/* Add a host under a name (its file, say); identical hosts share a group. */
+CPREG_EXPORT int cpreg_fleet_add(struct cpreg_fleet *f, const char *name, struct cpreg_inventory *inv);
+CPREG_EXPORT size_t cpreg_fleet_group_count(const struct cpreg_fleet *f);
+CPREG_EXPORT const struct cpreg_fleet_group *cpreg_fleet_group_at(const struct cpreg_fleet *f, size_t i);
+/*
+ * Check every ordered pair of groups with the VM's options (policy NULL:
+ * each destination's own QEMU decides), then find the migration pools:
+ * maximal sets of groups where every ordered pair is compatible, largest
+ * first.  Work grows with the number of groups, not of hosts.
+ */
+CPREG_EXPORT int cpreg_fleet_judge(struct cpreg_fleet *f, const struct cpreg_policy *policy,
+				   const struct cpreg_vm_options *vm);
+/* The verdict for a VM on group `from` moving to group `to` (NULL when from == to: identical hosts). */
+CPREG_EXPORT const struct cpreg_verdict *cpreg_fleet_verdict(const struct cpreg_fleet *f, size_t from, size_t to);
+CPREG_EXPORT size_t cpreg_fleet_pool_count(const struct cpreg_fleet *f);
+/* The groups of pool k (sorted); returns how many. */
+CPREG_EXPORT size_t cpreg_fleet_pool_at(const struct cpreg_fleet *f, size_t k, const size_t **ret_groups);
+/* May every VM of pool a move to every host of pool b? */
+CPREG_EXPORT bool cpreg_fleet_pool_moves(const struct cpreg_fleet *f, size_t a, size_t b);
+
+/* The VM options under which the fleet's hosts look most alike. */
+struct cpreg_fleet_profile {
+	struct cpreg_vm_options vm;  /* features no host lacks stay on; PSCI pinned to the lowest */
+	uint32_t psci_lowest;        /* the lowest PSCI version among the hosts */
+	bool psci_unpinnable;        /* versions differ but some host's QEMU is older than 11.1 */
+};
+/* policy: the QEMU the hosts run as destinations (NULL: each host's own, from its inventory). */
+CPREG_EXPORT int cpreg_fleet_profile(const struct cpreg_fleet *f, const struct cpreg_policy *policy,
+				     struct cpreg_fleet_profile *ret);
+/* The QEMU -cpu argument for these options ("host,pmu=off,kvm-psci-version=1.1"). */
+CPREG_EXPORT int cpreg_vm_options_qemu(const struct cpreg_vm_options *vm, char *buf, size_t len);
+
 #ifdef __cplusplus
 }
 #endif

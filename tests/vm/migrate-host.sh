@@ -42,7 +42,7 @@ qemu_wait() {
 }
 qlog() { tr -d '\r' <"$log" | grep -v '^(qemu)'; }
 # "info migrate" says "Migration status: completed" up to QEMU 10.x, "Status: completed" since.
-migrate_done() { qlog | grep -q 'Status:[[:space:]]*\(completed\|failed\)'; }
+migrate_done() { qlog | grep -qE '[Ss]tatus:.*(completed|failed)'; }
 # After the load, "info status" no longer says inmigrate ("paused (prelaunch)").
 load_done() { qlog | grep 'VM status:' | grep -qv inmigrate; }
 qemu_stop() {
@@ -55,7 +55,7 @@ qemu_stop() {
 qsave() { # ID MACHINE CPU
 	qemu_start "/tmp/save-$1.log" -M "$2,gic-version=3" -cpu "$3"
 	echo "migrate \"exec:cat > /tmp/$1.st\"" >&3
-	if qemu_wait migrate_done 'info migrate' && qlog | grep -q 'Status:[[:space:]]*completed'; then
+	if qemu_wait migrate_done 'info migrate' && qlog | grep -qE '[Ss]tatus:.*completed'; then
 		res=saved
 	else
 		res=failed

@@ -1,0 +1,424 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Fleets: many hosts' inventories judged as a whole.  Identical hosts (one
+ * digest, one QEMU policy as a destination) form a group and are judged
+ * once, so the work grows with the number of distinct hosts, not of files.
+ * Every ordered pair of groups is checked with the pair check itself
+ * (cpreg_check_vm); a migration pool is a maximal set of groups where every
+ * ordered pair is compatible (a maximal clique of the mutual graph,
+ * Bron-Kerbosch with pivoting); a VM profile is the set of VM options under
+ * which the hosts look most alike, offered only when the same check passes
+ * every ordered pair with it applied.
+ */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "cpreg-internal.h"
+
+struct cpreg_fleet {
+	int refcount;
+	struct cpreg_fleet_group *g;
+	size_t n, cap;
+	struct cpreg_verdict **v;      /* n * n, [i * n + j]: a VM on group i moving to group j */
+	struct cpreg_vm_options vm;
+	size_t **pools;                /* each a sorted list of group indices */
+	size_t *pool_len;
+	size_t n_pools;
+};
+
+int cpreg_fleet_new(struct cpreg_fleet **ret)
+{
+	struct cpreg_fleet *f;
+
+	if (!ret)
+		return -EINVAL;
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	f->refcount = 1;
+	*ret = f;
+	return 0;
+}
+
+static void drop_results(struct cpreg_fleet *f)
+{
+	if (f->v)
+		for (size_t i = 0; i < f->n * f->n; i++)
+			cpreg_verdict_unref(f->v[i]);
+	free(f->v);
+	f->v = NULL;
+	for (size_t k = 0; k < f->n_pools; k++)
+		free(f->pools[k]);
+	free(f->pools);
+	free(f->pool_len);
+	f->pools = NULL;
+	f->pool_len = NULL;
+	f->n_pools = 0;
+}
+
+struct cpreg_fleet *cpreg_fleet_unref(struct cpreg_fleet *f)
+{
+	if (!f || --f->refcount > 0)
+		return NULL;
+	drop_results(f);
+	for (size_t i = 0; i < f->n; i++) {
+		cpreg_inventory_unref(f->g[i].inventory);
+		for (size_t k = 0; k < f->g[i].n_members; k++)
+			free(f->g[i].members[k]);
+		free(f->g[i].members);
+	}
+	free(f->g);
+	free(f);
+	return NULL;
+}
+
+/* The policy a destination's own QEMU implies (legacy when unknown, as cpreg_check does). */
+static const char *own_policy(const struct cpreg_inventory *inv)
+{
+	const char *p = cpreg_policy_for_qemu_version(cpreg_inventory_get_text(inv, CPREG_TEXT_QEMU_VERSION));
+
+	return p ? p : "qemu-legacy";
+}
+
+int cpreg_fleet_add(struct cpreg_fleet *f, const char *name, struct cpreg_inventory *inv)
+{
+	char digest[CPREG_DIGEST_LEN];
+	const char *pol;
+	struct cpreg_fleet_group *g = NULL;
+	char **m, *copy;
+
+	if (!f || !name || !inv)
+		return -EINVAL;
+	cpreg_inventory_digest(inv, digest, sizeof(digest));
+	pol = own_policy(inv);
+	for (size_t i = 0; i < f->n; i++)
+		if (strcmp(f->g[i].digest, digest) == 0 && strcmp(f->g[i].policy, pol) == 0)
+			g = &f->g[i];
+	if (!g) {
+		if (f->n == f->cap) {
+			size_t ncap = f->cap ? f->cap * 2 : 16;
+			struct cpreg_fleet_group *n = reallocarray(f->g, ncap, sizeof(*n));
+
+			if (!n)
+				return -ENOMEM;
+			f->g = n;
+			f->cap = ncap;
+		}
+		drop_results(f);
+		g = &f->g[f->n++];
+		memset(g, 0, sizeof(*g));
+		snprintf(g->digest, sizeof(g->digest), "%s", digest);
+		g->policy = pol;
+		g->inventory = cpreg_inventory_ref(inv);
+	}
+	copy = strdup(name);
+	m = copy ? reallocarray(g->members, g->n_members + 1, sizeof(*m)) : NULL;
+	if (!m) {
+		free(copy);
+		return -ENOMEM;
+	}
+	g->members = m;
+	g->members[g->n_members++] = copy;
+	return 0;
+}
+
+size_t cpreg_fleet_group_count(const struct cpreg_fleet *f)
+{
+	return f ? f->n : 0;
+}
+
+const struct cpreg_fleet_group *cpreg_fleet_group_at(const struct cpreg_fleet *f, size_t i)
+{
+	return f && i < f->n ? &f->g[i] : NULL;
+}
+
+static bool compatible(const struct cpreg_fleet *f, size_t i, size_t j)
+{
+	return i == j || cpreg_verdict_result(f->v[i * f->n + j]) == CPREG_COMPATIBLE;
+}
+
+static bool mutual(const struct cpreg_fleet *f, size_t i, size_t j)
+{
+	return compatible(f, i, j) && compatible(f, j, i);
+}
+
+/* Bron-Kerbosch with pivoting over the mutual graph: R, P, X as index lists. */
+struct bk {
+	struct cpreg_fleet *f;
+	size_t *r;
+	int err;
+};
+
+static int add_pool(struct cpreg_fleet *f, const size_t *r, size_t nr)
+{
+	size_t **np = reallocarray(f->pools, f->n_pools + 1, sizeof(*np));
+	size_t *nl, *copy;
+
+	if (!np)
+		return -ENOMEM;
+	f->pools = np;
+	nl = reallocarray(f->pool_len, f->n_pools + 1, sizeof(*nl));
+	if (!nl)
+		return -ENOMEM;
+	f->pool_len = nl;
+	copy = malloc(nr * sizeof(*copy));
+	if (!copy)
+		return -ENOMEM;
+	memcpy(copy, r, nr * sizeof(*copy));
+	/* Sorted, so that pools read in the order the hosts were given. */
+	for (size_t a = 1; a < nr; a++)
+		for (size_t b = a; b > 0 && copy[b - 1] > copy[b]; b--) {
+			size_t t = copy[b];
+
+			copy[b] = copy[b - 1];
+			copy[b - 1] = t;
+		}
+	f->pools[f->n_pools] = copy;
+	f->pool_len[f->n_pools++] = nr;
+	return 0;
+}
+
+static void bron_kerbosch(struct bk *s, size_t nr, const size_t *p, size_t np, const size_t *x, size_t nx)
+{
+	size_t pivot = SIZE_MAX, best = 0, *p2 = NULL, *x2 = NULL, *pl = NULL;
+	size_t npl = 0;
+
+	if (s->err)
+		return;
+	if (np == 0 && nx == 0) {
+		s->err = add_pool(s->f, s->r, nr);
+		return;
+	}
+	/* Pivot: the vertex of P or X with the most neighbours in P. */
+	for (size_t k = 0; k < np + nx; k++) {
+		size_t u = k < np ? p[k] : x[k - np], cnt = 0;
+
+		for (size_t q = 0; q < np; q++)
+			cnt += p[q] != u && mutual(s->f, u, p[q]);
+		if (pivot == SIZE_MAX || cnt > best) {
+			pivot = u;
+			best = cnt;
+		}
+	}
+	p2 = malloc((np + 1) * sizeof(*p2));
+	x2 = malloc((np + nx + 1) * sizeof(*x2));
+	pl = malloc((np + 1) * sizeof(*pl));
+	if (!p2 || !x2 || !pl) {
+		s->err = -ENOMEM;
+		goto out;
+	}
+	for (size_t k = 0; k < np; k++)
+		if (p[k] == pivot || !mutual(s->f, pivot, p[k]))
+			pl[npl++] = p[k];
+	{
+		/* P and X shrink as each candidate is done: keep working copies. */
+		size_t *pc = malloc((np + 1) * sizeof(*pc)), *xc = malloc((np + nx + 1) * sizeof(*xc));
+		size_t npc = np, nxc = nx;
+
+		if (!pc || !xc) {
+			free(pc);
+			free(xc);
+			s->err = -ENOMEM;
+			goto out;
+		}
+		memcpy(pc, p, np * sizeof(*pc));
+		memcpy(xc, x, nx * sizeof(*xc));
+		for (size_t k = 0; k < npl && !s->err; k++) {
+			size_t v = pl[k], n2p = 0, n2x = 0;
+
+			for (size_t q = 0; q < npc; q++)
+				if (pc[q] != v && mutual(s->f, v, pc[q]))
+					p2[n2p++] = pc[q];
+			for (size_t q = 0; q < nxc; q++)
+				if (xc[q] != v && mutual(s->f, v, xc[q]))
+					x2[n2x++] = xc[q];
+			s->r[nr] = v;
+			bron_kerbosch(s, nr + 1, p2, n2p, x2, n2x);
+			/* Move v from P to X. */
+			for (size_t q = 0; q < npc; q++)
+				if (pc[q] == v) {
+					pc[q] = pc[--npc];
+					break;
+				}
+			xc[nxc++] = v;
+		}
+		free(pc);
+		free(xc);
+	}
+out:
+	free(p2);
+	free(x2);
+	free(pl);
+}
+
+int cpreg_fleet_judge(struct cpreg_fleet *f, const struct cpreg_policy *policy, const struct cpreg_vm_options *vm)
+{
+	size_t *all = NULL;
+	struct bk s = { 0 };
+	int r;
+
+	if (!f)
+		return -EINVAL;
+	drop_results(f);
+	f->vm = vm ? *vm : (struct cpreg_vm_options){ 0 };
+	f->v = calloc(f->n * f->n + 1, sizeof(*f->v));
+	if (!f->v)
+		return -ENOMEM;
+	for (size_t i = 0; i < f->n; i++)
+		for (size_t j = 0; j < f->n; j++) {
+			if (i == j)
+				continue;
+			r = cpreg_check_vm(f->g[i].inventory, f->g[j].inventory, policy, vm, &f->v[i * f->n + j]);
+			if (r < 0)
+				return r;
+		}
+	all = malloc((f->n + 1) * sizeof(*all));
+	s.f = f;
+	s.r = malloc((f->n + 1) * sizeof(*s.r));
+	if (!all || !s.r) {
+		free(all);
+		free(s.r);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < f->n; i++)
+		all[i] = i;
+	bron_kerbosch(&s, 0, all, f->n, NULL, 0);
+	free(all);
+	free(s.r);
+	/* Largest pools first; among equals, the order of their first group. */
+	for (size_t a = 1; a < f->n_pools; a++)
+		for (size_t b = a; b > 0; b--) {
+			size_t *pa = f->pools[b - 1], *pb = f->pools[b], la = f->pool_len[b - 1], lb = f->pool_len[b];
+
+			if (la > lb || (la == lb && pa[0] <= pb[0]))
+				break;
+			f->pools[b - 1] = pb;
+			f->pools[b] = pa;
+			f->pool_len[b - 1] = lb;
+			f->pool_len[b] = la;
+		}
+	return s.err;
+}
+
+const struct cpreg_verdict *cpreg_fleet_verdict(const struct cpreg_fleet *f, size_t from, size_t to)
+{
+	return f && f->v && from < f->n && to < f->n ? f->v[from * f->n + to] : NULL;
+}
+
+size_t cpreg_fleet_pool_count(const struct cpreg_fleet *f)
+{
+	return f ? f->n_pools : 0;
+}
+
+size_t cpreg_fleet_pool_at(const struct cpreg_fleet *f, size_t k, const size_t **ret_groups)
+{
+	if (!f || k >= f->n_pools)
+		return 0;
+	if (ret_groups)
+		*ret_groups = f->pools[k];
+	return f->pool_len[k];
+}
+
+bool cpreg_fleet_pool_moves(const struct cpreg_fleet *f, size_t a, size_t b)
+{
+	if (!f || !f->v || a >= f->n_pools || b >= f->n_pools)
+		return false;
+	for (size_t x = 0; x < f->pool_len[a]; x++)
+		for (size_t y = 0; y < f->pool_len[b]; y++)
+			if (!compatible(f, f->pools[a][x], f->pools[b][y]))
+				return false;
+	return true;
+}
+
+/* ---- VM profiles ---- */
+
+static uint32_t feats(const struct cpreg_inventory *inv)
+{
+	int64_t v;
+
+	return cpreg_inventory_get_number(inv, CPREG_NUM_VCPU_FEATURES, &v) == 0 ? (uint32_t)v : 0;
+}
+
+static unsigned max_vq(const uint64_t *vls)
+{
+	for (unsigned vq = 512; vq > 0; vq--)
+		if (vls[(vq - 1) / 64] >> ((vq - 1) % 64) & 1)
+			return vq;
+	return 0;
+}
+
+int cpreg_fleet_profile(const struct cpreg_fleet *f, const struct cpreg_policy *policy, struct cpreg_fleet_profile *ret)
+{
+	struct cpreg_fleet_profile p = { 0 };
+	uint32_t all = UINT32_MAX, any = 0;
+	uint64_t psci_min = UINT64_MAX, psci_max = 0;
+	unsigned vq = 512;
+	bool qemu_11_1 = true;
+
+	if (!f || !ret || !f->n)
+		return -EINVAL;
+	for (size_t i = 0; i < f->n; i++) {
+		const struct cpreg_inventory *inv = f->g[i].inventory;
+		const struct cpreg_reg *psci = cpreg_inventory_find(inv, CPREG_PSCI_VERSION);
+		const uint64_t *vls = cpreg_inventory_sve_vls(inv);
+
+		all &= feats(inv);
+		any |= feats(inv);
+		if (psci && psci->state == CPREG_VALUE) {
+			psci_min = psci->value < psci_min ? psci->value : psci_min;
+			psci_max = psci->value > psci_max ? psci->value : psci_max;
+		}
+		if (vls && max_vq(vls) < vq)
+			vq = max_vq(vls);
+		/* A forced policy says which QEMU the destinations run. */
+		qemu_11_1 &= policy ? cpreg_policy_kind(policy) == CPREG_POLICY_QEMU_TOLERANT
+				    : strcmp(f->g[i].policy, "qemu-11.1") == 0;
+	}
+	/*
+	 * A feature some hosts have and others lack is turned off for the VM on
+	 * every host (QEMU pmu/sve/pauth=off); one no host has needs no option.
+	 */
+	any &= ~all;
+	if (any & (1u << CPREG_FEAT_PMU_V3))
+		p.vm.disable |= 1u << CPREG_FEAT_PMU_V3;
+	if (any & (1u << CPREG_FEAT_SVE))
+		p.vm.disable |= 1u << CPREG_FEAT_SVE;
+	if (any & (1u << CPREG_FEAT_PTRAUTH_ADDRESS))
+		p.vm.disable |= 1u << CPREG_FEAT_PTRAUTH_ADDRESS | 1u << CPREG_FEAT_PTRAUTH_GENERIC;
+	/* Every host has SVE: the longest vector length they all offer. */
+	if (all & (1u << CPREG_FEAT_SVE))
+		p.vm.sve_max_vq = vq;
+	/* The lowest PSCI version every host implements; kvm-psci-version exists from QEMU 11.1. */
+	if (psci_min != UINT64_MAX && psci_min != psci_max) {
+		if (qemu_11_1)
+			p.vm.psci_version = (uint32_t)psci_min;
+		else
+			p.psci_unpinnable = true;
+	}
+	p.psci_lowest = psci_min == UINT64_MAX ? 0 : (uint32_t)psci_min;
+	*ret = p;
+	return 0;
+}
+
+int cpreg_vm_options_qemu(const struct cpreg_vm_options *vm, char *buf, size_t len)
+{
+	size_t off;
+
+	if (!vm || !buf || !len)
+		return -EINVAL;
+	off = (size_t)snprintf(buf, len, "host");
+	if (vm->disable & (1u << CPREG_FEAT_PMU_V3) && off < len)
+		off += (size_t)snprintf(buf + off, len - off, ",pmu=off");
+	if (vm->disable & (1u << CPREG_FEAT_SVE) && off < len)
+		off += (size_t)snprintf(buf + off, len - off, ",sve=off");
+	if (vm->disable & (1u << CPREG_FEAT_PTRAUTH_ADDRESS) && off < len)
+		off += (size_t)snprintf(buf + off, len - off, ",pauth=off");
+	if (vm->sve_max_vq && off < len)
+		off += (size_t)snprintf(buf + off, len - off, ",sve-max-vq=%u", vm->sve_max_vq);
+	if (vm->psci_version && off < len)
+		off += (size_t)snprintf(buf + off, len - off, ",kvm-psci-version=%u.%u", vm->psci_version >> 16,
+					vm->psci_version & 0xffff);
+	return off < len ? (int)off : -ENOBUFS;
+}
