@@ -21,6 +21,7 @@
 #include <json.h>
 
 #include "client.h"
+#include "domain.h"
 #include "cpreg.h"
 #include "probe.h"
 
@@ -43,6 +44,7 @@ static struct {
 	const char *provenance;
 	const char *psci;
 	unsigned sve_max_vq;
+	const char *domain;
 } arg = { .timeout_ms = 60000 };
 
 static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -1154,6 +1156,181 @@ out:
 	return ret;
 }
 
+/*
+ * Rolling upgrades: hosts before and after (a canary's inventories).  For
+ * every group before and after: may its VMs evacuate before -> after, and
+ * roll back after -> before, with the VM's options as given, with the
+ * fleet's profile, and with QEMU 11.1 at the destination; which answers
+ * rest on values only the destination kernel judges exactly (its cpregd's
+ * trial should confirm them); and what blocks a direction nothing fixes.
+ */
+static struct {
+	char **before, **after;
+	int n_before, n_after;
+} plan_args;
+
+static struct json_object *plan_direction(const struct cpreg_fleet_group *s, const struct cpreg_fleet_group *d,
+					  const struct cpreg_policy *forced, const struct cpreg_vm_options *given,
+					  const struct cpreg_vm_options *profile, const struct cpreg_vm_options *profile11,
+					  const char *dir, bool text)
+{
+	struct json_object *o = json_object_new_object(), *tries = json_object_new_array();
+	struct cpreg_policy *tolerant = NULL;
+	const char *works = NULL;
+	char fl[512], q[160];
+	struct {
+		const char *name;
+		const struct cpreg_vm_options *vm;
+		const struct cpreg_policy *pol;
+	} t[3] = {
+		{ "as given", given, forced },
+		{ "with the profile", profile, forced },
+		{ "with QEMU 11.1 on both hosts and its profile", profile11, NULL },
+	};
+
+	cpreg_policy_new_builtin("qemu-11.1", &tolerant);
+	t[2].pol = tolerant;
+	json_object_object_add(o, "direction", json_object_new_string(dir));
+	json_object_object_add(o, "from", json_object_new_string(s->members[0]));
+	json_object_object_add(o, "to", json_object_new_string(d->members[0]));
+	for (int k = 0; k < 3; k++) {
+		struct cpreg_verdict *v = NULL;
+		struct json_object *x;
+
+		if (k == 2 && (forced || strcmp(d->policy, "qemu-11.1") == 0))
+			break;  /* the destination already runs (or is forced to) 11.1 */
+		if (cpreg_check_vm(s->inventory, d->inventory, t[k].pol, t[k].vm, &v) < 0)
+			break;
+		x = json_object_new_object();
+		cpreg_vm_options_qemu(t[k].vm, q, sizeof(q));
+		json_object_object_add(x, "try", json_object_new_string(t[k].name));
+		json_object_object_add(x, "qemu_cpu", json_object_new_string(q));
+		json_object_object_add(x, "policy", json_object_new_string(cpreg_verdict_policy(v)));
+		json_object_object_add(x, "result", json_object_new_string(cpreg_result_name(cpreg_verdict_result(v))));
+		json_object_object_add(x, "needs_trial", json_object_new_boolean(cpreg_verdict_trial_advised(v) > 0));
+		{
+			struct json_object *arr = json_object_new_array();
+
+			fails_line(v, fl, sizeof(fl), arr);
+			json_object_object_add(x, "deciding", arr);
+		}
+		json_object_array_add(tries, x);
+		if (text)
+			printf("    %-52s -cpu %s, %s: %s%s%s%s\n", t[k].name, q, cpreg_verdict_policy(v),
+			       cpreg_result_name(cpreg_verdict_result(v)), fl[0] ? " (" : "", fl, fl[0] ? ")" : "");
+		if (!works && cpreg_verdict_result(v) == CPREG_COMPATIBLE) {
+			works = t[k].name;
+			if (cpreg_verdict_trial_advised(v) && text)
+				printf("    %-52s the destination's cpregd should confirm %zu value(s) with its trial\n", "",
+				       cpreg_verdict_trial_advised(v));
+		}
+		cpreg_verdict_unref(v);
+	}
+	json_object_object_add(o, "tries", tries);
+	json_object_object_add(o, "works", works ? json_object_new_string(works) : NULL);
+	if (text && !works)
+		printf("    cannot move: nothing above makes it compatible (see the deciding registers)\n");
+	cpreg_policy_unref(tolerant);
+	return o;
+}
+
+static int cmd_plan(int argc, char **argv)
+{
+	struct cpreg_fleet *b = NULL, *a = NULL, *all = NULL;
+	struct cpreg_policy *p = NULL;
+	struct cpreg_fleet_profile prof, prof11;
+	struct cpreg_vm_options given = vm_options();
+	struct json_object *root = json_object_new_object(), *rows = json_object_new_array();
+	size_t blocked = 0;
+	int ret = EXIT_ERR;
+
+	(void)argv;
+	if (argc > 0 || !plan_args.n_before || !plan_args.n_after) {
+		fail("usage: cpregctl plan --before FILE...|DIR --after FILE...|DIR");
+		goto out;
+	}
+	if (get_policy(&p) != 0 || load_fleet(plan_args.n_before, plan_args.before, &b) != 0 ||
+	    load_fleet(plan_args.n_after, plan_args.after, &a) != 0 || load_fleet(plan_args.n_before, plan_args.before, &all) != 0)
+		goto out;
+	/* The profile of both sides together: the options that keep VMs movable both ways. */
+	for (size_t j = 0; j < cpreg_fleet_group_count(a); j++) {
+		const struct cpreg_fleet_group *g = cpreg_fleet_group_at(a, j);
+
+		for (size_t k = 0; k < g->n_members; k++)
+			cpreg_fleet_add(all, g->members[k], g->inventory);
+	}
+	cpreg_fleet_profile(all, p, &prof);
+	{
+		struct cpreg_policy *tol = NULL;
+
+		cpreg_policy_new_builtin("qemu-11.1", &tol);
+		cpreg_fleet_profile(all, tol, &prof11);
+		cpreg_policy_unref(tol);
+	}
+	json_object_object_add(root, "schema", json_object_new_string("cpreg-plan/1"));
+	json_object_object_add(root, "vm_options", vm_json(&given));
+	json_object_object_add(root, "profile", vm_json(&prof.vm));
+	json_object_object_add(root, "profile_qemu_11_1", vm_json(&prof11.vm));
+	for (size_t i = 0; i < cpreg_fleet_group_count(b); i++)
+		for (size_t j = 0; j < cpreg_fleet_group_count(a); j++) {
+			const struct cpreg_fleet_group *gb = cpreg_fleet_group_at(b, i), *ga = cpreg_fleet_group_at(a, j);
+			struct json_object *e, *r;
+			char lb[512], la[512];
+
+			group_line(gb, lb, sizeof(lb));
+			group_line(ga, la, sizeof(la));
+			if (!arg.json)
+				printf("before group %zu (%s, %zu host%s)\n  <-> after group %zu (%s, %zu host%s)\n  evacuate, "
+				       "before -> after:\n", i + 1, lb, gb->n_members, gb->n_members == 1 ? "" : "s", j + 1, la,
+				       ga->n_members, ga->n_members == 1 ? "" : "s");
+			e = plan_direction(gb, ga, p, &given, &prof.vm, &prof11.vm, "evacuate", !arg.json);
+			if (!arg.json)
+				printf("  roll back, after -> before:\n");
+			r = plan_direction(ga, gb, p, &given, &prof.vm, &prof11.vm, "roll-back", !arg.json);
+			blocked += !json_object_object_get(e, "works") || !json_object_object_get(r, "works");
+			json_object_array_add(rows, e);
+			json_object_array_add(rows, r);
+		}
+	json_object_object_add(root, "moves", rows);
+	if (arg.json)
+		print_json(root);
+	ret = blocked ? EXIT_NO : EXIT_OK;
+out:
+	json_object_put(root);
+	cpreg_fleet_unref(a);
+	cpreg_fleet_unref(b);
+	cpreg_fleet_unref(all);
+	cpreg_policy_unref(p);
+	return ret;
+}
+
+/* Take "--before FILE..." and "--after FILE..." out of argv before option parsing. */
+static int take_plan_lists(int *argc, char **argv)
+{
+	int w = 0;
+	char ***list = NULL;
+	int *n = NULL;
+
+	for (int i = 0; i < *argc; i++) {
+		if (strcmp(argv[i], "--before") == 0 || strcmp(argv[i], "--after") == 0) {
+			bool before = argv[i][2] == 'b';
+
+			list = before ? &plan_args.before : &plan_args.after;
+			n = before ? &plan_args.n_before : &plan_args.n_after;
+			*list = &argv[i + 1];
+			*n = 0;
+			while (i + 1 < *argc && argv[i + 1][0] != '-') {
+				i++;
+				(*n)++;
+			}
+			continue;
+		}
+		argv[w++] = argv[i];
+	}
+	*argc = w;
+	return 0;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -1171,6 +1348,9 @@ static void usage(FILE *f)
 		"                            compatible for the VM (its options from --disable, --psci-version...)\n"
 		"  profile FILE...|DIR       the VM options that make these hosts one pool, verified pair by pair,\n"
 		"                            as a QEMU -cpu string and libvirt domain XML\n"
+		"  plan --before FILE...|DIR --after FILE...|DIR\n"
+		"                            a rolling upgrade: may VMs evacuate before -> after and roll back,\n"
+		"                            as given, with the profile, with QEMU 11.1; what blocks them\n"
 		"\n"
 		"Options:\n"
 		"  -s, --socket PATH         cpregd's socket (default " DEFAULT_SOCKET ", or $CPREGD_SOCKET)\n"
@@ -1184,6 +1364,8 @@ static void usage(FILE *f)
 		"      --disable LIST        vCPU options, e.g. pmu=off,sve=off,pauth=off: for probe, the vCPU\n"
 		"                            to build; for check/explain, the VM's (the source is adjusted)\n"
 		"      --sve-max-vq N        check/explain: the VM's SVE vector lengths up to 128*N bits\n"
+		"      --domain FILE.xml     the VM's options from its libvirt domain definition (host-passthrough,\n"
+		"                            <pmu>, sve features, kvm-psci-version through <qemu:commandline>)\n"
 		"      --dev PATH            probe: the KVM device (default /dev/kvm)\n"
 		"      --qemu PATH           probe: record this QEMU's version\n"
 		"      --replay FILE         probe: answer from a recorded inventory instead of /dev/kvm\n"
@@ -1211,12 +1393,14 @@ int main(int argc, char **argv)
 		{ "provenance", required_argument, NULL, 'P' },
 		{ "psci-version", required_argument, NULL, 'S' },
 		{ "sve-max-vq", required_argument, NULL, 'M' },
+		{ "domain", required_argument, NULL, 'X' },
 		{}
 	};
 	const char *cmd;
 	int c;
 
 	arg.socket = getenv("CPREGD_SOCKET") ? getenv("CPREGD_SOCKET") : DEFAULT_SOCKET;
+	take_plan_lists(&argc, argv);
 	while ((c = getopt_long(argc, argv, "s:p:jvah", opts, NULL)) != -1) {
 		switch (c) {
 		case 's': arg.socket = optarg; break;
@@ -1257,6 +1441,7 @@ int main(int argc, char **argv)
 			arg.timeout_ms = (int)s * 1000;
 			break;
 		}
+		case 'X': arg.domain = optarg; break;
 		case 'D':
 			if (cpreg_parse_disable(optarg, &arg.disable) < 0)
 				return fail("--disable: expected a list of pmu=off, sve=off, pauth=off; got \"%s\"", optarg);
@@ -1269,6 +1454,22 @@ int main(int argc, char **argv)
 	if (optind >= argc) {
 		usage(stderr);
 		return EXIT_ERR;
+	}
+	if (arg.domain) {
+		/* The VM as libvirt defines it; options given on the command line add to it. */
+		static char psci[16];
+		struct cpreg_vm_options vm;
+		char why[512];
+
+		if (cpreg_domain_vm_options(arg.domain, &vm, why, sizeof(why)) < 0)
+			return fail("--domain %s", why);
+		arg.disable |= vm.disable;
+		if (!arg.sve_max_vq)
+			arg.sve_max_vq = vm.sve_max_vq;
+		if (!arg.psci && vm.psci_version) {
+			snprintf(psci, sizeof(psci), "%u.%u", vm.psci_version >> 16, vm.psci_version & 0xffff);
+			arg.psci = psci;
+		}
 	}
 	cmd = argv[optind++];
 	argc -= optind;
@@ -1291,5 +1492,7 @@ int main(int argc, char **argv)
 		return cmd_pools(argc, argv);
 	if (strcmp(cmd, "profile") == 0)
 		return cmd_profile(argc, argv);
+	if (strcmp(cmd, "plan") == 0)
+		return cmd_plan(argc, argv);
 	return fail("unknown command \"%s\" (see cpregctl --help)", cmd);
 }

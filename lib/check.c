@@ -580,6 +580,27 @@ int cpreg_verdict_contradiction_at(const struct cpreg_verdict *v, size_t i, uint
 	return 0;
 }
 
+/*
+ * Values the kernel model judged by rules only the destination kernel
+ * applies exactly (writable fields, cache geometry, write-ignored AArch32
+ * registers) or left undecided: a live trial there confirms them.
+ */
+size_t cpreg_verdict_trial_advised(const struct cpreg_verdict *v)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; v && !v->trial && i < v->n; i++) {
+		const struct cpreg_finding *f = &v->f[i];
+
+		if (f->kind != CPREG_FIND_VALUE_DIFFERS)
+			continue;
+		n += f->outcome == CPREG_OUT_UNKNOWN || f->rule == CPREG_RULE_FIELD_SAFE ||
+		     f->rule == CPREG_RULE_FIELD_UNSAFE || f->rule == CPREG_RULE_CCSIDR || f->rule == CPREG_RULE_CLIDR ||
+		     f->rule == CPREG_RULE_AA32_WI;
+	}
+	return n;
+}
+
 bool cpreg_verdict_has_trial(const struct cpreg_verdict *v)
 {
 	return v && v->trial;
@@ -715,6 +736,15 @@ int cpreg_verdict_to_json(const struct cpreg_verdict *v, char **ret_text)
 		fputs("}", f);
 	} else {
 		fputs(",\n  \"trial\": null", f);
+	}
+	if (!v->trial) {
+		size_t adv = cpreg_verdict_trial_advised(v);
+
+		fprintf(f, ",\n  \"trial_advised\": %s", adv ? "true" : "false");
+		if (adv)
+			fprintf(f, ",\n  \"trial_advised_reason\": \"%zu value%s judged by rules only the destination kernel "
+				"applies exactly (writable ID fields, cache geometry): its cpregd's live trial confirms them\"",
+				adv, adv == 1 ? "" : "s");
 	}
 	fputs("\n}\n", f);
 	if (fclose(f) != 0 || !buf) {

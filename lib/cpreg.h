@@ -502,6 +502,12 @@ CPREG_EXPORT int cpreg_check_vm(const struct cpreg_inventory *source, const stru
 /* Contradictions between the static rule and the trial. */
 CPREG_EXPORT size_t cpreg_verdict_contradictions(const struct cpreg_verdict *v);
 CPREG_EXPORT bool cpreg_verdict_has_trial(const struct cpreg_verdict *v);
+/*
+ * How many of a verdict without a trial are values only the destination
+ * kernel judges exactly (writable fields, cache geometry, undecided): its
+ * cpregd's live trial should confirm them.  0 once a trial ran.
+ */
+CPREG_EXPORT size_t cpreg_verdict_trial_advised(const struct cpreg_verdict *v);
 /* The i-th contradiction: the register, what the static rules said, what the trial saw. */
 CPREG_EXPORT int cpreg_verdict_contradiction_at(const struct cpreg_verdict *v, size_t i, uint64_t *ret_id,
 					       enum cpreg_outcome *ret_static, enum cpreg_outcome *ret_trial);

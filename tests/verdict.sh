@@ -26,11 +26,17 @@ names() {
 	done
 	echo "$out"
 }
-# cpregctl options for a pair's VM options ("-", "pmu=off", "kvm-psci-version=1.1").
+# cpregctl options for a pair's VM options: "-", or QEMU -cpu host properties
+# separated by commas ("pmu=off,kvm-psci-version=1.1").
 ctl_opts() {
-	case $1 in
-	-) ;;
-	kvm-psci-version=*) echo "--psci-version ${1#kvm-psci-version=}" ;;
-	*) echo "--disable $1" ;;
-	esac
+	local o out=""
+	[ "$1" = - ] && return
+	for o in ${1//,/ }; do
+		case $o in
+		kvm-psci-version=*) out="$out --psci-version ${o#kvm-psci-version=}" ;;
+		sve-max-vq=*) out="$out --sve-max-vq ${o#sve-max-vq=}" ;;
+		*) out="$out --disable $o" ;;
+		esac
+	done
+	echo "$out"
 }

@@ -48,6 +48,24 @@ while read -r kw src dst opts flag; do
 	[ "$MODE" = all ] || [ "${flag:-}" = ci ] || continue
 	pairs+=("$src $dst $opts")
 done <"$PAIRS"
+# "profile A B": the VM profile cpregctl computes for the two hosts (from
+# their recorded inventories, tests/data/migrate) becomes a pair both ways:
+# real QEMU and the destinations' cpregd must accept it.
+while read -r kw a b flag; do
+	[ "$kw" = profile ] || continue
+	[ "$MODE" = all ] || [ "${flag:-}" = ci ] || continue
+	inv=$top_srcdir/tests/data/migrate
+	if [ ! -f "$inv/$a.json" ] || [ ! -f "$inv/$b.json" ]; then
+		diag "profile $a $b: no recorded inventories yet (record with CPREG_RECORD=1)"
+		continue
+	fi
+	popts=$("$top_builddir/daemon/cpregctl" --json profile "$inv/$a.json" "$inv/$b.json" | jq -r '.profile.qemu_cpu')
+	popts=${popts#host}; popts=${popts#,}; popts=${popts:--}
+	diag "profile $a $b: -cpu host${popts/#-/} (cpregctl profile)"
+	for p in "$a $b $popts" "$b $a $popts"; do
+		printf '%s\n' "${pairs[@]}" | grep -qxF "$p" || pairs+=("$p")
+	done
+done <"$PAIRS"
 diag "mode $MODE: ${#pairs[@]} pairs"
 
 # A stream's name: source host and VM options.

@@ -1,0 +1,285 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * A VM's options from its libvirt domain definition, so that an
+ * orchestrator passes the VM as it is defined (ECOSYSTEM.md, libvirt):
+ *   <cpu mode='host-passthrough'> (anything else: cpregd cannot judge it),
+ *   its <feature policy='disable' name='sve'/> and sveNNN features,
+ *   <features><pmu state='off'/></features>,
+ *   QEMU -cpu host properties passed through <qemu:commandline> as
+ *   "-global host-arm-cpu.PROP=VALUE" or "-cpu host,PROP=VALUE", or through
+ *   <qemu:override>: pmu, sve, pauth, sve-max-vq, kvm-psci-version.
+ * libxml2 parses it (what libvirt itself uses); the QEMU namespace is
+ * resolved by its URI, not its prefix.  Anything not understood is an
+ * error that names the element and its line, never a guess.
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "domain.h"
+
+#ifdef HAVE_LIBXML2
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+
+#define QEMU_NS "http://libvirt.org/schemas/domain/qemu/1.0"
+
+static int err_at(char *buf, size_t len, const char *path, const xmlNode *n, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+static int err_at(char *buf, size_t len, const char *path, const xmlNode *n, const char *fmt, ...)
+{
+	va_list ap;
+	int off = snprintf(buf, len, "%s:%ld: ", path, n ? xmlGetLineNo(n) : 0L);
+
+	va_start(ap, fmt);
+	if (off >= 0 && (size_t)off < len)
+		vsnprintf(buf + off, len - (size_t)off, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static bool is(const xmlNode *n, const char *name, const char *ns)
+{
+	if (n->type != XML_ELEMENT_NODE || strcmp((const char *)n->name, name) != 0)
+		return false;
+	if (!ns)
+		return !n->ns || !n->ns->href;
+	return n->ns && n->ns->href && strcmp((const char *)n->ns->href, ns) == 0;
+}
+
+static char *prop(const xmlNode *n, const char *name)
+{
+	return (char *)xmlGetProp(n, (const xmlChar *)name);
+}
+
+/* One "name=value" QEMU property of the host CPU. */
+static int cpu_prop(const char *kv, struct cpreg_vm_options *vm, char *buf, size_t len, const char *path,
+		    const xmlNode *n)
+{
+	char name[64], value[64];
+	const char *eq = strchr(kv, '=');
+
+	if (!eq || (size_t)(eq - kv) >= sizeof(name) || strlen(eq + 1) >= sizeof(value))
+		return err_at(buf, len, path, n, "expected PROPERTY=VALUE, got \"%s\"", kv);
+	memcpy(name, kv, (size_t)(eq - kv));
+	name[eq - kv] = '\0';
+	snprintf(value, sizeof(value), "%s", eq + 1);
+	if (strcmp(name, "pmu") == 0 || strcmp(name, "sve") == 0 || strcmp(name, "pauth") == 0) {
+		uint32_t bits = name[0] == 'p' && name[1] == 'm' ? 1u << CPREG_FEAT_PMU_V3
+			: name[0] == 's' ? 1u << CPREG_FEAT_SVE
+			: 1u << CPREG_FEAT_PTRAUTH_ADDRESS | 1u << CPREG_FEAT_PTRAUTH_GENERIC;
+
+		if (strcmp(value, "off") == 0)
+			vm->disable |= bits;
+		else if (strcmp(value, "on") == 0)
+			vm->disable &= ~bits;
+		else
+			return err_at(buf, len, path, n, "%s: expected on or off, got \"%s\"", name, value);
+		return 0;
+	}
+	if (strcmp(name, "kvm-psci-version") == 0) {
+		if (cpreg_parse_psci_version(value, &vm->psci_version) < 0)
+			return err_at(buf, len, path, n, "kvm-psci-version: expected a version such as 1.1, got \"%s\"", value);
+		return 0;
+	}
+	if (strcmp(name, "sve-max-vq") == 0) {
+		char *end;
+		long vq = strtol(value, &end, 10);
+
+		if (*end || vq < 1 || vq > 512)
+			return err_at(buf, len, path, n, "sve-max-vq: expected 1 to 512, got \"%s\"", value);
+		vm->sve_max_vq = (unsigned)vq;
+		return 0;
+	}
+	return err_at(buf, len, path, n, "QEMU CPU property \"%s\" is not one cpregd understands (pmu, sve, pauth, "
+		      "sve-max-vq, kvm-psci-version)", name);
+}
+
+static int cpu_element(const xmlNode *cpu, struct cpreg_vm_options *vm, char *buf, size_t len, const char *path)
+{
+	char *mode = prop(cpu, "mode");
+	unsigned max_required = 0;
+	int r = 0;
+
+	if (!mode || strcmp(mode, "host-passthrough") != 0) {
+		r = err_at(buf, len, path, cpu, "<cpu mode='%s'>: cpregd judges host-passthrough VMs only (the only CPU "
+			   "mode KVM on arm64 migrates)", mode ? mode : "(none)");
+		xmlFree(mode);
+		return r;
+	}
+	xmlFree(mode);
+	for (const xmlNode *f = cpu->children; f && r == 0; f = f->next) {
+		char *name, *policy;
+
+		if (f->type != XML_ELEMENT_NODE)
+			continue;
+		if (!is(f, "feature", NULL)) {
+			if (is(f, "cache", NULL) || is(f, "topology", NULL) || is(f, "numa", NULL))
+				continue;  /* no effect on the cpreg list */
+			r = err_at(buf, len, path, f, "<cpu><%s>: not an element cpregd understands", (const char *)f->name);
+			break;
+		}
+		name = prop(f, "name");
+		policy = prop(f, "policy");
+		if (!name || !policy) {
+			r = err_at(buf, len, path, f, "<feature>: needs name and policy");
+		} else if (strcmp(name, "sve") == 0) {
+			if (strcmp(policy, "disable") == 0 || strcmp(policy, "forbid") == 0)
+				vm->disable |= 1u << CPREG_FEAT_SVE;
+			else if (strcmp(policy, "require") != 0 && strcmp(policy, "force") != 0)
+				r = err_at(buf, len, path, f, "<feature name='sve' policy='%s'>: unknown policy", policy);
+		} else if (strncmp(name, "sve", 3) == 0 && atoi(name + 3) >= 128 && atoi(name + 3) % 128 == 0) {
+			/* sveNNN: the vector lengths; the largest required one bounds them (sve-max-vq). */
+			unsigned vq = (unsigned)atoi(name + 3) / 128;
+
+			if (strcmp(policy, "require") == 0 || strcmp(policy, "force") == 0)
+				max_required = vq > max_required ? vq : max_required;
+			else if (strcmp(policy, "disable") != 0 && strcmp(policy, "forbid") != 0)
+				r = err_at(buf, len, path, f, "<feature name='%s' policy='%s'>: unknown policy", name, policy);
+		} else {
+			r = err_at(buf, len, path, f, "<feature name='%s'>: not a feature cpregd understands on aarch64 "
+				   "(sve, sve128...sve2048)", name);
+		}
+		xmlFree(name);
+		xmlFree(policy);
+	}
+	if (r == 0 && max_required)
+		vm->sve_max_vq = max_required;
+	return r;
+}
+
+static int qemu_commandline(const xmlNode *cl, struct cpreg_vm_options *vm, char *buf, size_t len, const char *path)
+{
+	const xmlNode *prev = NULL;
+
+	for (const xmlNode *a = cl->children; a; a = a->next) {
+		char *v, *pv;
+		int r = 0;
+
+		if (a->type != XML_ELEMENT_NODE)
+			continue;
+		if (!is(a, "arg", QEMU_NS)) {
+			if (is(a, "env", QEMU_NS))
+				continue;
+			return err_at(buf, len, path, a, "<qemu:commandline><%s>: not an element cpregd understands",
+				      (const char *)a->name);
+		}
+		v = prop(a, "value");
+		pv = prev ? prop(prev, "value") : NULL;
+		if (v && pv && strcmp(pv, "-global") == 0) {
+			/* -global host-arm-cpu.PROP=VALUE sets the host CPU's property. */
+			if (strncmp(v, "host-arm-cpu.", 13) == 0)
+				r = cpu_prop(v + 13, vm, buf, len, path, a);
+		} else if (v && pv && strcmp(pv, "-cpu") == 0) {
+			char *copy = strdup(v), *save = NULL, *tok;
+
+			if (!copy) {
+				r = err_at(buf, len, path, a, "out of memory");
+			} else if (strncmp(copy, "host", 4) != 0 || (copy[4] && copy[4] != ',')) {
+				r = err_at(buf, len, path, a, "-cpu %s: cpregd judges -cpu host VMs only", v);
+			} else {
+				for (tok = strtok_r(copy + 4, ",", &save); tok && r == 0; tok = strtok_r(NULL, ",", &save))
+					r = cpu_prop(tok, vm, buf, len, path, a);
+			}
+			free(copy);
+		}
+		xmlFree(v);
+		xmlFree(pv);
+		if (r)
+			return r;
+		prev = a;
+	}
+	return 0;
+}
+
+/* <qemu:override><qemu:device alias='...'><qemu:frontend><qemu:property name= type= value=/> */
+static int qemu_override(const xmlNode *ov, struct cpreg_vm_options *vm, char *buf, size_t len, const char *path)
+{
+	for (const xmlNode *d = ov->children; d; d = d->next) {
+		if (d->type != XML_ELEMENT_NODE)
+			continue;
+		for (const xmlNode *fe = d->children; fe; fe = fe->next) {
+			if (!is(fe, "frontend", QEMU_NS))
+				continue;
+			for (const xmlNode *p = fe->children; p; p = p->next) {
+				char *name, *value, kv[160];
+				int r;
+
+				if (!is(p, "property", QEMU_NS))
+					continue;
+				name = prop(p, "name");
+				value = prop(p, "value");
+				snprintf(kv, sizeof(kv), "%s=%s", name ? name : "", value ? value : "");
+				xmlFree(name);
+				xmlFree(value);
+				r = cpu_prop(kv, vm, buf, len, path, p);
+				if (r)
+					return r;
+			}
+		}
+	}
+	return 0;
+}
+
+int cpreg_domain_vm_options(const char *path, struct cpreg_vm_options *ret, char *buf, size_t len)
+{
+	struct cpreg_vm_options vm = { 0 };
+	xmlDoc *doc;
+	const xmlNode *root, *cpu = NULL;
+	int r = 0;
+
+	doc = xmlReadFile(path, NULL, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+	if (!doc) {
+		const xmlError *e = xmlGetLastError();
+
+		snprintf(buf, len, "%s:%d: not well-formed XML: %s", path, e ? e->line : 0,
+			 e && e->message ? e->message : "cannot parse");
+		buf[strcspn(buf, "\n")] = '\0';
+		return -1;
+	}
+	root = xmlDocGetRootElement(doc);
+	if (!root || !is(root, "domain", NULL)) {
+		r = err_at(buf, len, path, root, "the root element is not <domain>");
+		goto out;
+	}
+	for (const xmlNode *n = root->children; n && r == 0; n = n->next) {
+		if (is(n, "cpu", NULL)) {
+			cpu = n;
+			r = cpu_element(n, &vm, buf, len, path);
+		} else if (is(n, "features", NULL)) {
+			for (const xmlNode *f = n->children; f; f = f->next)
+				if (is(f, "pmu", NULL)) {
+					char *state = prop(f, "state");
+
+					if (state && strcmp(state, "off") == 0)
+						vm.disable |= 1u << CPREG_FEAT_PMU_V3;
+					else if (!state || strcmp(state, "on") != 0)
+						r = err_at(buf, len, path, f, "<pmu state='%s'>: expected on or off", state ? state : "");
+					xmlFree(state);
+				}
+		} else if (is(n, "commandline", QEMU_NS)) {
+			r = qemu_commandline(n, &vm, buf, len, path);
+		} else if (is(n, "override", QEMU_NS)) {
+			r = qemu_override(n, &vm, buf, len, path);
+		}
+	}
+	if (r == 0 && !cpu)
+		r = err_at(buf, len, path, root, "<domain> has no <cpu mode='host-passthrough'>: cpregd judges "
+			   "host-passthrough VMs only");
+	if (r == 0)
+		*ret = vm;
+out:
+	xmlFreeDoc(doc);
+	return r;
+}
+#else
+int cpreg_domain_vm_options(const char *path, struct cpreg_vm_options *ret, char *buf, size_t len)
+{
+	(void)ret;
+	snprintf(buf, len, "%s: this cpregctl was built without libxml2, so it cannot read domain XML", path);
+	return -1;
+}
+#endif
