@@ -849,8 +849,10 @@ static void group_line(const struct cpreg_fleet_group *g, char *buf, size_t len)
 	const char *q = cpreg_inventory_get_text(g->inventory, CPREG_TEXT_QEMU_VERSION);
 	const struct cpreg_reg *midr = cpreg_inventory_find(g->inventory, CPREG_MIDR_EL1);
 
+	const char *pol = arg.policy && strcmp(arg.policy, "auto") != 0 ? arg.policy : g->policy;
+
 	snprintf(buf, len, "MIDR %#" PRIx64 ", %s, QEMU %s (%s), %.19s...", midr ? midr->value : 0, k ? k : "kernel ?",
-		 q ? q : "?", g->policy, g->digest);
+		 q ? q : "?", pol, g->digest);
 }
 
 /* The failing findings of a verdict, by name: "MIDR_EL1, ID_AA64ISAR0_EL1 (+3)". */

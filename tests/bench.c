@@ -81,6 +81,58 @@ int main(void)
 	       t / (iters / 10 * n * n) * 1e6, n, n, t / (iters / 10) * 1e3);
 	getrusage(RUSAGE_SELF, &ru);
 	printf("peak resident memory:    %8ld KiB (%zu inventories loaded)\n", ru.ru_maxrss, n);
+
+	/*
+	 * A fleet of 1,000 inventories of 50 distinct hosts: the fixtures and
+	 * variants of them (a vCPU-state register's value changed, which changes
+	 * the digest and nothing else), each host under 20 names, read from
+	 * their JSON text as cpregctl reads files.  Pools, profile, and the
+	 * profile's verification: the work must follow the 50, not the 1,000.
+	 */
+	{
+		enum { DISTINCT = 50, COPIES = 20 };
+		char *ftext[DISTINCT];
+		struct cpreg_fleet *f = NULL;
+		struct cpreg_fleet_profile prof;
+		double tr, tj, tp;
+		const uint64_t tpidr = CPREG_SYSREG(3, 3, 13, 0, 2);  /* TPIDR_EL0: vCPU state */
+
+		for (size_t k = 0; k < DISTINCT; k++) {
+			struct cpreg_inventory *x = NULL;
+
+			cpreg_inventory_copy(inv[k % n], &x);
+			cpreg_inventory_set_value(x, tpidr, k / n);
+			cpreg_inventory_to_json(x, &ftext[k]);
+			cpreg_inventory_unref(x);
+		}
+		tr = now();
+		cpreg_fleet_new(&f);
+		for (size_t c = 0; c < COPIES; c++)
+			for (size_t k = 0; k < DISTINCT; k++) {
+				struct cpreg_inventory *x = NULL;
+				char name[32];
+
+				snprintf(name, sizeof(name), "host-%zu-%zu", k, c);
+				cpreg_inventory_from_json(ftext[k], strlen(ftext[k]), &x, NULL);
+				cpreg_fleet_add(f, name, x);
+				cpreg_inventory_unref(x);
+			}
+		tr = now() - tr;
+		tj = now();
+		cpreg_fleet_judge(f, NULL, NULL);
+		tj = now() - tj;
+		tp = now();
+		cpreg_fleet_profile(f, NULL, &prof);
+		cpreg_fleet_judge(f, NULL, &prof.vm);
+		tp = now() - tp;
+		getrusage(RUSAGE_SELF, &ru);
+		printf("fleet of %d files, %zu distinct hosts: read %.0f ms, pools %.0f ms (%zu pools), profile verified "
+		       "%.0f ms; peak %ld KiB\n", DISTINCT * COPIES, cpreg_fleet_group_count(f), tr * 1e3, tj * 1e3,
+		       cpreg_fleet_pool_count(f), tp * 1e3, ru.ru_maxrss);
+		cpreg_fleet_unref(f);
+		for (size_t k = 0; k < DISTINCT; k++)
+			free(ftext[k]);
+	}
 	for (size_t k = 0; k < n; k++) {
 		free(texts[k]);
 		cpreg_inventory_unref(inv[k]);
