@@ -11,6 +11,9 @@
  */
 #include "config.h"
 
+/* The HTTP API version, in an API-Version header on every answer. */
+#define CPREGD_API_VERSION "1"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -277,18 +280,40 @@ static void count_request(enum endpoint ep, int code)
 	}
 }
 
+/* The reason phrase of a status (RFC 9110 section 15). */
+static const char *reason_phrase(int code)
+{
+	switch (code) {
+	case 200: return "OK";
+	case 304: return "Not Modified";
+	case 400: return "Bad Request";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 408: return "Request Timeout";
+	case 413: return "Content Too Large";
+	case 415: return "Unsupported Media Type";
+	case 500: return "Internal Server Error";
+	case 503: return "Service Unavailable";
+	default: return "Error";
+	}
+}
+
 static void reply(struct evhttp_request *req, enum endpoint ep, int code, const char *ctype, const char *body)
 {
 	struct evbuffer *buf = evbuffer_new();
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
 
 	if (!buf) {
 		evhttp_send_error(req, 500, "out of memory");
 		return;
 	}
-	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", ctype);
+	evhttp_add_header(h, "Content-Type", ctype);
+	/* Docker's and Podman's convention: every answer says which API it speaks. */
+	evhttp_add_header(h, "API-Version", CPREGD_API_VERSION);
 	evbuffer_add(buf, body, strlen(body));
 	count_request(ep, code);
-	evhttp_send_reply(req, code, code == 200 ? "OK" : code == 304 ? "Not Modified" : "Error", buf);
+	evhttp_send_reply(req, code, reason_phrase(code), buf);
 	evbuffer_free(buf);
 }
 
@@ -300,7 +325,7 @@ static void reply_json_obj(struct evhttp_request *req, enum endpoint ep, int cod
 								   JSON_C_TO_STRING_NOSLASHESCAPE)) < 0)
 		text = NULL;
 	json_object_put(o);
-	reply(req, ep, code, "application/json", text ? text : "{}\n");
+	reply(req, ep, code, "application/json; charset=utf-8", text ? text : "{}\n");
 	free(text);
 }
 
@@ -384,7 +409,7 @@ static void h_inventory(struct evhttp_request *req)
 		evhttp_send_reply(req, 304, "Not Modified", NULL);
 		return;
 	}
-	reply(req, EP_INVENTORY, 200, "application/json", S.json);
+	reply(req, EP_INVENTORY, 200, "application/json; charset=utf-8", S.json);
 }
 
 static bool peer_may_refresh(struct evhttp_request *req, uid_t *ret_uid)
@@ -437,6 +462,30 @@ static void h_check(struct evhttp_request *req)
 	if (query && evhttp_parse_query_str(query, &q) < 0) {
 		reply_error(req, EP_CHECK, 400, "malformed query string");
 		return;
+	}
+	/* Unknown or repeated parameters are an error, never ignored (?polcy= would run the default). */
+	{
+		static const char *const known[] = { "policy", "trial", "psci", "pmu", "sve", "pauth", "sve_max_vq" };
+		struct evkeyval *kv;
+
+		TAILQ_FOREACH(kv, &q, next) {
+			bool ok = false;
+
+			for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+				ok |= strcmp(kv->key, known[i]) == 0;
+			if (!ok) {
+				reply_error(req, EP_CHECK, 400, "query parameter \"%.64s\" is unknown (policy, trial, psci, pmu, sve, "
+					    "pauth, sve_max_vq)", kv->key);
+				evhttp_clear_headers(&q);
+				return;
+			}
+			for (struct evkeyval *o = TAILQ_NEXT(kv, next); o; o = TAILQ_NEXT(o, next))
+				if (strcmp(o->key, kv->key) == 0) {
+					reply_error(req, EP_CHECK, 400, "query parameter \"%.64s\" is given more than once", kv->key);
+					evhttp_clear_headers(&q);
+					return;
+				}
+		}
 	}
 	policy_name = evhttp_find_header(&q, "policy");
 	{
@@ -531,7 +580,7 @@ static void h_check(struct evhttp_request *req)
 		reply_error(req, EP_CHECK, 500, "check failed: %s", strerror(r < 0 ? -r : ENOMEM));
 	} else {
 		S.checks[cpreg_verdict_result(v)]++;
-		reply(req, EP_CHECK, 200, "application/json", out);
+		reply(req, EP_CHECK, 200, "application/json; charset=utf-8", out);
 	}
 	free(out);
 	cpreg_verdict_unref(v);

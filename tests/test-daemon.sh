@@ -104,6 +104,16 @@ ok $? "?psci=one: 400"
 code=$(http POST '/v1/check?trial=maybe' --data-binary @"$D/neoverse-n1_linux-7.2.json")
 [ "$code" = 400 ]
 ok $? "?trial=maybe: 400"
+# Unknown and repeated parameters are refused, naming the parameter (a typo must not run the default).
+code=$(http POST '/v1/check?polcy=qemu-11.1&trail=0' --data-binary @"$D/neoverse-n1_linux-7.2.json")
+[ "$code" = 400 ] && [ "$(jq -r .error.message "$T/body")" != null ] && jq -r .error.message "$T/body" | grep -q '"polcy" is unknown'
+ok $? "?polcy=...: 400 naming the unknown parameter"
+code=$(http POST '/v1/check?trial=0&trial=1' --data-binary @"$D/neoverse-n1_linux-7.2.json")
+[ "$code" = 400 ] && jq -r .error.message "$T/body" | grep -q '"trial" is given more than once'
+ok $? "?trial=0&trial=1: 400, a repeated parameter"
+grep -qi '^HTTP/1.1 400 Bad Request' "$T/headers" && grep -qi '^API-Version: 1' "$T/headers" &&
+	grep -qi '^Content-Type: application/json; charset=utf-8' "$T/headers"
+ok $? "  reason phrase Bad Request, API-Version and a JSON content type with its charset"
 CPREGD_SOCKET=$SOCK "$B/daemon/cpregctl" --json check "$D/neoverse-n1_linux-7.2.json" >"$T/out"; rc=$?
 [ $rc = 1 ] && grep -q '"result": "incompatible"' "$T/out"
 ok $? "cpregctl check SOURCE (local daemon): exit 1 when incompatible"
