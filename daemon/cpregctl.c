@@ -1294,10 +1294,12 @@ static int cmd_plan(int argc, char **argv)
 			json_object_array_add(rows, r);
 		}
 	json_object_object_add(root, "moves", rows);
+	rows = NULL;
 	if (arg.json)
 		print_json(root);
 	ret = blocked ? EXIT_NO : EXIT_OK;
 out:
+	json_object_put(rows);
 	json_object_put(root);
 	cpreg_fleet_unref(a);
 	cpreg_fleet_unref(b);

@@ -223,8 +223,10 @@ static void bron_kerbosch(struct bk *s, size_t nr, const size_t *p, size_t np, c
 			s->err = -ENOMEM;
 			goto out;
 		}
-		memcpy(pc, p, np * sizeof(*pc));
-		memcpy(xc, x, nx * sizeof(*xc));
+		if (np)
+			memcpy(pc, p, np * sizeof(*pc));
+		if (nx)
+			memcpy(xc, x, nx * sizeof(*xc));
 		for (size_t k = 0; k < npl && !s->err; k++) {
 			size_t v = pl[k], n2p = 0, n2x = 0;
 
