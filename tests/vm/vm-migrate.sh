@@ -28,7 +28,9 @@ set -u
 . "$top_srcdir/tests/verdict.sh"
 vm_setup
 OUT=$top_builddir/tests/vm-out/migrate
-rm -rf "$OUT"; mkdir -p "$OUT"
+# CPREG_MIGRATE_COMPARE=1: compare again what the last run left in $OUT, without booting.
+COMPARE_ONLY=${CPREG_MIGRATE_COMPARE:-0}
+[ "$COMPARE_ONLY" = 1 ] || { rm -rf "$OUT"; mkdir -p "$OUT"; }
 PAIRS=$top_srcdir/tests/vm/migrate-pairs.txt
 EXPECTED=$top_srcdir/tests/vm/migrate-expected.txt
 KNOWN=$top_srcdir/tests/vm/migrate-known-issues.txt
@@ -85,6 +87,7 @@ for p in "${pairs[@]}"; do
 "
 done
 for src in "${!SAVES[@]}"; do
+	[ "$COMPARE_ONLY" = 1 ] && break
 	d=$OUT/src-$src
 	mkdir -p "$d"
 	sort -u <<<"${SAVES[$src]}" | while read -r id opts; do
@@ -113,6 +116,7 @@ for p in "${pairs[@]}"; do
 "
 done
 for dst in "${!LOADS[@]}"; do
+	[ "$COMPARE_ONLY" = 1 ] && break
 	d=$OUT/dst-$dst
 	mkdir -p "$d"
 	files=()
