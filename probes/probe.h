@@ -108,6 +108,12 @@ const struct cpreg_kvm_ops *cpreg_replay_ops(struct cpreg_replay *r);
 void cpreg_replay_fail(struct cpreg_replay *r, unsigned nth, unsigned long request, int err);
 /* Make one register fail KVM_GET_ONE_REG or KVM_SET_ONE_REG with err. */
 void cpreg_replay_fail_reg(struct cpreg_replay *r, uint64_t id, bool on_set, int err);
+/*
+ * Replay recorded real refusals instead of the kernel model: KVM_SET_ONE_REG
+ * refuses exactly these ids (-EINVAL) and takes every other value, as the
+ * kernel did in a real migration (tests/vm/migrate-expected.txt).
+ */
+int cpreg_replay_refuse_only(struct cpreg_replay *r, const uint64_t *ids, size_t n);
 /* Operations so far, and fds still open (a leak when > 0 after a probe). */
 unsigned cpreg_replay_calls(const struct cpreg_replay *r);
 int cpreg_replay_open_fds(const struct cpreg_replay *r);

@@ -33,6 +33,10 @@ struct cpreg_replay {
 	uint64_t fail_reg_id;
 	bool fail_reg_on_set;
 	int fail_reg_errno;
+	/* Recorded real refusals: when set, KVM_SET_ONE_REG refuses these ids and takes the rest. */
+	bool real_refusals;
+	uint64_t *refuse;
+	size_t n_refuse;
 };
 
 #define FD_BASE 1000
@@ -183,6 +187,12 @@ static int replay_ioctl(void *ctx, int fd, unsigned long request, void *arg)
 			struct cpreg_kernel_answer a;
 
 			memcpy(&val, (void *)(uintptr_t)one->addr, bytes);  /* little endian */
+			if (r->real_refusals) {
+				for (size_t i = 0; i < r->n_refuse; i++)
+					if (r->refuse[i] == one->id)
+						return -EINVAL;
+				return 0;
+			}
 			/* The recorded kernel, as the kernel model has it; arm64_check_features() says -E2BIG. */
 			if (cpreg_kernel_judge(r->rec, one->id, val, &a) == 0 && a.outcome == CPREG_OUT_FAIL)
 				return a.rule == CPREG_RULE_FIELD_UNSAFE ? -E2BIG : -EINVAL;
@@ -250,6 +260,7 @@ struct cpreg_replay *cpreg_replay_free(struct cpreg_replay *r)
 {
 	if (r) {
 		cpreg_inventory_unref(r->rec);
+		free(r->refuse);
 		free(r);
 	}
 	return NULL;
@@ -273,6 +284,21 @@ void cpreg_replay_fail_reg(struct cpreg_replay *r, uint64_t id, bool on_set, int
 	r->fail_reg_id = id;
 	r->fail_reg_on_set = on_set;
 	r->fail_reg_errno = err;
+}
+
+int cpreg_replay_refuse_only(struct cpreg_replay *r, const uint64_t *ids, size_t n)
+{
+	uint64_t *copy = n ? malloc(n * sizeof(*copy)) : NULL;
+
+	if (n && !copy)
+		return -ENOMEM;
+	if (n)
+		memcpy(copy, ids, n * sizeof(*copy));
+	free(r->refuse);
+	r->refuse = copy;
+	r->n_refuse = n;
+	r->real_refusals = true;
+	return 0;
 }
 
 unsigned cpreg_replay_calls(const struct cpreg_replay *r)
