@@ -856,7 +856,8 @@ static void group_line(const struct cpreg_fleet_group *g, char *buf, size_t len)
 }
 
 /* The failing findings of a verdict, by name: "MIDR_EL1, ID_AA64ISAR0_EL1 (+3)". */
-static void fails_line(const struct cpreg_verdict *v, char *buf, size_t len, struct json_object *arr)
+static void fails_line(const struct cpreg_verdict *v, char *buf, size_t len, struct json_object *arr,
+		       struct json_object *reasons)
 {
 	size_t off = 0, shown = 0, total = 0;
 
@@ -869,6 +870,15 @@ static void fails_line(const struct cpreg_verdict *v, char *buf, size_t len, str
 		total++;
 		if (arr)
 			json_object_array_add(arr, json_object_new_string(f->name));
+		if (reasons) {
+			struct json_object *r = json_object_new_object();
+
+			json_object_object_add(r, "name", json_object_new_string(f->name));
+			json_object_object_add(r, "kind", json_object_new_string(cpreg_finding_kind_name(f->kind)));
+			json_object_object_add(r, "rule", f->rule ? json_object_new_string(cpreg_kernel_rule_name(f->rule)) : NULL);
+			json_object_object_add(r, "message", json_object_new_string(f->message));
+			json_object_array_add(reasons, r);
+		}
 		if (shown < 6 && off < len) {
 			off += (size_t)snprintf(buf + off, len - off, "%s%s%s", shown ? ", " : "", f->name,
 						f->outcome == CPREG_OUT_UNKNOWN ? " (undecided)" : "");
@@ -988,7 +998,12 @@ static struct json_object *pools_report(const struct cpreg_fleet *f, const struc
 				continue;
 			o = json_object_new_object();
 			fl = json_object_new_array();
-			fails_line(v, line, sizeof(line), fl);
+			{
+				struct json_object *why = json_object_new_array();
+
+				fails_line(v, line, sizeof(line), fl, why);
+				json_object_object_add(o, "reasons", why);
+			}
 			json_object_object_add(o, "from", json_object_new_int((int)i + 1));
 			json_object_object_add(o, "to", json_object_new_int((int)j + 1));
 			json_object_object_add(o, "result", json_object_new_string(cpreg_result_name(cpreg_verdict_result(v))));
@@ -1141,8 +1156,26 @@ static int cmd_profile(int argc, char **argv)
 		if (!arg.json) {
 			printf("No VM options make these hosts one pool.  With the closest profile, -cpu %s:\n", q);
 			json_object_put(pools_report(f, &prof.vm, true));
-			printf("What no VM option fixes is listed under \"apart\" (QEMU offers no option to lower an ID "
-			       "register field or to change MIDR_EL1; see docs/fleet.md).\n");
+			printf("What no VM option fixes, and why (QEMU offers no option to lower an ID register field or to "
+			       "change MIDR_EL1; a field named here is one a future QEMU could lower):\n");
+			{
+				struct json_object *ap = json_object_object_get(root, "apart");
+
+				for (size_t i = 0; i < json_object_array_length(ap); i++) {
+					struct json_object *e = json_object_array_get_idx(ap, i), *why = json_object_object_get(e, "reasons");
+
+					printf("  group %d -> group %d:\n", json_object_get_int(json_object_object_get(e, "from")),
+					       json_object_get_int(json_object_object_get(e, "to")));
+					for (size_t k = 0; k < json_object_array_length(why) && k < 8; k++) {
+						struct json_object *rs = json_object_array_get_idx(why, k);
+
+						printf("    %s: %s\n", json_object_get_string(json_object_object_get(rs, "name")),
+						       json_object_get_string(json_object_object_get(rs, "message")));
+					}
+					if (json_object_array_length(why) > 8)
+						printf("    (+%zu more: --json lists them all)\n", json_object_array_length(why) - 8);
+				}
+			}
 		}
 		ret = EXIT_NO;
 	}
@@ -1213,7 +1246,7 @@ static struct json_object *plan_direction(const struct cpreg_fleet_group *s, con
 		{
 			struct json_object *arr = json_object_new_array();
 
-			fails_line(v, fl, sizeof(fl), arr);
+			fails_line(v, fl, sizeof(fl), arr, NULL);
 			json_object_object_add(x, "deciding", arr);
 		}
 		json_object_array_add(tries, x);
