@@ -311,6 +311,13 @@ static void reply(struct evhttp_request *req, enum endpoint ep, int code, const 
 	evhttp_add_header(h, "Content-Type", ctype);
 	/* Docker's and Podman's convention: every answer says which API it speaks. */
 	evhttp_add_header(h, "API-Version", CPREGD_API_VERSION);
+	if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
+		/* libevent sends no body for HEAD and then no length: say what GET would send. */
+		char n[32];
+
+		snprintf(n, sizeof(n), "%zu", strlen(body));
+		evhttp_add_header(h, "Content-Length", n);
+	}
 	evbuffer_add(buf, body, strlen(body));
 	count_request(ep, code);
 	evhttp_send_reply(req, code, reason_phrase(code), buf);

@@ -104,6 +104,12 @@ ok $? "?psci=one: 400"
 code=$(http POST '/v1/check?trial=maybe' --data-binary @"$D/neoverse-n1_linux-7.2.json")
 [ "$code" = 400 ]
 ok $? "?trial=maybe: 400"
+# HEAD says the length GET would send, and a keep-alive connection goes on after it.
+curl -s -m 20 --unix-socket "$SOCK" -I http://cpregd/v1/inventory -o "$T/head" --next -s -m 20 --unix-socket "$SOCK" \
+	http://cpregd/v1/inventory -o "$T/get" -w '%{num_connects}\n' >"$T/conns"
+len=$(tr -d '\r' <"$T/head" | sed -n 's/^Content-Length: //Ip')
+[ -n "$len" ] && [ "$len" = "$(wc -c <"$T/get")" ] && jq -e .schema "$T/get" >/dev/null && [ "$(cat "$T/conns")" = 0 ]
+ok $? "HEAD /v1/inventory: Content-Length $len as GET's body, and the same connection serves the GET next"
 # Unknown and repeated parameters are refused, naming the parameter (a typo must not run the default).
 code=$(http POST '/v1/check?polcy=qemu-11.1&trail=0' --data-binary @"$D/neoverse-n1_linux-7.2.json")
 [ "$code" = 400 ] && [ "$(jq -r .error.message "$T/body")" != null ] && jq -r .error.message "$T/body" | grep -q '"polcy" is unknown'
