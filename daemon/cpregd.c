@@ -85,8 +85,9 @@ static void log_at(const char *prio, const char *fmt, ...)
 
 /* ---- state ---- */
 
-enum endpoint { EP_INVENTORY, EP_CHECK, EP_HEALTH, EP_METRICS, EP_REFRESH, EP_OTHER, _EP_MAX };
-static const char *const ep_names[] = { "/v1/inventory", "/v1/check", "/v1/health", "/metrics", "/v1/refresh", "other" };
+enum endpoint { EP_INVENTORY, EP_CHECK, EP_HEALTH, EP_METRICS, EP_REFRESH, EP_PING, EP_VERSION, EP_OTHER, _EP_MAX };
+static const char *const ep_names[] = { "/v1/inventory", "/v1/check", "/v1/health", "/metrics", "/v1/refresh",
+					"/_ping", "/v1/version", "other" };
 
 static struct {
 	struct event_base *base;
@@ -311,16 +312,21 @@ static void reply(struct evhttp_request *req, enum endpoint ep, int code, const 
 	evhttp_add_header(h, "Content-Type", ctype);
 	/* Docker's and Podman's convention: every answer says which API it speaks. */
 	evhttp_add_header(h, "API-Version", CPREGD_API_VERSION);
+	count_request(ep, code);
 	if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
-		/* libevent sends no body for HEAD and then no length: say what GET would send. */
+		/*
+		 * HEAD: the length GET would send, and no body (libevent 2.1 would
+		 * otherwise send no length, or the body with one).
+		 */
 		char n[32];
 
 		snprintf(n, sizeof(n), "%zu", strlen(body));
 		evhttp_add_header(h, "Content-Length", n);
+		evhttp_send_reply(req, code, reason_phrase(code), NULL);
+	} else {
+		evbuffer_add(buf, body, strlen(body));
+		evhttp_send_reply(req, code, reason_phrase(code), buf);
 	}
-	evbuffer_add(buf, body, strlen(body));
-	count_request(ep, code);
-	evhttp_send_reply(req, code, reason_phrase(code), buf);
 	evbuffer_free(buf);
 }
 
@@ -749,6 +755,19 @@ static bool conn_admit(struct evhttp_request *req)
 	return true;
 }
 
+/* What this daemon is and speaks: for clients that must know before they ask. */
+static void h_version(struct evhttp_request *req)
+{
+	json_object *o = json_object_new_object(), *sc = json_object_new_object();
+
+	json_object_object_add(o, "version", json_object_new_string(PACKAGE_VERSION));
+	json_object_object_add(o, "api_version", json_object_new_string(CPREGD_API_VERSION));
+	json_object_object_add(sc, "inventory", json_object_new_string(CPREG_INVENTORY_SCHEMA));
+	json_object_object_add(sc, "verdict", json_object_new_string("cpreg-verdict/1"));
+	json_object_object_add(o, "schemas", sc);
+	reply_json_obj(req, EP_VERSION, 200, o);
+}
+
 static void on_request(struct evhttp_request *req, void *arg)
 {
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
@@ -775,12 +794,19 @@ static void on_request(struct evhttp_request *req, void *arg)
 	case EP_INVENTORY:
 	case EP_HEALTH:
 	case EP_METRICS:
+	case EP_PING:
+	case EP_VERSION:
 		if (m != EVHTTP_REQ_GET && m != EVHTTP_REQ_HEAD)
 			break;
 		if (ep == EP_INVENTORY)
 			h_inventory(req);
 		else if (ep == EP_HEALTH)
 			h_health(req);
+		else if (ep == EP_PING)
+			/* Docker's liveness convention: plain OK, nothing else asked of the daemon. */
+			reply(req, EP_PING, 200, "text/plain; charset=utf-8", "OK");
+		else if (ep == EP_VERSION)
+			h_version(req);
 		else
 			h_metrics(req);
 		return;

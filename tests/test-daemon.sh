@@ -110,6 +110,12 @@ curl -s -m 20 --unix-socket "$SOCK" -I http://cpregd/v1/inventory -o "$T/head" -
 len=$(tr -d '\r' <"$T/head" | sed -n 's/^Content-Length: //Ip')
 [ -n "$len" ] && [ "$len" = "$(wc -c <"$T/get")" ] && jq -e .schema "$T/get" >/dev/null && [ "$(cat "$T/conns")" = 0 ]
 ok $? "HEAD /v1/inventory: Content-Length $len as GET's body, and the same connection serves the GET next"
+code=$(http GET /_ping)
+[ "$code" = 200 ] && [ "$(cat "$T/body")" = OK ] && grep -qi '^API-Version: 1' "$T/headers"
+ok $? "GET /_ping: 200 OK, with API-Version"
+code=$(http GET /v1/version)
+[ "$code" = 200 ] && jq -e '.api_version == "1" and .schemas.inventory == "cpreg-inventory/1" and (.version | length > 0)' "$T/body" >/dev/null
+ok $? "GET /v1/version: the daemon's version, API version and document schemas"
 # Unknown and repeated parameters are refused, naming the parameter (a typo must not run the default).
 code=$(http POST '/v1/check?polcy=qemu-11.1&trail=0' --data-binary @"$D/neoverse-n1_linux-7.2.json")
 [ "$code" = 400 ] && [ "$(jq -r .error.message "$T/body")" != null ] && jq -r .error.message "$T/body" | grep -q '"polcy" is unknown'
