@@ -63,7 +63,7 @@ while read -r kw a b flag; do
 	fi
 	popts=$("$top_builddir/daemon/cpregctl" --json profile "$inv/$a.json" "$inv/$b.json" | jq -r '.profile.qemu_cpu')
 	popts=${popts#host}; popts=${popts#,}; popts=${popts:--}
-	diag "profile $a $b: -cpu host${popts/#-/} (cpregctl profile)"
+	diag "profile $a $b: -cpu host$([ "$popts" = - ] || echo ",$popts") (cpregctl profile)"
 	for p in "$a $b $popts" "$b $a $popts"; do
 		printf '%s\n' "${pairs[@]}" | grep -qxF "$p" || pairs+=("$p")
 	done
