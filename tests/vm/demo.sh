@@ -34,7 +34,7 @@ real() { # what real QEMU did: "loaded", or "failed: <its error>"
 	if grep -q '^result loaded' "$1"; then
 		echo "loaded (the VM is paused on the destination, ready to run)"
 	else
-		echo "FAILED: $(grep 'qemu-system-aarch64:' "$1" | grep -v deprecated | sed 's/qemu-system-aarch64: //' | head -n 2 | paste -sd' ' -)"
+		echo "FAILED: $(grep 'qemu-system-aarch64:' "$1" | grep -v deprecated | sed 's/qemu-system-aarch64: //' | uniq | head -n 2 | paste -sd' ' -)"
 	fi
 }
 predicted() { # the verdict in one line: result, and the failing registers
