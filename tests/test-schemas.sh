@@ -1,0 +1,48 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# The documents cpregctl and the library write, checked by a JSON Schema
+# validator (Debian's python3-jsonschema) against docs/schemas/: verdicts
+# offline and with a trial, pools, profiles (offered or not) and plans,
+# produced from the real fixtures.
+set -u
+CTL=$top_builddir/daemon/cpregctl
+P=$top_srcdir/tests/data/probed
+S=$top_srcdir/docs/schemas
+V=$top_srcdir/tests/validate-json.py
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+n=0; failed=0
+ok() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=$((failed + 1)); fi; }
+if ! /usr/bin/python3 -c 'import jsonschema' 2>/dev/null; then
+	echo "1..0 # SKIP python3-jsonschema is not installed (tests/install-deps.sh installs it)"
+	exit 0
+fi
+i=0
+for pair in "neoverse-n1_linux-6.12 neoverse-n1_linux-7.2" "neoverse-n1_linux-7.2 neoverse-n1_linux-6.12" \
+	"neoverse-n1_linux-6.12 cortex-a57_linux-6.12" "max_linux-6.12 a64fx_linux-6.12" "neoverse-n1_linux-6.1 neoverse-n1_linux-6.12"; do
+	set -- $pair
+	i=$((i + 1))
+	"$CTL" --json check "$P/$1.json" "$P/$2.json" >"$tmp/v$i.json"
+	"$CTL" --json -p qemu-11.1 --psci-version 1.1 --disable pmu=off check "$P/$1.json" "$P/$2.json" >"$tmp/w$i.json"
+	"$top_builddir/tests/replay-check" "$P/$1.json" "$P/$2.json" - - - >"$tmp/t$i.json"
+done
+/usr/bin/python3 "$V" "$S/cpreg-verdict-1.schema.json" "$tmp"/v*.json "$tmp"/w*.json "$tmp"/t*.json >"$tmp/err" 2>&1
+ok $? "cpreg-verdict/1: $i pairs offline, with VM options, and with a trial merged ($(head -c 300 "$tmp/err"))"
+"$CTL" --json pools "$P" >"$tmp/pools.json"
+"$CTL" --json -p qemu-11.1 profile "$P/neoverse-n1_linux-6.12.json" "$P/neoverse-n1_linux-7.2.json" >"$tmp/prof-yes.json"
+"$CTL" --json profile "$P/neoverse-n1_linux-6.12.json" "$P/cortex-a57_linux-6.12.json" >"$tmp/prof-no.json"
+"$CTL" --json plan --before "$P/neoverse-n1_linux-6.12.json" "$P/cortex-a57_linux-6.12.json" \
+	--after "$P/neoverse-n1_linux-7.2.json" >"$tmp/plan.json"
+for f in pools prof-yes prof-no plan; do
+	/usr/bin/python3 "$V" "$S/cpreg-pools-1.schema.json" "$tmp/$f.json" >"$tmp/err" 2>&1
+	ok $? "$f: valid against cpreg-pools-1.schema.json ($(head -c 300 "$tmp/err"))"
+done
+# The validator must see a broken document as broken (the schema is no rubber stamp).
+jq '.findings[0].outcome = "maybe" | .source.digest = "sha1:0"' "$tmp/v1.json" >"$tmp/broken.json"
+/usr/bin/python3 "$V" "$S/cpreg-verdict-1.schema.json" "$tmp/broken.json" >"$tmp/err" 2>&1
+r=$?
+ok "$([ $r = 1 ] && grep -q 'findings/0/outcome' "$tmp/err" && grep -q 'source/digest' "$tmp/err"; echo $?)" \
+	"a verdict with a bad outcome and digest is refused, the paths named"
+echo "1..$n"
+[ $failed = 0 ]
