@@ -577,7 +577,8 @@ int cpreg_json_parse(const char *text, size_t len, json_object **ret, struct cpr
 	tok = json_tokener_new_ex(32);
 	if (!tok)
 		return cpreg_err(err, -ENOMEM, "", "out of memory");
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	/* Strings must be valid UTF-8: they are echoed into verdicts, logs and other tools. */
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
 	o = json_tokener_parse_ex(tok, text, (int)len);
 	je = json_tokener_get_error(tok);
 	end = json_tokener_get_parse_end(tok);

@@ -40,6 +40,9 @@ static const struct bad bad[] = {
 	{ "{\"schema\": \"cpreg-inventory/1\"} xx", -EINVAL, "", "malformed JSON at line 1, column 33" },
 	{ "{\"schema\": \"cpreg-inventory/1\",\n \"registers\": [],}", -EINVAL, "", "malformed JSON at line 2, column" },
 	{ "[1, 2]", -EINVAL, "", "expected object" },
+	/* Invalid UTF-8 in a string (a lone continuation byte) is refused, not echoed into verdicts. */
+	{ "{\"schema\": \"cpreg-inventory/1\", \"hostname\": \"a\x80b\", \"registers\": []}", -EINVAL, "",
+	  "malformed JSON at line 1, column" },
 	{ "{\"registers\": []}", -EINVAL, "schema", "missing" },
 	{ "{\"schema\": \"cpreg-inventory/2\", \"registers\": []}", -EPROTONOSUPPORT, "schema", "unknown schema" },
 	{ HEAD "\"registers\": {}}", -EINVAL, "registers", "expected array" },
