@@ -419,6 +419,7 @@ static void h_inventory(struct evhttp_request *req)
 	evhttp_add_header(evhttp_request_get_output_headers(req), "ETag", etag);
 	if (inm && (strcmp(inm, etag) == 0 || strcmp(inm, "*") == 0 || strcmp(inm, S.digest) == 0)) {
 		count_request(EP_INVENTORY, 304);
+		evhttp_add_header(evhttp_request_get_output_headers(req), "API-Version", CPREGD_API_VERSION);
 		evhttp_send_reply(req, 304, "Not Modified", NULL);
 		return;
 	}
@@ -666,10 +667,9 @@ static void h_metrics(struct evhttp_request *req)
 	int64_t age = inventory_age();
 
 	if (!b) {
-		evhttp_send_error(req, 500, NULL);
+		reply_error(req, EP_METRICS, 500, "out of memory");
 		return;
 	}
-	count_request(EP_METRICS, 200);
 	evbuffer_add_printf(b,
 		"# HELP cpregd_build_info cpregd build.\n# TYPE cpregd_build_info gauge\n"
 		"cpregd_build_info{version=\"%s\"} 1\n"
@@ -722,8 +722,9 @@ static void h_metrics(struct evhttp_request *req)
 			    "# HELP cpregd_connections_rejected_total Requests refused because of the connection limit.\n"
 			    "# TYPE cpregd_connections_rejected_total counter\ncpregd_connections_rejected_total %" PRIu64 "\n",
 			    S.nconns, S.rejected);
-	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "text/plain; version=0.0.4");
-	evhttp_send_reply(req, 200, "OK", b);
+	/* One way out for every answer: its headers, HEAD, and the request count. */
+	evbuffer_add(b, "", 1);
+	reply(req, EP_METRICS, 200, "text/plain; version=0.0.4", (const char *)evbuffer_pullup(b, -1));
 	evbuffer_free(b);
 }
 
@@ -779,8 +780,11 @@ static void on_request(struct evhttp_request *req, void *arg)
 	if (!evhttp_request_get_uri(req)) {
 		int code = evhttp_request_get_response_code(req);
 
-		count_request(EP_OTHER, code >= 400 ? code : 400);
-		evhttp_send_error(req, code >= 400 ? code : 400, NULL);
+		/* Answered like every other error: a JSON body, not libevent's HTML page. */
+		code = code >= 400 ? code : 400;
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
+		reply_error(req, EP_OTHER, code, "%s", code == 413 ? "request too large: body over 1 MiB or headers over 16 KiB"
+			    : "malformed request: the request line or headers could not be read");
 		return;
 	}
 	if (!conn_admit(req)) {

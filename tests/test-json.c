@@ -41,7 +41,7 @@ static const struct bad bad[] = {
 	{ "{\"schema\": \"cpreg-inventory/1\",\n \"registers\": [],}", -EINVAL, "", "malformed JSON at line 2, column" },
 	{ "[1, 2]", -EINVAL, "", "expected object" },
 	/* Invalid UTF-8 in a string (a lone continuation byte) is refused, not echoed into verdicts. */
-	{ "{\"schema\": \"cpreg-inventory/1\", \"hostname\": \"a\x80b\", \"registers\": []}", -EINVAL, "",
+	{ "{\"schema\": \"cpreg-inventory/1\", \"hostname\": \"a\x80" "b\", \"registers\": []}", -EINVAL, "",
 	  "malformed JSON at line 1, column" },
 	{ "{\"registers\": []}", -EINVAL, "schema", "missing" },
 	{ "{\"schema\": \"cpreg-inventory/2\", \"registers\": []}", -EPROTONOSUPPORT, "schema", "unknown schema" },
