@@ -804,6 +804,11 @@ static int load_fleet(int argc, char **argv, struct cpreg_fleet **ret)
 				n++;
 			}
 			closedir(d);
+			if (n == 0) {
+				free(names);
+				fail("%s: a directory with no *.json inventories in it", argv[i]);
+				goto out;
+			}
 			qsort(names, n, sizeof(*names), name_cmp);
 		} else {
 			names = malloc(sizeof(*names));

@@ -59,6 +59,7 @@ int main(int argc, char **argv)
 		if (cpreg_inventory_copy(d, &dv) < 0 || cpreg_inventory_apply_vm_options(dv, &dvm) < 0)
 			return 2;
 		rp = cpreg_replay_new(dv);
+		cpreg_inventory_unref(dv);  /* the replay holds its own reference */
 	}
 	cpreg_replay_refuse_only(rp, ids, n);
 	if (cpreg_trial_run(cpreg_replay_ops(rp), NULL, s, vm.disable, &t, &err) < 0) {

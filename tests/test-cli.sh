@@ -91,5 +91,31 @@ else
 	n=$((n + 1)); echo "ok $n # SKIP qemu-system-aarch64 not installed"
 fi
 
+# Every kind of bad input file, for every command that reads inventories:
+# exit 2, the file (and where known the JSON path) named on stderr, nothing on
+# stdout, never a crash (the ASan+UBSan build runs this too).
+GOOD=$P/neoverse-n1_linux-6.12.json
+mkdir "$T/dir"
+mkfifo "$T/fifo"
+head -c 5000 "$GOOD" >"$T/truncated.json"
+head -c 4096 /dev/urandom >"$T/random.json"
+{ printf '{"schema": "cpreg-inventory/1", "pad": "'; head -c 52000000 /dev/zero | tr '\0' 'x'; printf '", "registers": []}'; } >"$T/huge.json"
+sed 's/"cpreg-inventory\/1"/"cpreg-inventory\/9"/' "$GOOD" >"$T/schema.json"
+jq '.registers[3].id = "0x1234"' "$GOOD" >"$T/badid.json"
+for bad in missing.json dir fifo /dev/null truncated.json random.json huge.json schema.json badid.json; do
+	case $bad in /*) f=$bad ;; *) f=$T/$bad ;; esac
+	for cmd in "check $f $GOOD" "check $GOOD $f" "diff $f $GOOD" "matrix $GOOD $f" "explain $f $GOOD" \
+		"pools $GOOD $f" "profile $f $GOOD" "plan --before $GOOD --after $f"; do
+		# A FIFO nobody writes to must not hang the command: a writer that closes at once.
+		[ "$bad" = fifo ] && { (exec 3>"$T/fifo"; sleep 0.2) & }
+		timeout 60 "$C" $cmd >"$T/out" 2>"$T/err"; rc=$?
+		[ "$bad" = fifo ] && wait
+		r=0
+		[ $rc = 2 ] || r=1
+		[ -s "$T/out" ] && r=1
+		grep -q "$(basename "$f")" "$T/err" || r=1
+		ok $r "bad input $bad, cpregctl ${cmd%% *}: exit 2 ($rc), named: $(head -c 150 "$T/err")"
+	done
+done
 echo "1..$n"
 [ $failed = 0 ]
