@@ -117,5 +117,16 @@ for bad in missing.json dir fifo /dev/null truncated.json random.json huge.json 
 		ok $r "bad input $bad, cpregctl ${cmd%% *}: exit 2 ($rc), named: $(head -c 150 "$T/err")"
 	done
 done
+# bash completion: commands first, then inventory files; policy names after -p.
+comp() { # comp WORD...: what completing the last word offers
+	bash -c '. "$0"; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _cpregctl; printf "%s\n" "${COMPREPLY[@]}"' \
+		"$top_srcdir/daemon/cpregctl.bash-completion" "$@"
+}
+[ "$(comp cpregctl pr | sort | paste -sd' ')" = "probe profile" ]
+ok $? "bash completion: cpregctl pr<TAB> offers probe and profile"
+[ "$(comp cpregctl -p qemu- | sort | paste -sd' ')" = "qemu-11.1 qemu-legacy" ]
+ok $? "bash completion: -p qemu-<TAB> offers the built-in policies"
+(cd "$P" && comp cpregctl check neoverse-n1_linux-6.1 | grep -qx 'neoverse-n1_linux-6.12.json')
+ok $? "bash completion: after a command, inventory files"
 echo "1..$n"
 [ $failed = 0 ]
