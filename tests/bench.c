@@ -22,8 +22,49 @@ static double now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-int main(void)
+/*
+ * bench --write-fleet DIR: 1,000 inventory files of 50 distinct hosts (the
+ * fixtures, and variants with a vCPU-state register changed), for timing
+ * cpregctl's fleet commands on files (tests/bench-fleet.sh).
+ */
+static int write_fleet(const char *dir)
 {
+	char **names = fixture_names();
+	struct cpreg_inventory *base[32];
+	size_t n = 0;
+
+	for (char **p = names; *p && n < 32; p++, n++)
+		base[n] = fixture(*p);
+	for (size_t k = 0; k < 50; k++) {
+		struct cpreg_inventory *x = NULL;
+		char *text = NULL;
+
+		cpreg_inventory_copy(base[k % n], &x);
+		cpreg_inventory_set_value(x, CPREG_SYSREG(3, 3, 13, 0, 2), k / n);  /* TPIDR_EL0: vCPU state */
+		cpreg_inventory_to_json(x, &text);
+		for (size_t c = 0; c < 20; c++) {
+			char path[512];
+			FILE *f;
+
+			snprintf(path, sizeof(path), "%s/%s-host%02zu-%02zu.json", dir, k < 25 ? "a" : "b", k, c);
+			f = fopen(path, "w");
+			if (!f || fputs(text, f) < 0 || fclose(f) != 0)
+				return 1;
+		}
+		free(text);
+		cpreg_inventory_unref(x);
+	}
+	for (size_t k = 0; k < n; k++)
+		cpreg_inventory_unref(base[k]);
+	fixture_names_free(names);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 3 && strcmp(argv[1], "--write-fleet") == 0)
+		return write_fleet(argv[2]);
+
 	char **names = fixture_names();
 	struct cpreg_inventory *inv[32];
 	size_t n = 0, bytes = 0;
