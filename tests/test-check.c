@@ -175,6 +175,10 @@ int main(void)
 	       "a57 -> n1 on 6.1: the same lower value fails (no writable ID registers before 6.7)");
 	cpreg_verdict_unref(v);
 	v = check("neoverse-n1_linux-6.12", "cortex-a57_linux-6.12", "qemu-11.1");
+	/* AArch32 ID fields are named (Arm ARM): ID_ISAR5_EL1[27:24] is RDM, FEAT_RDM on n1, not on a57. */
+	f = cpreg_verdict_find(v, UINT64_C(0x603000000013c015), CPREG_FIND_VALUE_DIFFERS);
+	tap_ok(f && f->outcome == CPREG_OUT_FAIL && strstr(f->message, "RDM 1->0"),
+	       "  ID_ISAR5_EL1 fails and names its field: %s", f ? f->message : "(none)");
 	tap_ok(outcome(v, ID_AA64PFR0, CPREG_FIND_VALUE_DIFFERS) == CPREG_OUT_FAIL,
 	       "  ID_AA64PFR0_EL1 differs outside its writable mask: fails");
 	tap_ok(cpreg_verdict_result(v) == CPREG_INCOMPATIBLE, "  incompatible");
