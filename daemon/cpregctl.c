@@ -413,8 +413,14 @@ static void print_fields(uint64_t id, uint64_t a, uint64_t b, const char *indent
 		char name[80];
 
 		cpreg_field_change_name(&ch[i], name, sizeof(name));
-		printf("%s%s%s%s%s: %" PRId64 " -> %" PRId64 "\n", indent, name, ch[i].field.feat ? " (" : "",
-		       ch[i].field.feat ? ch[i].field.feat : "", ch[i].field.feat ? ")" : "", ch[i].a, ch[i].b);
+		if (ch[i].field.width > 4)
+			/* Wide fields (MIDR's implementer and part number, CTR's, CLIDR's) read best in hex. */
+			printf("%s%s%s%s%s: %#" PRIx64 " -> %#" PRIx64 "\n", indent, name, ch[i].field.feat ? " (" : "",
+			       ch[i].field.feat ? ch[i].field.feat : "", ch[i].field.feat ? ")" : "", (uint64_t)ch[i].a,
+			       (uint64_t)ch[i].b);
+		else
+			printf("%s%s%s%s%s: %" PRId64 " -> %" PRId64 "\n", indent, name, ch[i].field.feat ? " (" : "",
+			       ch[i].field.feat ? ch[i].field.feat : "", ch[i].field.feat ? ")" : "", ch[i].a, ch[i].b);
 	}
 }
 
