@@ -25,7 +25,7 @@ static double now(void)
 /*
  * bench --write-fleet DIR: 1,000 inventory files of 50 distinct hosts (the
  * fixtures, and variants with a vCPU-state register changed), for timing
- * cpregctl's fleet commands on files (tests/bench-fleet.sh).
+ * cpregctl's fleet commands on files (tests/fleet-bench.sh).
  */
 static int write_fleet(const char *dir)
 {
