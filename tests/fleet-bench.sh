@@ -4,7 +4,7 @@
 # inventory files of 50 distinct hosts (written by tests/bench), wall time
 # and peak memory of each, printed.  Figures, not pass/fail.
 set -u
-B=${1:?usage: bench-fleet.sh BUILDDIR}
+B=${1:?usage: fleet-bench.sh BUILDDIR}
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 mkdir -p "$dir/fleet"
