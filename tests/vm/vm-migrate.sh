@@ -140,6 +140,29 @@ real_refused() { # the trace's decimal ids as hex
 	sed -n 's/.*kvm_failed_reg_set Warning: Unable to set ONEREG \([0-9]*\) to KVM.*/\1/p' "$1" |
 		while read -r n; do printf '0x%016x\n' "$n"; done | sort -u | paste -sd, - | sed 's/^$/-/'
 }
+# compare WHICH WHO VERDICT WHERE: one TAP line for a verdict against the real
+# outcome ($rres, $rset of the pair in hand); counts agreements in
+# agree_WHICH and agree_set_WHICH.  A disagreement listed in
+# migrate-known-issues.txt ($todo) is reported as TODO.
+compare() {
+	local which=$1 who=$2 v=$3 where=$4 res set sok r t
+	if ! jq -e .result "$v" >/dev/null 2>&1; then
+		ok 1 "$name: $who answered (see $where: $(head -c 300 "$where"))"
+		return
+	fi
+	res=$(jq -r .result "$v"); set=$(predicted "$v")
+	[ "$res" = "$rres" ] && eval "agree_$which=\$((agree_$which + 1))"
+	sok=1; { [ "$rset" = "?" ] || [ "$set" = "$rset" ]; } && sok=0
+	[ $sok = 0 ] && eval "agree_set_$which=\$((agree_set_$which + 1))"
+	if [ "$res" = "$rres" ] && [ $sok = 0 ]; then r=0; else r=1; fi
+	[ $r = 0 ] && t="" || t="$todo"
+	echo "$([ $r = 0 ] || echo "not ")ok $((tap_n + 1)) - $name: $who (trial $(jq -r '.trial.ran // false' "$v")) says $res, real QEMU $rres; refused: cpregd $(names "$set" "$v"), KVM $(names "$rset" "$v")$t"
+	tap_n=$((tap_n + 1)); [ $r = 0 ] || [ -n "$t" ] || tap_fail=$((tap_fail + 1))
+	[ "$which" = trial ] && [ "$rres" = incompatible ] && [ "$rset" = - ] &&
+		diag "  QEMU stopped before writing; cpregd: $(index_fails "$v")"
+	return 0
+}
+
 # Phase 3: compare.
 n=0; agree_off=0; agree_trial=0; agree_set_off=0; agree_set_trial=0
 [ "$RECORD" = 1 ] && : >"$OUT/expected.new"
@@ -178,37 +201,12 @@ for p in "${pairs[@]}"; do
 
 	known=$(grep "^$src $dst $opts " "$KNOWN" 2>/dev/null | sed 's/^[^ ]* [^ ]* [^ ]* //' | head -n 1)
 	todo=""; [ -n "$known" ] && todo=" # TODO known issue: $known"
-	# The destination's cpregd, with the trial.
-	v=$d/check-$id
-	if ! jq -e .result "$v" >/dev/null 2>&1; then
-		ok 1 "$name: the destination's cpregd answered (see $v)"
-	else
-		tres=$(jq -r .result "$v"); tset=$(predicted "$v")
-		[ "$tres" = "$rres" ] && agree_trial=$((agree_trial + 1))
-		sok=1; { [ "$rset" = "?" ] || [ "$tset" = "$rset" ]; } && sok=0
-		[ $sok = 0 ] && agree_set_trial=$((agree_set_trial + 1))
-		if [ "$tres" = "$rres" ] && [ $sok = 0 ]; then r=0; else r=1; fi
-		[ $r = 0 ] && t="" || t="$todo"
-		echo "$([ $r = 0 ] || echo "not ")ok $((tap_n + 1)) - $name: the destination's cpregd (trial $(jq -r '.trial.ran // false' "$v")) says $tres, real QEMU $rres; refused: cpregd $(names "$tset" "$v"), KVM $(names "$rset" "$v")$t"
-		tap_n=$((tap_n + 1)); [ $r = 0 ] || [ -n "$t" ] || tap_fail=$((tap_fail + 1))
-		[ "$rres" = incompatible ] && [ "$rset" = - ] && diag "  QEMU stopped before writing; cpregd: $(index_fails "$v")"
-	fi
-	# Offline, from the two inventories.
+	# The destination's cpregd, with the trial; then offline, from the two inventories.
+	compare trial "the destination's cpregd" "$d/check-$id" "$d/check-$id"
 	o=$OUT/offline-$id.json
 	# shellcheck disable=SC2046
 	"$top_builddir/daemon/cpregctl" --json $(ctl_opts "$opts") check "$OUT/$src.json" "$OUT/$dst.json" >"$o" 2>"$o.err"
-	if ! jq -e .result "$o" >/dev/null 2>&1; then
-		ok 1 "$name: the offline check answered ($(head -c 300 "$o.err"))"
-	else
-		ores=$(jq -r .result "$o"); oset=$(predicted "$o")
-		[ "$ores" = "$rres" ] && agree_off=$((agree_off + 1))
-		sok=1; { [ "$rset" = "?" ] || [ "$oset" = "$rset" ]; } && sok=0
-		[ $sok = 0 ] && agree_set_off=$((agree_set_off + 1))
-		if [ "$ores" = "$rres" ] && [ $sok = 0 ]; then r=0; else r=1; fi
-		[ $r = 0 ] && t="" || t="$todo"
-		echo "$([ $r = 0 ] || echo "not ")ok $((tap_n + 1)) - $name: offline cpregctl says $ores, real QEMU $rres; refused: cpregctl $(names "$oset" "$o"), KVM $(names "$rset" "$o")$t"
-		tap_n=$((tap_n + 1)); [ $r = 0 ] || [ -n "$t" ] || tap_fail=$((tap_fail + 1))
-	fi
+	compare off "offline cpregctl" "$o" "$o.err"
 done
 diag "cpregd vs real QEMU migrations over $n pairs: verdicts offline $agree_off/$n, with the trial $agree_trial/$n; refused registers offline $agree_set_off/$n, with the trial $agree_set_trial/$n"
 echo "$n $agree_off $agree_trial $agree_set_off $agree_set_trial" >"$OUT/agreement"
