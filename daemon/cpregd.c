@@ -40,7 +40,10 @@
 #include <systemd/sd-daemon.h>
 
 #include "cpreg.h"
+#include "peers.h"
 #include "probe.h"
+#include "publish.h"
+#include "worker.h"
 
 #define DEFAULT_SOCKET "/run/cpregd/cpregd.sock"
 #define DEFAULT_STATE_DIR "/var/lib/cpregd"
@@ -57,7 +60,18 @@ static struct {
 	long max_header;
 	int timeout;
 	int max_conns;
+	int workers;
+	const char *peers_dir;
+	struct cpreg_vm_options peer_vm;
+	bool peer_trial;
+	const char *nfd_file, *nfd_prefix, *nova_file, *textfile;
+	int nfd_expiry, publish_interval;
 } opt = {
+	.workers = 2,
+	.peer_trial = true,
+	.nfd_prefix = PUBLISH_NFD_PREFIX,
+	.nfd_expiry = 3600,
+	.publish_interval = 60,
 	.socket_path = DEFAULT_SOCKET,
 	.state_dir = DEFAULT_STATE_DIR,
 	.max_body = 1 << 20,
@@ -85,9 +99,14 @@ static void log_at(const char *prio, const char *fmt, ...)
 
 /* ---- state ---- */
 
-enum endpoint { EP_INVENTORY, EP_CHECK, EP_HEALTH, EP_METRICS, EP_REFRESH, EP_PING, EP_VERSION, EP_OTHER, _EP_MAX };
+enum endpoint { EP_INVENTORY, EP_CHECK, EP_HEALTH, EP_METRICS, EP_REFRESH, EP_PING, EP_VERSION, EP_PEERS, EP_OTHER,
+		_EP_MAX };
 static const char *const ep_names[] = { "/v1/inventory", "/v1/check", "/v1/health", "/metrics", "/v1/refresh",
-					"/_ping", "/v1/version", "other" };
+					"/_ping", "/v1/version", "/v1/peers", "other" };
+
+/* The published files, each switched on by its option. */
+enum output { OUT_NFD, OUT_NOVA, OUT_TEXTFILE, _OUT_MAX };
+static const char *const out_names[] = { "nfd", "nova", "textfile" };
 
 static struct {
 	struct event_base *base;
@@ -113,56 +132,43 @@ static struct {
 	int nconns;
 	uint64_t rejected;
 	bool quitting;
+	struct event *publish_ev, *publish_timer;
+	char persist_error[512];       /* the last persist failed: why */
+	uint64_t persist_failures;
+	struct {
+		bool ok;
+		uint64_t writes, failures;
+		time_t last_ok;
+		char error[512];
+		char *last;     /* what was written last (NFD and Nova: rewritten only on change) */
+	} out[_OUT_MAX];
 } S;
+
+static void schedule_publish(void);
 
 /* ---- probing and persistence ---- */
 
+/*
+ * The last good inventory, for a restart to serve at once.  Written like
+ * every published file (publish_write_atomic: a fresh temporary name from
+ * mkostemp, never a fixed one a planted symlink could redirect; fsync;
+ * rename; fsync of the directory), and a failure is kept for health and
+ * metrics, not only logged.
+ */
 static int save_state(const char *json)
 {
-	char tmp[4096], path[4096];
-	int fd, dfd;
-	size_t len = strlen(json), off = 0;
+	char path[4096];
+	int r;
 
 	if (!opt.state_dir || !*opt.state_dir)
 		return 0;
 	snprintf(path, sizeof(path), "%s/inventory.json", opt.state_dir);
-	snprintf(tmp, sizeof(tmp), "%s/.inventory.json.tmp", opt.state_dir);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -errno;
-	while (off < len) {
-		ssize_t k = write(fd, json + off, len - off);
-
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0) {
-			int e = errno;
-
-			close(fd);
-			unlink(tmp);
-			return -e;
-		}
-		off += k;
-	}
-	/* Atomically: the data reaches the disk before the name does. */
-	if (fsync(fd) < 0 || close(fd) < 0) {
-		int e = errno;
-
-		unlink(tmp);
-		return -e;
-	}
-	if (rename(tmp, path) < 0) {
-		int e = errno;
-
-		unlink(tmp);
-		return -e;
-	}
-	dfd = open(opt.state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		fsync(dfd);
-		close(dfd);
-	}
-	return 0;
+	r = publish_write_atomic(path, json, strlen(json), S.persist_error, sizeof(S.persist_error));
+	if (r < 0)
+		S.persist_failures++;
+	else
+		S.persist_error[0] = '\0';
+	return r;
 }
 
 static void set_inventory(struct cpreg_inventory *inv, char *json, bool from_disk)
@@ -182,9 +188,16 @@ static void load_state(void)
 	struct cpreg_error err = { 0 };
 	char *json = NULL;
 
+	struct stat st;
+
 	snprintf(path, sizeof(path), "%s/inventory.json", opt.state_dir);
-	if (access(path, F_OK) != 0)
+	if (lstat(path, &st) != 0)
 		return;
+	/* Only a regular file of our own: never a FIFO (a hang) or a symlink someone planted. */
+	if (!S_ISREG(st.st_mode)) {
+		log_warn("ignoring persisted inventory %s: not a regular file", path);
+		return;
+	}
 	if (cpreg_inventory_load(path, &inv, &err) < 0) {
 		log_warn("ignoring persisted inventory %s: %s", err.where, err.message);
 		return;
@@ -245,6 +258,7 @@ static int do_probe(const char *why)
 		log_err("%s", S.reason);
 		cpreg_inventory_unref(inv);
 		sd_notifyf(0, "STATUS=Degraded: %s", S.reason);
+		schedule_publish();
 		return r;
 	}
 	S.probes_ok++;
@@ -253,10 +267,12 @@ static int do_probe(const char *why)
 	set_inventory(inv, json, false);
 	r = save_state(json);
 	if (r < 0)
-		log_warn("cannot persist the inventory in %s: %s", opt.state_dir, strerror(-r));
+		log_warn("cannot persist the inventory in %s: %s", opt.state_dir, S.persist_error);
 	log_info("%s probe: %zu registers (%zu migrated), digest %s, %" PRId64 " ms", why,
 		 cpreg_inventory_count(inv), cpreg_inventory_migration_count(inv), S.digest, S.last_probe_ms);
 	sd_notifyf(0, "STATUS=Serving %zu registers, digest %.23s", cpreg_inventory_count(inv), S.digest);
+	peers_host_changed();
+	schedule_publish();
 	return 0;
 }
 
@@ -386,6 +402,14 @@ static json_object *health_object(int *ret_code)
 	json_object_object_add(o, "probe_duration_ms", S.probes_ok + S.probes_failed ? json_object_new_int64(S.last_probe_ms) : NULL);
 	json_object_object_add(o, "probes_ok", json_object_new_int64(S.probes_ok));
 	json_object_object_add(o, "probes_failed", json_object_new_int64(S.probes_failed));
+	{
+		/* Still serving (200), but an operator should know: a restart would not find this inventory. */
+		json_object *w = json_object_new_array();
+
+		if (S.persist_error[0])
+			json_object_array_add(w, json_object_new_string(S.persist_error));
+		json_object_object_add(o, "warnings", w);
+	}
 	if (S.inv) {
 		json_object_object_add(o, "digest", json_object_new_string(S.digest));
 		json_object_object_add(o, "registers", json_object_new_int64(cpreg_inventory_count(S.inv)));
@@ -455,22 +479,53 @@ static void h_refresh(struct evhttp_request *req)
 	reply_json_obj(req, EP_REFRESH, S.degraded ? 503 : 200, health_object(&code));
 }
 
-static void run_trial(struct cpreg_verdict *v, const struct cpreg_inventory *src, uint32_t vm_disable);
+/* A check in flight: the request waits for its worker (libevent keeps it even if the client leaves). */
+struct check_job {
+	struct judge jd;
+	struct evhttp_request *req;
+};
+
+static void check_done(struct worker_job *j)
+{
+	struct check_job *cj = (struct check_job *)j;
+	struct judge *jd = &cj->jd;
+
+	if (j->cancelled) {
+		reply_error(cj->req, EP_CHECK, 503, "cpregd is stopping");
+	} else if (jd->r == -EBADMSG && strcmp(jd->err.where, "psci") == 0) {
+		reply_error(cj->req, EP_CHECK, 400, "psci: %s", jd->err.message);
+	} else if (jd->r == -EBADMSG) {
+		reply_error(cj->req, EP_CHECK, 400, "body%s%s: %s", jd->err.where[0] ? ": " : "", jd->err.where,
+			    jd->err.message);
+	} else if (jd->r < 0) {
+		reply_error(cj->req, EP_CHECK, 500, "check failed: %s: %s", jd->err.where, jd->err.message);
+	} else {
+		if (jd->trial_ran) {
+			S.trials++;
+			S.trial_ms_total += jd->trial_ms;
+		}
+		if (jd->trial_failed[0])
+			log_warn("%s", jd->trial_failed);
+		if (cpreg_verdict_contradictions(jd->verdict))
+			log_info("trial contradicted the static rules on %zu register(s)", cpreg_verdict_contradictions(jd->verdict));
+		S.checks[cpreg_verdict_result(jd->verdict)]++;
+		reply(cj->req, EP_CHECK, 200, "application/json; charset=utf-8", jd->json);
+	}
+	judge_clear(jd);
+	free(cj);
+}
 
 static void h_check(struct evhttp_request *req)
 {
 	struct evbuffer *in = evhttp_request_get_input_buffer(req);
 	size_t len = evbuffer_get_length(in);
-	struct cpreg_inventory *src = NULL;
 	struct cpreg_policy *pol = NULL;
-	struct cpreg_verdict *v = NULL;
-	struct cpreg_error err = { 0 };
 	struct evkeyvalq q;
 	const char *policy_name = NULL, *query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
-	char *text, *out = NULL;
 	struct cpreg_vm_options vmo = { 0 };
+	struct check_job *cj;
+	struct judge *jd;
 	bool want_trial = true;
-	int r;
 
 	TAILQ_INIT(&q);
 	if (query && evhttp_parse_query_str(query, &q) < 0) {
@@ -573,103 +628,41 @@ static void h_check(struct evhttp_request *req)
 		reply_error(req, EP_CHECK, 400, "empty body: POST the source host's cpreg-inventory/1 document");
 		return;
 	}
-	text = (char *)evbuffer_pullup(in, -1);
-	r = text ? cpreg_inventory_from_json(text, len, &src, &err) : -ENOMEM;
-	if (r < 0) {
+	/* The parse, the check and the trial run on a worker; the loop keeps answering. */
+	cj = calloc(1, sizeof(*cj));
+	jd = cj ? &cj->jd : NULL;
+	if (!cj || !(jd->text = malloc(len + 1))) {
+		free(cj);
 		cpreg_policy_unref(pol);
-		reply_error(req, EP_CHECK, r == -ENOMEM ? 500 : 400, "body%s%s: %s", err.where[0] ? ": " : "", err.where,
-			    err.message[0] ? err.message : strerror(-r));
+		reply_error(req, EP_CHECK, 500, "out of memory");
 		return;
 	}
-	if ((vmo.psci_version || vmo.disable || vmo.sve_max_vq) && cpreg_inventory_apply_vm_options(src, &vmo) < 0) {
-		cpreg_inventory_unref(src);
-		cpreg_policy_unref(pol);
-		reply_error(req, EP_CHECK, 400, "psci: the source inventory lists no PSCI_VERSION to pin");
-		return;
-	}
-	r = cpreg_check_vm(src, S.inv, pol, &vmo, &v);
-	if (r >= 0 && want_trial)
-		run_trial(v, src, vmo.disable);
-	if (r < 0 || cpreg_verdict_to_json(v, &out) < 0) {
-		reply_error(req, EP_CHECK, 500, "check failed: %s", strerror(r < 0 ? -r : ENOMEM));
-	} else {
-		S.checks[cpreg_verdict_result(v)]++;
-		reply(req, EP_CHECK, 200, "application/json; charset=utf-8", out);
-	}
-	free(out);
-	cpreg_verdict_unref(v);
-	cpreg_inventory_unref(src);
-	cpreg_policy_unref(pol);
+	evbuffer_copyout(in, jd->text, len);
+	jd->text[len] = '\0';
+	jd->len = len;
+	jd->dst = cpreg_inventory_ref(S.inv);
+	jd->policy = pol;
+	jd->vm = vmo;
+	jd->trial = want_trial;
+	jd->dev = opt.dev;
+	jd->replay = opt.replay;
+	jd->want_json = true;
+	jd->job.run = judge_run;
+	jd->job.done = check_done;
+	cj->req = req;
+	worker_submit(&jd->job);
 }
 
 /*
- * The live trial on a fresh scratch vCPU.  The loop is single-threaded, so
- * trials never overlap: concurrent checks wait their turn in the queue of
- * pending requests.
+ * Prometheus text exposition format 0.0.4: /metrics and the textfile
+ * collector's file are this one text.
  */
-static void run_trial(struct cpreg_verdict *v, const struct cpreg_inventory *src, uint32_t vm_disable)
+static void metrics_build(struct evbuffer *b)
 {
-	struct cpreg_inventory *rec = NULL;
-	struct cpreg_replay *rp = NULL;
-	const struct cpreg_kvm_ops *ops = NULL;
-	struct cpreg_error err = { 0 };
-	struct cpreg_trial t = { 0 };
-	char why[600];
-	int r = 0;
-
-	if (opt.replay) {
-		r = cpreg_inventory_load(opt.replay, &rec, &err);
-		if (r >= 0 && !(rp = cpreg_replay_new(rec)))
-			r = -ENOMEM;
-		if (rp)
-			ops = cpreg_replay_ops(rp);
-	}
-	if (r >= 0)
-		r = cpreg_trial_run(ops, opt.dev, src, vm_disable, &t, &err);
-	if (r < 0) {
-		snprintf(why, sizeof(why), "the trial could not run: %s: %s; the verdict is the static check alone",
-			 err.where[0] ? err.where : "trial", err.message[0] ? err.message : strerror(-r));
-		log_warn("%s", why);
-		cpreg_verdict_trial_failed(v, why);
-	} else {
-		struct cpreg_trial_summary sum = { t.regs, t.n, t.missing, t.vls_err, t.duration_ms };
-
-		S.trials++;
-		S.trial_ms_total += t.duration_ms;
-		if (cpreg_verdict_apply_trial(v, &sum) < 0)
-			cpreg_verdict_trial_failed(v, "out of memory while merging the trial");
-		if (cpreg_verdict_contradictions(v))
-			log_info("trial contradicted the static rules on %zu register(s)", cpreg_verdict_contradictions(v));
-	}
-	cpreg_trial_clear(&t);
-	cpreg_replay_free(rp);
-	cpreg_inventory_unref(rec);
-}
-
-static void metric_label(struct evbuffer *b, const char *s)
-{
-	for (; s && *s; s++) {
-		if (*s == '"' || *s == '\\')
-			evbuffer_add_printf(b, "\\%c", *s);
-		else if (*s == '\n')
-			evbuffer_add_printf(b, "\\n");
-		else
-			evbuffer_add(b, s, 1);
-	}
-}
-
-/* Prometheus text exposition format 0.0.4. */
-static void h_metrics(struct evhttp_request *req)
-{
-	struct evbuffer *b = evbuffer_new();
 	const char *q = S.inv ? cpreg_inventory_get_text(S.inv, CPREG_TEXT_QEMU_VERSION) : NULL;
 	const char *k = S.inv ? cpreg_inventory_get_text(S.inv, CPREG_TEXT_KERNEL) : NULL;
 	int64_t age = inventory_age();
 
-	if (!b) {
-		reply_error(req, EP_METRICS, 500, "out of memory");
-		return;
-	}
 	evbuffer_add_printf(b,
 		"# HELP cpregd_build_info cpregd build.\n# TYPE cpregd_build_info gauge\n"
 		"cpregd_build_info{version=\"%s\"} 1\n"
@@ -699,9 +692,9 @@ static void h_metrics(struct evhttp_request *req)
 			"# HELP cpregd_inventory_info The inventory served.\n# TYPE cpregd_inventory_info gauge\n"
 			"cpregd_inventory_info{digest=\"%s\",kernel=\"",
 			cpreg_inventory_count(S.inv), cpreg_inventory_migration_count(S.inv), (long long)age, S.digest);
-		metric_label(b, k);
+		publish_metric_label(b, k);
 		evbuffer_add_printf(b, "\",qemu_version=\"");
-		metric_label(b, q);
+		publish_metric_label(b, q);
 		evbuffer_add_printf(b, "\"} 1\n");
 	}
 	evbuffer_add_printf(b, "# HELP cpregd_requests_total HTTP requests by endpoint and status.\n"
@@ -722,6 +715,36 @@ static void h_metrics(struct evhttp_request *req)
 			    "# HELP cpregd_connections_rejected_total Requests refused because of the connection limit.\n"
 			    "# TYPE cpregd_connections_rejected_total counter\ncpregd_connections_rejected_total %" PRIu64 "\n",
 			    S.nconns, S.rejected);
+	evbuffer_add_printf(b, "# HELP cpregd_persist_success Whether the last write of the state directory succeeded.\n"
+			    "# TYPE cpregd_persist_success gauge\ncpregd_persist_success %d\n"
+			    "# HELP cpregd_persist_failures_total Failed writes of the persisted inventory.\n"
+			    "# TYPE cpregd_persist_failures_total counter\ncpregd_persist_failures_total %" PRIu64 "\n",
+			    !S.persist_error[0], S.persist_failures);
+	evbuffer_add_printf(b, "# HELP cpregd_worker_jobs Checks and peer judgements queued or running.\n"
+			    "# TYPE cpregd_worker_jobs gauge\ncpregd_worker_jobs %u\n", worker_busy());
+	peers_metrics(b);
+	evbuffer_add_printf(b, "# HELP cpregd_publish_success Whether the last write of a published file succeeded.\n"
+			    "# TYPE cpregd_publish_success gauge\n");
+	for (int o = 0; o < _OUT_MAX; o++)
+		if (S.out[o].writes + S.out[o].failures)
+			evbuffer_add_printf(b, "cpregd_publish_success{output=\"%s\"} %d\n", out_names[o], S.out[o].ok);
+	evbuffer_add_printf(b, "# HELP cpregd_publish_failures_total Failed writes of a published file.\n"
+			    "# TYPE cpregd_publish_failures_total counter\n");
+	for (int o = 0; o < _OUT_MAX; o++)
+		if (S.out[o].writes + S.out[o].failures)
+			evbuffer_add_printf(b, "cpregd_publish_failures_total{output=\"%s\"} %" PRIu64 "\n", out_names[o],
+					    S.out[o].failures);
+}
+
+static void h_metrics(struct evhttp_request *req)
+{
+	struct evbuffer *b = evbuffer_new();
+
+	if (!b) {
+		reply_error(req, EP_METRICS, 500, "out of memory");
+		return;
+	}
+	metrics_build(b);
 	/* One way out for every answer: its headers, HEAD, and the request count. */
 	evbuffer_add(b, "", 1);
 	reply(req, EP_METRICS, 200, "text/plain; version=0.0.4", (const char *)evbuffer_pullup(b, -1));
@@ -754,6 +777,138 @@ static bool conn_admit(struct evhttp_request *req)
 	S.conns[S.nconns++] = evcon;
 	evhttp_connection_set_closecb(evcon, conn_closed, NULL);
 	return true;
+}
+
+static void h_peers(struct evhttp_request *req)
+{
+	if (!peers_enabled()) {
+		reply_error(req, EP_PEERS, 404, "no peers directory is configured (cpregd --peers DIR, man cpregd)");
+		return;
+	}
+	reply_json_obj(req, EP_PEERS, 200, peers_json());
+}
+
+/* ---- publishing (publish.h) ---- */
+
+static void accept_cb(const char *short_digest, void *arg)
+{
+	struct { const char **v; size_t n, cap; } *a = arg;
+
+	if (a->n == a->cap) {
+		size_t cap = a->cap ? a->cap * 2 : 16;
+		const char **v = reallocarray(a->v, cap, sizeof(*v));
+
+		if (!v)
+			return;
+		a->v = v;
+		a->cap = cap;
+	}
+	a->v[a->n++] = strdup(short_digest);
+}
+
+static void write_output(enum output o, const char *path, char *text)
+{
+	int r;
+
+	if (!text) {
+		S.out[o].ok = false;
+		S.out[o].failures++;
+		snprintf(S.out[o].error, sizeof(S.out[o].error), "out of memory");
+		return;
+	}
+	/* Unchanged: nothing to write (Nova reads its file at start; NFD re-reads it anyway). */
+	if (S.out[o].ok && S.out[o].last && strcmp(S.out[o].last, text) == 0) {
+		free(text);
+		return;
+	}
+	r = publish_write_atomic(path, text, strlen(text), S.out[o].error, sizeof(S.out[o].error));
+	if (r < 0) {
+		if (S.out[o].ok || !S.out[o].failures)
+			log_warn("cannot publish %s: %s", out_names[o], S.out[o].error);
+		S.out[o].ok = false;
+		S.out[o].failures++;
+		free(text);
+		return;
+	}
+	S.out[o].ok = true;
+	S.out[o].writes++;
+	S.out[o].last_ok = time(NULL);
+	S.out[o].error[0] = '\0';
+	free(S.out[o].last);
+	S.out[o].last = text;
+}
+
+static void publish_now(evutil_socket_t fd, short ev, void *arg)
+{
+	struct { const char **v; size_t n, cap; } acc = { 0 };
+	struct publish_facts f = { 0 };
+	char sd[PEERS_SHORT_LEN + 1];
+
+	if (S.inv) {
+		peers_short_digest(S.digest, sd);
+		f.short_digest = sd;
+		f.kernel = cpreg_inventory_get_text(S.inv, CPREG_TEXT_KERNEL);
+		f.qemu_version = cpreg_inventory_get_text(S.inv, CPREG_TEXT_QEMU_VERSION);
+		f.policy = S.site_policy ? cpreg_policy_name(S.site_policy)
+					 : cpreg_policy_for_qemu_version(f.qemu_version);
+	}
+	peers_foreach_accepted(accept_cb, &acc);
+	f.accepts = acc.v;
+	f.n_accepts = acc.n;
+	f.complete = peers_pending() == 0;
+	if (opt.nfd_file) {
+		/* The labels age out if cpregd dies: NFD drops them at the next discovery after this. */
+		time_t exp = time(NULL) + (opt.nfd_expiry > 3 * opt.publish_interval ? opt.nfd_expiry : 3 * opt.publish_interval);
+
+		write_output(OUT_NFD, opt.nfd_file, publish_nfd_text(&f, opt.nfd_prefix, exp));
+	}
+	if (opt.nova_file)
+		write_output(OUT_NOVA, opt.nova_file, publish_nova_text(&f));
+	if (opt.textfile) {
+		struct evbuffer *b = evbuffer_new();
+		char *text = NULL;
+		size_t n;
+
+		if (b) {
+			metrics_build(b);
+			n = evbuffer_get_length(b);
+			text = malloc(n + 1);
+			if (text) {
+				evbuffer_copyout(b, text, n);
+				text[n] = '\0';
+			}
+			evbuffer_free(b);
+		}
+		write_output(OUT_TEXTFILE, opt.textfile, text);
+	}
+	for (size_t i = 0; i < acc.n; i++)
+		free((char *)acc.v[i]);
+	free(acc.v);
+}
+
+static void schedule_publish(void)
+{
+	/* Once per loop turn however many changes came in it. */
+	if (S.publish_ev && !event_pending(S.publish_ev, EV_TIMEOUT, NULL))
+		event_active(S.publish_ev, EV_TIMEOUT, 0);
+}
+
+static struct cpreg_inventory *peers_self(void)
+{
+	return S.inv;
+}
+
+static struct cpreg_policy *peers_policy(void)
+{
+	return S.site_policy ? cpreg_policy_ref(S.site_policy) : NULL;
+}
+
+static void peers_judged(bool trial_ran, int64_t trial_ms, enum cpreg_result result)
+{
+	if (trial_ran) {
+		S.trials++;
+		S.trial_ms_total += trial_ms;
+	}
 }
 
 /* What this daemon is and speaks: for clients that must know before they ask. */
@@ -800,9 +955,12 @@ static void on_request(struct evhttp_request *req, void *arg)
 	case EP_METRICS:
 	case EP_PING:
 	case EP_VERSION:
+	case EP_PEERS:
 		if (m != EVHTTP_REQ_GET && m != EVHTTP_REQ_HEAD)
 			break;
-		if (ep == EP_INVENTORY)
+		if (ep == EP_PEERS)
+			h_peers(req);
+		else if (ep == EP_INVENTORY)
 			h_inventory(req);
 		else if (ep == EP_HEALTH)
 			h_health(req);
@@ -952,6 +1110,17 @@ static void usage(FILE *f)
 		"      --max-body BYTES     largest request body (default 1048576)\n"
 		"      --max-connections N  simultaneous client connections (default 64)\n"
 		"      --timeout SECONDS    read/write timeout per connection (default 10)\n"
+		"      --workers N          threads for checks and trials (default 2)\n"
+		"      --peers DIR          judge the other hosts' inventories in DIR (*.json)\n"
+		"      --peer-vm-options OPTS  the VM options peers are judged with, as after -cpu:\n"
+		"                           pmu=off,sve=off,pauth=off,sve-max-vq=N,kvm-psci-version=X.Y\n"
+		"      --peer-trial 0|1     run the live trial for each peer (default 1)\n"
+		"      --nfd-file PATH      write Node Feature Discovery labels (features.d file)\n"
+		"      --nfd-prefix PREFIX  label namespace (default " PUBLISH_NFD_PREFIX ")\n"
+		"      --nfd-expiry SECONDS how long NFD keeps the labels if cpregd stops (default 3600)\n"
+		"      --nova-provider-file PATH  write a Nova provider config (provider.yaml) with traits\n"
+		"      --textfile PATH      write the metrics for node_exporter's textfile collector (*.prom)\n"
+		"      --publish-interval SECONDS  rewrite the published files at least this often (default 60)\n"
 		"      --replay FILE        answer probes from a recorded inventory (testing)\n"
 		"  -h, --help, --version\n");
 }
@@ -1001,6 +1170,16 @@ int main(int argc, char **argv)
 		{ "max-connections", required_argument, NULL, 'c' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "replay", required_argument, NULL, 'r' },
+		{ "workers", required_argument, NULL, 'w' },
+		{ "peers", required_argument, NULL, 1000 },
+		{ "peer-vm-options", required_argument, NULL, 1001 },
+		{ "peer-trial", required_argument, NULL, 1002 },
+		{ "nfd-file", required_argument, NULL, 1003 },
+		{ "nfd-prefix", required_argument, NULL, 1004 },
+		{ "nfd-expiry", required_argument, NULL, 1005 },
+		{ "nova-provider-file", required_argument, NULL, 1006 },
+		{ "textfile", required_argument, NULL, 1007 },
+		{ "publish-interval", required_argument, NULL, 1008 },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{}
@@ -1012,7 +1191,7 @@ int main(int argc, char **argv)
 	bool own_socket = false;
 	long v;
 
-	while ((c = getopt_long(argc, argv, "s:S:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:S:hV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's': opt.socket_path = optarg; break;
 		case 'S': opt.state_dir = optarg; break;
@@ -1041,6 +1220,49 @@ int main(int argc, char **argv)
 			if (parse_long("--timeout", optarg, 1, 3600, &v) < 0)
 				return 2;
 			opt.timeout = (int)v;
+			break;
+		case 'w':
+			if (parse_long("--workers", optarg, 1, 64, &v) < 0)
+				return 2;
+			opt.workers = (int)v;
+			break;
+		case 1000: opt.peers_dir = optarg; break;
+		case 1001: {
+			struct cpreg_error err = { 0 };
+
+			if (cpreg_vm_options_parse(optarg, &opt.peer_vm, &err) < 0) {
+				fprintf(stderr, "cpregd: --peer-vm-options: %s\n", err.message);
+				return 2;
+			}
+			break;
+		}
+		case 1002:
+			if (strcmp(optarg, "0") != 0 && strcmp(optarg, "1") != 0) {
+				fprintf(stderr, "cpregd: --peer-trial: expected 0 or 1, got \"%s\"\n", optarg);
+				return 2;
+			}
+			opt.peer_trial = optarg[0] == '1';
+			break;
+		case 1003: opt.nfd_file = optarg; break;
+		case 1004:
+			if (!publish_prefix_valid(optarg)) {
+				fprintf(stderr, "cpregd: --nfd-prefix: \"%s\" is not a DNS subdomain (lower case, digits, '-', '.')\n",
+					optarg);
+				return 2;
+			}
+			opt.nfd_prefix = optarg;
+			break;
+		case 1005:
+			if (parse_long("--nfd-expiry", optarg, 60, 7 * 86400, &v) < 0)
+				return 2;
+			opt.nfd_expiry = (int)v;
+			break;
+		case 1006: opt.nova_file = optarg; break;
+		case 1007: opt.textfile = optarg; break;
+		case 1008:
+			if (parse_long("--publish-interval", optarg, 1, 86400, &v) < 0)
+				return 2;
+			opt.publish_interval = (int)v;
 			break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("cpregd " PACKAGE_VERSION "\n"); return 0;
@@ -1139,6 +1361,30 @@ int main(int argc, char **argv)
 			event_add(wd, &tv);
 		log_info("watchdog every %.3f s", wd_usec / 2e6);
 	}
+	if (worker_start(S.base, opt.workers) < 0) {
+		log_err("cannot start the worker threads");
+		goto out;
+	}
+	S.publish_ev = evtimer_new(S.base, publish_now, NULL);
+	if (opt.nfd_file || opt.nova_file || opt.textfile) {
+		struct timeval tv = { opt.publish_interval, 0 };
+
+		S.publish_timer = event_new(S.base, -1, EV_PERSIST, publish_now, NULL);
+		if (S.publish_timer)
+			event_add(S.publish_timer, &tv);
+	}
+	if (opt.peers_dir) {
+		struct peers_env env = {
+			.dir = opt.peers_dir, .vm = opt.peer_vm, .trial = opt.peer_trial, .dev = opt.dev, .replay = opt.replay,
+			.self = peers_self, .policy = peers_policy, .changed = schedule_publish, .judged = peers_judged,
+		};
+
+		if (peers_start(S.base, &env) < 0) {
+			log_err("cannot watch the peers directory %s", opt.peers_dir);
+			goto out;
+		}
+		log_info("judging the peer inventories in %s", opt.peers_dir);
+	}
 	load_state();
 	/* The first probe runs from the loop: the persisted inventory is already served. */
 	start = evtimer_new(S.base, on_start, NULL);
@@ -1148,6 +1394,15 @@ int main(int argc, char **argv)
 	event_base_dispatch(S.base);
 	ret = 0;
 out:
+	/* Peers first: a judgement still running comes back through worker_stop and finds its source gone. */
+	peers_stop();
+	worker_stop();
+	if (S.publish_ev)
+		event_free(S.publish_ev);
+	if (S.publish_timer)
+		event_free(S.publish_timer);
+	for (int o = 0; o < _OUT_MAX; o++)
+		free(S.out[o].last);
 	if (own_socket)
 		unlink(opt.socket_path);
 	if (fd >= 0)

@@ -424,13 +424,13 @@ int cpreg_check(const struct cpreg_inventory *src, const struct cpreg_inventory 
 struct cpreg_verdict *cpreg_verdict_ref(struct cpreg_verdict *v)
 {
 	if (v)
-		v->refcount++;
+		cpreg_ref_inc(&v->refcount);
 	return v;
 }
 
 struct cpreg_verdict *cpreg_verdict_unref(struct cpreg_verdict *v)
 {
-	if (!v || --v->refcount > 0)
+	if (!v || cpreg_ref_dec(&v->refcount) > 0)
 		return NULL;
 	free(v->policy);
 	free(v->policy_reason);

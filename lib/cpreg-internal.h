@@ -21,6 +21,13 @@ static inline void freep(void *p) { free(*(void **)p); }
 /* Hand a pointer over to the caller, so a cleanup attribute does not free it. */
 #define TAKE_PTR(p) ({ __typeof__(p) _p = (p); (p) = NULL; _p; })
 
+/*
+ * Reference counts are atomic: cpregd hands one inventory or policy to
+ * its worker threads, and the objects are immutable once built.
+ */
+static inline void cpreg_ref_inc(int *n) { __atomic_add_fetch(n, 1, __ATOMIC_RELAXED); }
+static inline int cpreg_ref_dec(int *n) { return __atomic_sub_fetch(n, 1, __ATOMIC_ACQ_REL); }
+
 #define CPREG_MAX_CAPS 24
 #define CPREG_MAX_CPUS 1024
 

@@ -557,6 +557,8 @@ CPREG_EXPORT int cpreg_fleet_profile(const struct cpreg_fleet *f, const struct c
 				     struct cpreg_fleet_profile *ret);
 /* The QEMU -cpu argument for these options ("host,pmu=off,kvm-psci-version=1.1"). */
 CPREG_EXPORT int cpreg_vm_options_qemu(const struct cpreg_vm_options *vm, char *buf, size_t len);
+/* Parse that form back ("host," optional): pmu=, sve=, pauth= on|off, sve-max-vq=N, kvm-psci-version=X.Y. */
+CPREG_EXPORT int cpreg_vm_options_parse(const char *text, struct cpreg_vm_options *ret, struct cpreg_error *err);
 
 #ifdef __cplusplus
 }

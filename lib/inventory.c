@@ -87,13 +87,13 @@ struct cpreg_inventory *cpreg_inventory_new(void)
 struct cpreg_inventory *cpreg_inventory_ref(struct cpreg_inventory *inv)
 {
 	if (inv)
-		inv->refcount++;
+		cpreg_ref_inc(&inv->refcount);
 	return inv;
 }
 
 struct cpreg_inventory *cpreg_inventory_unref(struct cpreg_inventory *inv)
 {
-	if (!inv || --inv->refcount > 0)
+	if (!inv || cpreg_ref_dec(&inv->refcount) > 0)
 		return NULL;
 	for (int i = 0; i < _CPREG_TEXT_MAX; i++)
 		free(inv->text[i]);

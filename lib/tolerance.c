@@ -50,13 +50,13 @@ struct cpreg_tolerance_set *cpreg_tolerance_set_new(void)
 struct cpreg_tolerance_set *cpreg_tolerance_set_ref(struct cpreg_tolerance_set *set)
 {
 	if (set)
-		set->refcount++;
+		cpreg_ref_inc(&set->refcount);
 	return set;
 }
 
 struct cpreg_tolerance_set *cpreg_tolerance_set_unref(struct cpreg_tolerance_set *set)
 {
-	if (!set || --set->refcount > 0)
+	if (!set || cpreg_ref_dec(&set->refcount) > 0)
 		return NULL;
 	free(set->t);
 	free(set);
@@ -231,13 +231,13 @@ const char *cpreg_policy_for_qemu_version(const char *version)
 struct cpreg_policy *cpreg_policy_ref(struct cpreg_policy *p)
 {
 	if (p)
-		p->refcount++;
+		cpreg_ref_inc(&p->refcount);
 	return p;
 }
 
 struct cpreg_policy *cpreg_policy_unref(struct cpreg_policy *p)
 {
-	if (!p || --p->refcount > 0)
+	if (!p || cpreg_ref_dec(&p->refcount) > 0)
 		return NULL;
 	cpreg_tolerance_set_unref(p->tols);
 	free(p->name);

@@ -69,9 +69,20 @@ int cpreg_read_file(const char *path, size_t max, char **ret, size_t *ret_len, s
 	size_t len = 0, cap = 0;
 	int fd, r = 0;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/*
+	 * O_NONBLOCK: a FIFO nobody writes to must not hang the open (a daemon
+	 * at start-up would never get ready).  Reads block again afterwards, so
+	 * a pipe with a writer (bash's <(curl ...)) is read to its end.
+	 */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return cpreg_err(err, -errno, path, "cannot open: %s", strerror(errno));
+	{
+		int fl = fcntl(fd, F_GETFL);
+
+		if (fl >= 0)
+			fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+	}
 	for (;;) {
 		ssize_t k;
 

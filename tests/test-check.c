@@ -287,6 +287,29 @@ int main(void)
 		cpreg_inventory_unref(s);
 		cpreg_inventory_unref(d);
 	}
+	{
+		/* The VM options as written after QEMU's -cpu, both ways (QEMU's property names). */
+		struct cpreg_vm_options vm = { 0 }, back = { 0 };
+		struct cpreg_error err = { 0 };
+		char q[128];
+
+		tap_ok(cpreg_vm_options_parse("host,pmu=off,pauth=off,sve-max-vq=4,kvm-psci-version=1.1", &vm, &err) == 0 &&
+		       vm.disable == (1u << CPREG_FEAT_PMU_V3 | 1u << CPREG_FEAT_PTRAUTH_ADDRESS | 1u << CPREG_FEAT_PTRAUTH_GENERIC) &&
+		       vm.sve_max_vq == 4 && vm.psci_version == 0x10001, "vm options: -cpu host,pmu=off,pauth=off,... parse");
+		cpreg_vm_options_qemu(&vm, q, sizeof(q));
+		tap_ok(cpreg_vm_options_parse(q, &back, &err) == 0 && memcmp(&vm, &back, sizeof(vm)) == 0,
+		       "  and what cpreg_vm_options_qemu writes (%s) parses back to the same options", q);
+		tap_ok(cpreg_vm_options_parse("", &back, &err) == 0 && !back.disable && !back.psci_version,
+		       "  the empty string is no options");
+		tap_ok(cpreg_vm_options_parse("pmu=of", &back, &err) == -EINVAL && strstr(err.message, "pmu"),
+		       "  a bad value is refused naming the option: %s", err.message);
+		tap_ok(cpreg_vm_options_parse("sve=off,frobnicate=1", &back, &err) == -EINVAL && strstr(err.message, "frobnicate"),
+		       "  an unknown option is refused naming it");
+		tap_ok(cpreg_vm_options_parse("kvm-psci-version=1", &back, &err) == -EINVAL &&
+		       cpreg_vm_options_parse("sve-max-vq=0", &back, &err) == -EINVAL &&
+		       cpreg_vm_options_parse("pmu=off,,sve=off", &back, &err) == -EINVAL,
+		       "  malformed versions, lengths and empty items are refused");
+	}
 	fixture_names_free(names);
 	return tap_done();
 }

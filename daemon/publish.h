@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Publishing cpregd's answers where placements are decided: a Kubernetes
+ * Node Feature Discovery features.d file, a Nova provider config file and a
+ * Prometheus textfile-collector file.  Each is written whole to a dot-file
+ * beside it and renamed over it, so readers see the old file or the new.
+ */
+#ifndef CPREGD_PUBLISH_H
+#define CPREGD_PUBLISH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+/* NFD allows its own namespace and sub-namespaces without -extra-label-ns. */
+#define PUBLISH_NFD_PREFIX "cpregd.feature.node.kubernetes.io"
+
+/* What a host says about itself, and the short digests it accepts VMs from. */
+struct publish_facts {
+	const char *short_digest;   /* NULL: no inventory yet */
+	const char *kernel;         /* uname -r */
+	const char *qemu_version;
+	const char *policy;         /* the QEMU policy this host checks with */
+	const char **accepts;       /* short digests */
+	size_t n_accepts;
+	bool complete;              /* every peer judged */
+};
+
+/* Write data to path atomically (temporary dot-file, fsync, rename, fsync of the directory). */
+int publish_write_atomic(const char *path, const char *data, size_t len, char *err, size_t errlen);
+
+/* The document texts (malloc'd); NULL when out of memory. */
+char *publish_nfd_text(const struct publish_facts *f, const char *prefix, time_t expires);
+char *publish_nova_text(const struct publish_facts *f);
+
+/* A Prometheus label value, escaped, appended to b. */
+struct evbuffer;
+void publish_metric_label(struct evbuffer *b, const char *s);
+
+/* Is prefix a DNS subdomain (RFC 1123) that can prefix a Kubernetes label? */
+bool publish_prefix_valid(const char *prefix);
+
+#endif

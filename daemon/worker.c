@@ -1,0 +1,268 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Worker threads and the migration check they run: see worker.h. */
+#include "config.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "probe.h"
+#include "worker.h"
+
+TAILQ_HEAD(jobq, worker_job);
+
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct jobq todo, finished;
+	pthread_t *threads;
+	int n_threads;
+	unsigned busy;
+	bool stopping;
+	int efd;
+	struct event *ev;
+} W = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER, .efd = -1 };
+
+/* Scratch VMs one at a time: a trial is cheap, but two at once only slow each other on a small host. */
+static pthread_mutex_t trial_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void *worker_main(void *arg)
+{
+	pthread_mutex_lock(&W.lock);
+	for (;;) {
+		struct worker_job *j;
+		uint64_t one = 1;
+
+		while (!W.stopping && TAILQ_EMPTY(&W.todo))
+			pthread_cond_wait(&W.cond, &W.lock);
+		if (W.stopping)
+			break;
+		j = TAILQ_FIRST(&W.todo);
+		TAILQ_REMOVE(&W.todo, j, link);
+		pthread_mutex_unlock(&W.lock);
+		j->run(j);
+		pthread_mutex_lock(&W.lock);
+		TAILQ_INSERT_TAIL(&W.finished, j, link);
+		if (write(W.efd, &one, sizeof(one)) < 0) {
+			/* The counter cannot overflow at our rates; the loop drains it. */
+		}
+	}
+	pthread_mutex_unlock(&W.lock);
+	return NULL;
+}
+
+static void drain(evutil_socket_t fd, short ev, void *arg)
+{
+	struct jobq done = TAILQ_HEAD_INITIALIZER(done);
+	struct worker_job *j;
+	uint64_t n;
+
+	if (read(W.efd, &n, sizeof(n)) < 0) {
+		/* EAGAIN: another drain took it; the queue says what is done. */
+	}
+	pthread_mutex_lock(&W.lock);
+	while ((j = TAILQ_FIRST(&W.finished))) {
+		TAILQ_REMOVE(&W.finished, j, link);
+		TAILQ_INSERT_TAIL(&done, j, link);
+		W.busy--;
+	}
+	pthread_mutex_unlock(&W.lock);
+	while ((j = TAILQ_FIRST(&done))) {
+		TAILQ_REMOVE(&done, j, link);
+		j->done(j);
+	}
+}
+
+int worker_start(struct event_base *base, int threads)
+{
+	TAILQ_INIT(&W.todo);
+	TAILQ_INIT(&W.finished);
+	W.efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (W.efd < 0)
+		return -errno;
+	W.ev = event_new(base, W.efd, EV_READ | EV_PERSIST, drain, NULL);
+	W.threads = calloc(threads, sizeof(*W.threads));
+	if (!W.ev || !W.threads || event_add(W.ev, NULL) < 0)
+		return -ENOMEM;
+	for (int i = 0; i < threads; i++) {
+		int r = pthread_create(&W.threads[i], NULL, worker_main, NULL);
+
+		if (r)
+			return -r;
+		W.n_threads++;
+	}
+	return 0;
+}
+
+void worker_submit(struct worker_job *j)
+{
+	pthread_mutex_lock(&W.lock);
+	j->cancelled = false;
+	TAILQ_INSERT_TAIL(&W.todo, j, link);
+	W.busy++;
+	pthread_cond_signal(&W.cond);
+	pthread_mutex_unlock(&W.lock);
+}
+
+unsigned worker_busy(void)
+{
+	unsigned n;
+
+	pthread_mutex_lock(&W.lock);
+	n = W.busy;
+	pthread_mutex_unlock(&W.lock);
+	return n;
+}
+
+void worker_stop(void)
+{
+	struct worker_job *j;
+
+	pthread_mutex_lock(&W.lock);
+	W.stopping = true;
+	pthread_cond_broadcast(&W.cond);
+	pthread_mutex_unlock(&W.lock);
+	for (int i = 0; i < W.n_threads; i++)
+		pthread_join(W.threads[i], NULL);
+	/* Everything left is ours now: finished ones complete, queued ones are cancelled. */
+	drain(W.efd, EV_READ, NULL);
+	while ((j = TAILQ_FIRST(&W.todo))) {
+		TAILQ_REMOVE(&W.todo, j, link);
+		W.busy--;
+		j->cancelled = true;
+		j->done(j);
+	}
+	if (W.ev)
+		event_free(W.ev);
+	if (W.efd >= 0)
+		close(W.efd);
+	free(W.threads);
+	W.ev = NULL;
+	W.efd = -1;
+	W.threads = NULL;
+	W.n_threads = 0;
+}
+
+/* ---- the check ---- */
+
+static int fail(struct judge *jd, int r, const char *where, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static int fail(struct judge *jd, int r, const char *where, const char *fmt, ...)
+{
+	va_list ap;
+
+	snprintf(jd->err.where, sizeof(jd->err.where), "%s", where);
+	va_start(ap, fmt);
+	vsnprintf(jd->err.message, sizeof(jd->err.message), fmt, ap);
+	va_end(ap);
+	jd->err.code = r;
+	return r;
+}
+
+static void run_trial(struct judge *jd, const struct cpreg_inventory *src)
+{
+	struct cpreg_inventory *rec = NULL;
+	struct cpreg_replay *rp = NULL;
+	const struct cpreg_kvm_ops *ops = NULL;
+	struct cpreg_error err = { 0 };
+	struct cpreg_trial t = { 0 };
+	int r = 0;
+
+	pthread_mutex_lock(&trial_lock);
+	if (jd->replay) {
+		/* Re-read for every trial: a test makes the "kernel" change by changing the file. */
+		r = cpreg_inventory_load(jd->replay, &rec, &err);
+		if (r >= 0 && !(rp = cpreg_replay_new(rec)))
+			r = -ENOMEM;
+		if (rp)
+			ops = cpreg_replay_ops(rp);
+	}
+	if (r >= 0)
+		r = cpreg_trial_run(ops, jd->dev, src, jd->vm.disable, &t, &err);
+	pthread_mutex_unlock(&trial_lock);
+	if (r < 0) {
+		snprintf(jd->trial_failed, sizeof(jd->trial_failed),
+			 "the trial could not run: %s: %s; the verdict is the static check alone",
+			 err.where[0] ? err.where : "trial", err.message[0] ? err.message : strerror(-r));
+		cpreg_verdict_trial_failed(jd->verdict, jd->trial_failed);
+	} else {
+		struct cpreg_trial_summary sum = { t.regs, t.n, t.missing, t.vls_err, t.duration_ms };
+
+		jd->trial_ran = true;
+		jd->trial_ms = t.duration_ms;
+		if (cpreg_verdict_apply_trial(jd->verdict, &sum) < 0)
+			cpreg_verdict_trial_failed(jd->verdict, "out of memory while merging the trial");
+	}
+	cpreg_trial_clear(&t);
+	cpreg_replay_free(rp);
+	cpreg_inventory_unref(rec);
+}
+
+void judge_run(struct worker_job *j)
+{
+	struct judge *jd = (struct judge *)j;
+	struct cpreg_inventory *src = NULL;
+	int r;
+
+	if (jd->text) {
+		r = cpreg_inventory_from_json(jd->text, jd->len, &src, &jd->err);
+		if (r < 0) {
+			jd->r = r == -ENOMEM ? r : -EBADMSG;
+			return;
+		}
+	} else {
+		src = cpreg_inventory_ref(jd->src);
+	}
+	if (jd->vm.psci_version || jd->vm.disable || jd->vm.sve_max_vq) {
+		/* Ours to change: a copy when the caller shares its parsed source. */
+		if (!jd->text) {
+			struct cpreg_inventory *c = NULL;
+
+			r = cpreg_inventory_copy(src, &c);
+			cpreg_inventory_unref(src);
+			src = c;
+			if (r < 0) {
+				jd->r = fail(jd, r, "check", "out of memory");
+				return;
+			}
+		}
+		if (cpreg_inventory_apply_vm_options(src, &jd->vm) < 0) {
+			cpreg_inventory_unref(src);
+			jd->r = fail(jd, -EBADMSG, "psci", "the source inventory lists no PSCI_VERSION to pin");
+			return;
+		}
+	}
+	r = cpreg_check_vm(src, jd->dst, jd->policy, &jd->vm, &jd->verdict);
+	if (r < 0) {
+		cpreg_inventory_unref(src);
+		jd->r = fail(jd, r, "check", "%s", strerror(-r));
+		return;
+	}
+	if (jd->trial)
+		run_trial(jd, src);
+	cpreg_inventory_unref(src);
+	if (jd->want_json && cpreg_verdict_to_json(jd->verdict, &jd->json) < 0) {
+		jd->r = fail(jd, -ENOMEM, "check", "out of memory");
+		return;
+	}
+	jd->r = 0;
+}
+
+void judge_clear(struct judge *jd)
+{
+	free(jd->text);
+	free(jd->json);
+	cpreg_inventory_unref(jd->src);
+	cpreg_inventory_unref(jd->dst);
+	cpreg_policy_unref(jd->policy);
+	cpreg_verdict_unref(jd->verdict);
+	jd->text = jd->json = NULL;
+	jd->src = jd->dst = NULL;
+	jd->policy = NULL;
+	jd->verdict = NULL;
+}
