@@ -613,6 +613,7 @@ json_object *peers_json(void)
 	json_object *o = json_object_new_object(), *a = json_object_new_array(), *errs = json_object_new_array();
 	char q[128];
 
+	json_object_object_add(o, "schema", json_object_new_string("cpreg-peers/1"));
 	json_object_object_add(o, "directory", json_object_new_string(P.env.dir ? P.env.dir : ""));
 	json_object_object_add(o, "directory_error", P.dir_error[0] ? json_object_new_string(P.dir_error) : NULL);
 	cpreg_vm_options_qemu(&P.env.vm, q, sizeof(q));

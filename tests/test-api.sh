@@ -44,7 +44,9 @@ ok $? "docs/api.yaml parses as YAML and is OpenAPI 3 ($(head -c 200 "$T/yerr"))"
 sort -o "$T/documented" "$T/documented"
 
 SOCK=$T/s
-"$B/daemon/cpregd" --socket "$SOCK" --state-dir "$T/state" --no-qemu --replay "$D/neoverse-n1_linux-6.12.json" 2>"$T/log" &
+mkdir -p "$T/peers" && cp "$D/neoverse-n1_linux-7.2.json" "$T/peers/"
+"$B/daemon/cpregd" --socket "$SOCK" --state-dir "$T/state" --no-qemu --replay "$D/neoverse-n1_linux-6.12.json" \
+	--peers "$T/peers" 2>"$T/log" &
 PIDS+=($!)
 # A second daemon whose probe fails: degraded health, no inventory to check against.
 "$B/daemon/cpregd" --socket "$T/bad" --state-dir "$T/state-bad" --no-qemu --replay "$T/missing.json" 2>"$T/log-bad" &
@@ -63,6 +65,8 @@ request() {
 	"GET /v1/inventory 304") args=(-H "If-None-Match: \"$DIGEST\"") ;;
 	"GET /v1/inventory 405") set -- DELETE "$2" "$3" ;;
 	"GET /v1/health 503" | "GET /v1/inventory 503") sock=$T/bad ;;
+	# The second daemon has no peers directory.
+	"GET /v1/peers 404") sock=$T/bad ;;
 	"POST /v1/check 200") args=(--data-binary @"$D/neoverse-n1_linux-7.2.json") ;;
 	"POST /v1/check 400") args=(--data-binary '{"schema": "cpreg-inventory/1"}') ;;
 	"POST /v1/check 413") args=(--data-binary @"$T/big") ;;
@@ -109,7 +113,7 @@ done <"$T/documented"
 # Every documented response was requested (the loop above walks the
 # description itself); and no endpoint the daemon serves is undocumented.
 missing=0
-for p in /_ping /v1/version /v1/inventory /v1/health /metrics /v1/check /v1/refresh; do
+for p in $(sed -n '/^static const char \*const ep_names/,/};/p' "$top_srcdir/daemon/cpregd.c" | grep -o '"/[^"]*"' | tr -d '"'); do
 	grep -q " $p " "$T/documented" || { echo "# undocumented: $p"; missing=1; }
 done
 ok $missing "every path cpregd serves (daemon/cpregd.c ep_names) is documented, and was requested above"

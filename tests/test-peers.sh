@@ -92,6 +92,12 @@ ok $? "cpregd with 16 peer files settles: every distinct source judged"
 peers >"$T/p1.json"
 ok "$(t jq -e --argjson n "$ndistinct" '(.sources | length) == $n and .files == 16 and (.errors | length) == 0' "$T/p1.json")" \
 	"  one source per distinct digest ($ndistinct), 16 files, no errors"
+if /usr/bin/python3 -c 'import jsonschema' 2>/dev/null; then
+	/usr/bin/python3 "$top_srcdir/tests/validate-json.py" "$top_srcdir/docs/schemas/cpreg-peers-1.schema.json" "$T/p1.json" >&2
+	ok $? "  GET /v1/peers is valid cpreg-peers/1 (docs/schemas)"
+else
+	skip "python3-jsonschema is not installed"
+fi
 ok "$(t jq -e '[.sources[] | select(.short_digest == "'"$(short "$M/n1-61-q72.json")"'")] | length == 1 and (.[0].hosts | length) == 3 and (.[0].files | length) == 3' "$T/p1.json")" \
 	"  three files of one digest are one source with three hosts"
 judged=$(curl -s --unix-socket "$SOCK" http://cpregd/metrics | sed -n 's/^cpregd_peer_judgements_total //p')
@@ -150,6 +156,12 @@ for f in "$M"/*.json; do
 	[ "$got" = "$want" ] || { diag "$(basename "$f"): /v1/check exit $rc, accepted $got"; mism=$((mism + 1)); }
 done
 ok $mism "  each source's acceptance is the daemon's /v1/check verdict with the trial and the same options"
+if /usr/bin/python3 -c 'import jsonschema' 2>/dev/null; then
+	/usr/bin/python3 "$top_srcdir/tests/validate-json.py" "$top_srcdir/docs/schemas/cpreg-peers-1.schema.json" "$T/p2.json" >&2
+	ok $? "  GET /v1/peers with findings and trials is valid cpreg-peers/1"
+else
+	skip "python3-jsonschema is not installed"
+fi
 ok "$([ "$(nfd_accepts)" = "$(api_accepts)" ]; echo $?)" "  the NFD labels follow ($(nfd_accepts | wc -l) accepted)"
 
 # ---- changes on disk reach every output within a second or two ----
