@@ -261,6 +261,57 @@ static int cmd_get(const char *target, int argc)
 	return rep.status == 200 ? EXIT_OK : EXIT_NO;
 }
 
+/* This host's verdicts for its peers' inventories (cpregd --peers): a table, or the document. */
+static int cmd_peers(int argc)
+{
+	struct http_reply rep;
+	json_object *o = NULL, *a;
+
+	if (argc != 0)
+		return fail("too many arguments");
+	if (request("GET", "/v1/peers", NULL, 0, &rep) != 0)
+		return EXIT_ERR;
+	if (arg.json || rep.status != 200 || !(o = json_tokener_parse(rep.body))) {
+		fputs(rep.body, rep.status == 200 ? stdout : stderr);
+		free(rep.body);
+		return rep.status == 200 ? EXIT_OK : EXIT_ERR;
+	}
+	free(rep.body);
+	printf("peers in %s, judged with -cpu %s%s; %d still pending\n",
+	       json_object_get_string(json_object_object_get(o, "directory")),
+	       json_object_get_string(json_object_object_get(o, "vm_options")),
+	       json_object_get_boolean(json_object_object_get(o, "trial")) ? " and the live trial" : "",
+	       json_object_get_int(json_object_object_get(o, "pending")));
+	if (json_object_object_get(o, "directory_error"))
+		printf("  directory: %s\n", json_object_get_string(json_object_object_get(o, "directory_error")));
+	printf("%-16s  %-8s  %-12s  %-5s  %s\n", "SOURCE", "ACCEPTED", "RESULT", "TRIAL", "HOSTS");
+	a = json_object_object_get(o, "sources");
+	for (size_t i = 0; i < json_object_array_length(a); i++) {
+		json_object *e = json_object_array_get_idx(a, i), *h = json_object_object_get(e, "hosts");
+		json_object *fs = json_object_object_get(e, "findings");
+
+		printf("%-16s  %-8s  %-12s  %-5s  ", json_object_get_string(json_object_object_get(e, "short_digest")),
+		       json_object_get_boolean(json_object_object_get(e, "accepted")) ? "yes" : "no",
+		       json_object_object_get(e, "result") ? json_object_get_string(json_object_object_get(e, "result"))
+							   : json_object_get_string(json_object_object_get(e, "state")),
+		       json_object_get_boolean(json_object_object_get(json_object_object_get(e, "trial"), "ran")) ? "yes" : "no");
+		for (size_t k = 0; k < json_object_array_length(h); k++)
+			printf("%s%s", k ? ", " : "", json_object_get_string(json_object_array_get_idx(h, k)));
+		putchar('\n');
+		for (size_t k = 0; k < json_object_array_length(fs) && k < 3; k++)
+			printf("    %s\n", json_object_get_string(json_object_object_get(json_object_array_get_idx(fs, k), "message")));
+	}
+	a = json_object_object_get(o, "errors");
+	for (size_t i = 0; i < json_object_array_length(a); i++) {
+		json_object *e = json_object_array_get_idx(a, i);
+
+		printf("skipped %s: %s\n", json_object_get_string(json_object_object_get(e, "file")),
+		       json_object_get_string(json_object_object_get(e, "reason")));
+	}
+	json_object_put(o);
+	return EXIT_OK;
+}
+
 static int cmd_check(int argc, char **argv)
 {
 	struct cpreg_inventory *s = NULL, *d = NULL;
@@ -1387,6 +1438,7 @@ static void usage(FILE *f)
 		"Commands:\n"
 		"  inventory                 this host's inventory, from the local cpregd\n"
 		"  health                    the local cpregd's health\n"
+		"  peers                     the local cpregd's verdicts for its peers' inventories (cpregd --peers)\n"
 		"  probe                     probe /dev/kvm directly (no daemon) and print the inventory\n"
 		"  check SOURCE [DEST]       can a VM on SOURCE migrate here (local cpregd) or to DEST (offline)?\n"
 		"  diff A B                  registers that differ, side by side by name\n"
@@ -1528,6 +1580,8 @@ int main(int argc, char **argv)
 		return cmd_get("/v1/inventory", argc);
 	if (strcmp(cmd, "health") == 0)
 		return cmd_get("/v1/health", argc);
+	if (strcmp(cmd, "peers") == 0)
+		return cmd_peers(argc);
 	if (strcmp(cmd, "check") == 0)
 		return cmd_check(argc, argv);
 	if (strcmp(cmd, "diff") == 0)

@@ -252,7 +252,14 @@ static void load_step(evutil_socket_t fd, short ev, void *arg)
 		if (!f->stale)
 			continue;
 		if (elapsed_ns(&t0) > LOAD_SLICE_NS) {
-			event_active(P.load_ev, EV_TIMEOUT, 0);
+			/*
+			 * A zero timeout, not event_active(): libevent runs events
+			 * activated from a callback in the same pass, before it polls
+			 * the sockets again; a due timer waits for the next poll.
+			 */
+			static const struct timeval now = { 0, 0 };
+
+			evtimer_add(P.load_ev, &now);
 			return;
 		}
 		f->stale = false;

@@ -163,6 +163,10 @@ else
 	skip "python3-jsonschema is not installed"
 fi
 ok "$([ "$(nfd_accepts)" = "$(api_accepts)" ]; echo $?)" "  the NFD labels follow ($(nfd_accepts | wc -l) accepted)"
+CPREGD_SOCKET=$SOCK "$CTL" peers >"$T/peers.txt"; rc=$?
+ok "$([ $rc = 0 ] && [ "$(awk '$2 == "yes"' "$T/peers.txt" | wc -l)" = "$(api_accepts | wc -l)" ] &&
+	grep -q 'kvm-psci-version=1.1 and the live trial' "$T/peers.txt"; echo $?)" \
+	"cpregctl peers: a table with one ACCEPTED yes row per accepted source, and the options judged with"
 
 # ---- changes on disk reach every output within a second or two ----
 # time_to CMD: how long until CMD holds (ms on stdout); fails after 5 s.

@@ -12,6 +12,10 @@
 #                                own lines (errors, kvm_failed_reg_set trace)
 #   check ID FILE [OPTION...]    cpregctl check FILE through this host's cpregd
 #                                (with the trial), options as cpregctl takes them
+#   peers                        a second cpregd with /data/*.json (the sources'
+#                                inventories) as its peers directory and an NFD
+#                                file; once every source is judged, sections
+#                                peers (cpreg-peers/1) and nfd (the labels)
 # MACHINE is a versioned virt machine type (virt-7.2), shared by both ends of
 # a migration across QEMU versions; CPU is "host" plus the VM's options
 # ("host,kvm-psci-version=1.1", "host,pmu=off").
@@ -80,6 +84,25 @@ qload() { # ID MACHINE CPU
 	qlog | grep -E 'qemu-system-aarch64:|kvm_failed_reg_set|^exit '
 }
 
+qpeers() {
+	mkdir -p /tmp/peers /tmp/nfd /tmp/pstate
+	cp /data/*.json /tmp/peers/ 2>/dev/null
+	cpregd --socket /run/cpregd-peers.sock --state-dir /tmp/pstate --timeout 300 --peers /tmp/peers \
+		--nfd-file /tmp/nfd/cpregd >/tmp/cpregd-peers.log 2>&1 &
+	ppid=$!
+	n=0
+	# Every source judged with the trial: pending 0 (up to 10 minutes on an emulated host).
+	until cpregctl --timeout 600 -s /run/cpregd-peers.sock --json peers 2>/dev/null | grep -Eq '"pending": ?0[^0-9]'; do
+		[ $n -ge 1200 ] && break
+		sleep 0.5; n=$((n + 1))
+	done
+	section peers cpregctl --timeout 600 -s /run/cpregd-peers.sock --json peers
+	section nfd cat /tmp/nfd/cpregd
+	kill -TERM $ppid
+	wait $ppid
+	section peers-log cat /tmp/cpregd-peers.log
+}
+
 busybox --install -s /bin 2>/dev/null
 cpregd --socket /run/cpregd.sock --state-dir /var/lib/cpregd --timeout 300 >/tmp/cpregd.log 2>&1 &
 cpid=$!
@@ -96,6 +119,9 @@ while read -r step id a b rest; do
 		;;
 	load)
 		section "load-$id" qload "$id" "$a" "$b"
+		;;
+	peers)
+		qpeers
 		;;
 	check)
 		# shellcheck disable=SC2086

@@ -16,7 +16,10 @@
 #   3. cpregctl checks the two inventories offline.
 # Asserted, per pair: the offline verdict and the destination's verdict
 # equal the real outcome, and the registers each predicts QEMU's write-back
-# to refuse equal the ones KVM refused.  A pair cpregd gets wrong must be
+# to refuse equal the ones KVM refused.  For the pairs without VM options,
+# the destination's cpregd also judged the source as a peer (--peers, with
+# the trial): its NFD accepts- label must be set exactly when the real
+# migration loaded.  A pair cpregd gets wrong must be
 # listed in tests/vm/migrate-known-issues.txt with its cause (it is then
 # reported as TODO, not hidden); real outcomes are kept with their
 # provenance in tests/vm/migrate-expected.txt, and a real outcome that
@@ -129,6 +132,8 @@ for dst in "${!LOADS[@]}"; do
 		echo "load $id $MACHINE $(cpu_arg "$opts")"
 		echo "check $id $src.json $(ctl_opts "$opts")"
 	done <<<"$(sort -u <<<"${LOADS[$dst]}")" >"$d.plan"
+	# Then its cpregd judges every source inventory as a peer and publishes NFD labels.
+	echo "peers" >>"$d.plan"
 	cp "$d.plan" "$OUT/plan"
 	hboot "$dst" "$d" "$OUT/plan" $(printf '%s\n' "${files[@]}" | sort -u)
 	ok $? "destination $dst (${H_CPU[$dst]}, ${H_KREL[$dst]} kernel, ${H_QREL[$dst]} QEMU) boots, loads and checks"
@@ -164,7 +169,7 @@ compare() {
 }
 
 # Phase 3: compare.
-n=0; agree_off=0; agree_trial=0; agree_set_off=0; agree_set_trial=0
+n=0; agree_off=0; agree_trial=0; agree_set_off=0; agree_set_trial=0; agree_peers=0; n_peers=0
 [ "$RECORD" = 1 ] && : >"$OUT/expected.new"
 for p in "${pairs[@]}"; do
 	read -r src dst opts <<<"$p"
@@ -207,7 +212,19 @@ for p in "${pairs[@]}"; do
 	# shellcheck disable=SC2046
 	"$top_builddir/daemon/cpregctl" --json $(ctl_opts "$opts") check "$OUT/$src.json" "$OUT/$dst.json" >"$o" 2>"$o.err"
 	compare off "offline cpregctl" "$o" "$o.err"
+	# The same source as a peer of the destination (no VM options: what --peers judged).
+	if [ "$opts" = - ]; then
+		sd=$(jq -r .digest "$OUT/$src.json" | sed 's/^sha256://' | cut -c1-16)
+		acc=$(jq -r --arg s "$sd" '.sources[] | select(.short_digest == $s) | "\(.accepted) \(.trial.ran)"' "$d/peers" 2>/dev/null)
+		lbl=$(grep -c "^cpregd.feature.node.kubernetes.io/accepts-$sd=true\$" "$d/nfd" 2>/dev/null)
+		want=$([ "$rres" = compatible ] && echo true || echo false)
+		r=1
+		[ "$acc" = "$want true" ] && [ "$lbl" = "$([ "$want" = true ] && echo 1 || echo 0)" ] && r=0
+		agree_peers=$((agree_peers + (1 - r))); n_peers=$((n_peers + 1))
+		ok $r "$name: as a peer of the destination's cpregd (trial): accepted ${acc:-?}, NFD label accepts-$sd $([ "${lbl:-0}" = 1 ] && echo set || echo absent); real QEMU $rres"
+	fi
 done
+diag "peer judgements with NFD labels vs real QEMU migrations: $agree_peers/$n_peers"
 diag "cpregd vs real QEMU migrations over $n pairs: verdicts offline $agree_off/$n, with the trial $agree_trial/$n; refused registers offline $agree_set_off/$n, with the trial $agree_set_trial/$n"
 echo "$n $agree_off $agree_trial $agree_set_off $agree_set_trial" >"$OUT/agreement"
 if [ "$RECORD" = 1 ]; then
