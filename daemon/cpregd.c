@@ -37,7 +37,10 @@
 #include <event2/keyvalq_struct.h>
 #include <event2/listener.h>
 #include <json.h>
+#include <syslog.h>
+#include <sys/uio.h>
 #include <systemd/sd-daemon.h>
+#include <systemd/sd-journal.h>
 
 #include "cpreg.h"
 #include "peers.h"
@@ -80,22 +83,78 @@ static struct {
 	.max_conns = 64,
 };
 
-/* ---- logging: stderr with sd-daemon.h priority prefixes for the journal ---- */
+/*
+ * ---- logging ----
+ * Under journald (stderr is the stream JOURNAL_STREAM names) every message
+ * goes through sd_journal_send with its priority, and the events an
+ * operator filters on carry a MESSAGE_ID and fields (CPREGD_DIGEST,
+ * CPREGD_PEER_UID, CPREGD_RESULT): journalctl MESSAGE_ID=... finds every
+ * failed probe.  Elsewhere: stderr with sd-daemon.h's <N> prefixes.
+ */
+#define MSGID_PROBE_DONE   "d959cd9b52424405a904f017244a9b71"
+#define MSGID_PROBE_FAILED "aa9cc34eab0946579ffb0baf37f3f5c3"
+#define MSGID_CHECK        "466fb01cdfd045888faab75bed98eed5"
+#define MSGID_PERSIST_FAILED "01203ec268094169ba5e2b0ccf10e435"
+#define MSGID_PEER_JUDGED  "668bb53a358f47a299fb5a73aa2ec3f9"
 
-static void log_at(const char *prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void log_at(const char *prio, const char *fmt, ...)
+static bool log_to_journal;
+
+static void log_setup(void)
 {
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long dev, ino;
+	struct stat st;
+
+	log_to_journal = js && sscanf(js, "%lu:%lu", &dev, &ino) == 2 && fstat(STDERR_FILENO, &st) == 0 &&
+			 st.st_dev == (dev_t)dev && st.st_ino == (ino_t)ino;
+}
+
+struct log_fields {
+	const char *msgid;
+	const char *digest;
+	const char *result;
+	long uid;              /* -1: none */
+};
+
+static void log_full(int prio, const struct log_fields *lf, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void log_full(int prio, const struct log_fields *lf, const char *fmt, ...)
+{
+	char msg[2048];
 	va_list ap;
 
-	fputs(prio, stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	if (log_to_journal) {
+		char f[6][192];
+		struct iovec iov[7];
+		int n = 0;
+		char *m = NULL;
+
+		if (asprintf(&m, "MESSAGE=%s", msg) < 0)
+			m = NULL;
+		iov[n++] = (struct iovec){ m ? m : msg, m ? strlen(m) : strlen(msg) };
+#define FIELD(...) do { snprintf(f[n - 1], sizeof(f[0]), __VA_ARGS__); iov[n] = (struct iovec){ f[n - 1], strlen(f[n - 1]) }; n++; } while (0)
+		FIELD("PRIORITY=%d", prio);
+		if (lf && lf->msgid)
+			FIELD("MESSAGE_ID=%s", lf->msgid);
+		if (lf && lf->digest)
+			FIELD("CPREGD_DIGEST=%s", lf->digest);
+		if (lf && lf->result)
+			FIELD("CPREGD_RESULT=%s", lf->result);
+		if (lf && lf->uid >= 0)
+			FIELD("CPREGD_PEER_UID=%ld", lf->uid);
+#undef FIELD
+		sd_journal_sendv(iov, n);
+		free(m);
+		return;
+	}
+	/* One write per message: worker threads log too. */
+	fprintf(stderr, "<%d>%s\n", prio, msg);
 }
-#define log_err(...) log_at(SD_ERR, __VA_ARGS__)
-#define log_warn(...) log_at(SD_WARNING, __VA_ARGS__)
-#define log_info(...) log_at(SD_INFO, __VA_ARGS__)
+#define log_err(...) log_full(LOG_ERR, NULL, __VA_ARGS__)
+#define log_warn(...) log_full(LOG_WARNING, NULL, __VA_ARGS__)
+#define log_info(...) log_full(LOG_INFO, NULL, __VA_ARGS__)
 
 /* ---- state ---- */
 
@@ -255,7 +314,7 @@ static int do_probe(const char *why)
 		S.degraded = true;
 		snprintf(S.reason, sizeof(S.reason), "%s probe failed at %s: %s%s", why, err.where, err.message,
 			 S.inv ? "; serving the last good inventory" : "; no inventory to serve");
-		log_err("%s", S.reason);
+		log_full(LOG_ERR, &(struct log_fields){ .msgid = MSGID_PROBE_FAILED, .uid = -1 }, "%s", S.reason);
 		cpreg_inventory_unref(inv);
 		sd_notifyf(0, "STATUS=Degraded: %s", S.reason);
 		schedule_publish();
@@ -267,9 +326,12 @@ static int do_probe(const char *why)
 	set_inventory(inv, json, false);
 	r = save_state(json);
 	if (r < 0)
-		log_warn("cannot persist the inventory in %s: %s", opt.state_dir, S.persist_error);
-	log_info("%s probe: %zu registers (%zu migrated), digest %s, %" PRId64 " ms", why,
-		 cpreg_inventory_count(inv), cpreg_inventory_migration_count(inv), S.digest, S.last_probe_ms);
+		log_full(LOG_WARNING, &(struct log_fields){ .msgid = MSGID_PERSIST_FAILED, .digest = S.digest, .uid = -1 },
+			 "cannot persist the inventory in %s: %s", opt.state_dir, S.persist_error);
+	log_full(LOG_INFO, &(struct log_fields){ .msgid = MSGID_PROBE_DONE, .digest = S.digest, .uid = -1 },
+		 "%s probe: %zu registers (%zu migrated), digest %s, QEMU %s, %" PRId64 " ms", why,
+		 cpreg_inventory_count(inv), cpreg_inventory_migration_count(inv), S.digest,
+		 cpreg_inventory_get_text(inv, CPREG_TEXT_QEMU_VERSION) ?: "not found", S.last_probe_ms);
 	sd_notifyf(0, "STATUS=Serving %zu registers, digest %.23s", cpreg_inventory_count(inv), S.digest);
 	peers_host_changed();
 	schedule_publish();
@@ -450,7 +512,8 @@ static void h_inventory(struct evhttp_request *req)
 	reply(req, EP_INVENTORY, 200, "application/json; charset=utf-8", S.json);
 }
 
-static bool peer_may_refresh(struct evhttp_request *req, uid_t *ret_uid)
+/* The client's uid (SO_PEERCRED), -1 when it cannot be known. */
+static long peer_uid(struct evhttp_request *req)
 {
 	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
 	struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
@@ -458,11 +521,17 @@ static bool peer_may_refresh(struct evhttp_request *req, uid_t *ret_uid)
 	socklen_t len = sizeof(cred);
 	int fd = bev ? bufferevent_getfd(bev) : -1;
 
-	*ret_uid = (uid_t)-1;
 	if (fd < 0 || getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
-		return false;
-	*ret_uid = cred.uid;
-	return cred.uid == 0 || cred.uid == geteuid();
+		return -1;
+	return (long)cred.uid;
+}
+
+static bool peer_may_refresh(struct evhttp_request *req, uid_t *ret_uid)
+{
+	long uid = peer_uid(req);
+
+	*ret_uid = (uid_t)uid;
+	return uid >= 0 && ((uid_t)uid == 0 || (uid_t)uid == geteuid());
 }
 
 static void h_refresh(struct evhttp_request *req)
@@ -483,6 +552,7 @@ static void h_refresh(struct evhttp_request *req)
 struct check_job {
 	struct judge jd;
 	struct evhttp_request *req;
+	long uid;       /* the client's, by SO_PEERCRED; -1 when unknown */
 };
 
 static void check_done(struct worker_job *j)
@@ -509,6 +579,11 @@ static void check_done(struct worker_job *j)
 		if (cpreg_verdict_contradictions(jd->verdict))
 			log_info("trial contradicted the static rules on %zu register(s)", cpreg_verdict_contradictions(jd->verdict));
 		S.checks[cpreg_verdict_result(jd->verdict)]++;
+		log_full(LOG_INFO, &(struct log_fields){ .msgid = MSGID_CHECK, .digest = jd->src_digest,
+							 .result = cpreg_result_name(cpreg_verdict_result(jd->verdict)), .uid = cj->uid },
+			 "check from uid %ld: source %s is %s here (%s%s)", cj->uid, jd->src_digest,
+			 cpreg_result_name(cpreg_verdict_result(jd->verdict)), cpreg_verdict_policy(jd->verdict),
+			 jd->trial_ran ? ", with the trial" : "");
 		reply(cj->req, EP_CHECK, 200, "application/json; charset=utf-8", jd->json);
 	}
 	judge_clear(jd);
@@ -650,6 +725,7 @@ static void h_check(struct evhttp_request *req)
 	jd->job.run = judge_run;
 	jd->job.done = check_done;
 	cj->req = req;
+	cj->uid = peer_uid(req);
 	worker_submit(&jd->job);
 }
 
@@ -903,12 +979,15 @@ static struct cpreg_policy *peers_policy(void)
 	return S.site_policy ? cpreg_policy_ref(S.site_policy) : NULL;
 }
 
-static void peers_judged(bool trial_ran, int64_t trial_ms, enum cpreg_result result)
+static void peers_judged(const char *digest, bool trial_ran, int64_t trial_ms, enum cpreg_result result)
 {
 	if (trial_ran) {
 		S.trials++;
 		S.trial_ms_total += trial_ms;
 	}
+	log_full(LOG_INFO, &(struct log_fields){ .msgid = MSGID_PEER_JUDGED, .digest = digest, .result = cpreg_result_name(result),
+						 .uid = -1 },
+		 "peer %s judged: %s%s", digest, cpreg_result_name(result), trial_ran ? " (with the trial)" : "");
 }
 
 /* What this daemon is and speaks: for clients that must know before they ask. */
@@ -1278,6 +1357,7 @@ int main(int argc, char **argv)
 	if (no_qemu)
 		opt.qemu = NULL;
 	signal(SIGPIPE, SIG_IGN);
+	log_setup();
 	S.started = time(NULL);
 	S.conns = calloc(opt.max_conns, sizeof(*S.conns));
 	if (!S.conns)

@@ -497,7 +497,7 @@ static void judged(struct worker_job *j)
 		snprintf(s->policy, sizeof(s->policy), "%s", cpreg_verdict_policy(pj->jd.verdict) ?: "");
 		s->findings = deciding_findings(pj->jd.verdict);
 		if (P.env.judged)
-			P.env.judged(s->trial_ran, s->trial_ms, s->result);
+			P.env.judged(s->digest, s->trial_ran, s->trial_ms, s->result);
 	}
 	if (P.env.changed)
 		P.env.changed();

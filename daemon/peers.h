@@ -31,7 +31,7 @@ struct peers_env {
 	/* Something a publisher shows changed. */
 	void (*changed)(void);
 	/* A judgement finished (the daemon counts trials). */
-	void (*judged)(bool trial_ran, int64_t trial_ms, enum cpreg_result result);
+	void (*judged)(const char *digest, bool trial_ran, int64_t trial_ms, enum cpreg_result result);
 };
 
 int peers_start(struct event_base *base, const struct peers_env *env);

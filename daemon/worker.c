@@ -218,6 +218,7 @@ void judge_run(struct worker_job *j)
 	} else {
 		src = cpreg_inventory_ref(jd->src);
 	}
+	cpreg_inventory_digest(src, jd->src_digest, sizeof(jd->src_digest));
 	if (jd->vm.psci_version || jd->vm.disable || jd->vm.sve_max_vq) {
 		/* Ours to change: a copy when the caller shares its parsed source. */
 		if (!jd->text) {

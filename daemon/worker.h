@@ -52,6 +52,7 @@ struct judge {
 	int r;                             /* < 0: err says what; -EBADMSG: the source is invalid */
 	struct cpreg_error err;
 	struct cpreg_verdict *verdict;
+	char src_digest[CPREG_DIGEST_LEN]; /* the source's, once parsed */
 	char *json;                        /* the verdict's JSON when want_json */
 	bool trial_ran;
 	int64_t trial_ms;

@@ -331,9 +331,9 @@ fi
 if command -v systemd-analyze >/dev/null; then
 	mkdir -p "$T/units"
 	sed "s|@sbindir@|$B/daemon|" "$top_srcdir/systemd/cpregd.service.in" >"$T/units/cpregd.service"
-	cp "$top_srcdir/systemd/cpregd.socket" "$T/units/"
-	(cd "$T/units" && systemd-analyze verify --man=no cpregd.socket cpregd.service) >"$T/verify" 2>&1
-	ok $? "systemd-analyze verify accepts cpregd.socket and cpregd.service"
+	cp "$top_srcdir/systemd/cpregd.socket" "$top_srcdir/systemd/cpregd-qemu.path" "$top_srcdir/systemd/cpregd-reprobe.service" "$T/units/"
+	(cd "$T/units" && systemd-analyze verify --man=no cpregd.socket cpregd.service cpregd-qemu.path cpregd-reprobe.service) >"$T/verify" 2>&1
+	ok $? "systemd-analyze verify accepts cpregd.socket, cpregd.service, cpregd-qemu.path and cpregd-reprobe.service"
 	[ -s "$T/verify" ] && sed 's/^/#   /' "$T/verify"
 else
 	skip "systemd-analyze not installed"
