@@ -12,5 +12,5 @@ $SUDO apt-get install -y -qq --no-install-recommends \
 	libjson-c-dev libevent-dev libsystemd-dev \
 	libxml2-dev curl systemd util-linux bc cpio file jq python3-jsonschema python3-yaml time prometheus \
 	qemu-system-arm gcc-aarch64-linux-gnu libc6-dev-arm64-cross \
-	debhelper dpkg-dev fakeroot lintian \
+	debhelper dpkg-dev fakeroot lintian debootstrap qemu-utils e2fsprogs xz-utils \
 	ca-certificates >/dev/null

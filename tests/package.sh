@@ -50,8 +50,10 @@ for f in /usr/sbin/cpregd /usr/bin/cpregctl /usr/share/man/man8/cpregd.8.gz /usr
 	/usr/share/doc/cpregd/fleet.md; do
 	grep -qxE "$f(.gz)?" "$T/cpregd.list" || { diag "missing in cpregd: $f"; missing=1; }
 done
-grep -qE '/lib/systemd/system/cpregd.socket$' "$T/cpregd.list" && grep -qE '/lib/systemd/system/cpregd.service$' "$T/cpregd.list" || missing=1
-ok $missing "cpregd ships the daemon, cpregctl, both units, the sysusers file, man pages, completion and docs"
+for u in cpregd.socket cpregd.service cpregd-qemu.path cpregd-reprobe.service; do
+	grep -qE "/lib/systemd/system/$u\$" "$T/cpregd.list" || { diag "missing in cpregd: $u"; missing=1; }
+done
+ok $missing "cpregd ships the daemon, cpregctl, its units, the sysusers file, man pages, completion and docs"
 mkdir -p "$T/ctl" && dpkg-deb -e "$(deb cpregd)" "$T/ctl"
 grep -q 'systemd-sysusers.*cpregd.conf' "$T/ctl/postinst"
 ok $? "postinst creates the cpregd user and group with systemd-sysusers"
@@ -61,8 +63,10 @@ ok $? "postinst creates the cpregd user and group with systemd-sysusers"
 fresh=$(grep -A6 'was-enabled defaults to true' "$T/ctl/postinst")
 echo "$fresh" | grep -q "enable 'cpregd.socket'" && ! echo "$fresh" | grep -q "cpregd.service"
 ok $? "postinst enables cpregd.socket on a fresh install, not the service (socket activation)"
-grep -q "deb-systemd-invoke \$_dh_action 'cpregd.socket'" "$T/ctl/postinst" &&
-	! grep -q "deb-systemd-invoke \$_dh_action 'cpregd.service'" "$T/ctl/postinst"
+grep -q "deb-systemd-helper enable 'cpregd-qemu.path'" "$T/ctl/postinst" && grep -q "deb-systemd-invoke \$_dh_action .*'cpregd-qemu.path'" "$T/ctl/postinst"
+ok $? "  and enables and starts cpregd-qemu.path (re-probe when QEMU is upgraded)"
+grep -q "deb-systemd-invoke \$_dh_action .*'cpregd.socket'" "$T/ctl/postinst" &&
+	! grep -q "deb-systemd-invoke \$_dh_action .*'cpregd.service'" "$T/ctl/postinst"
 ok $? "  and starts the socket only: the service starts with the first request"
 grep -q 'rm -rf /var/lib/cpregd' "$T/ctl/postrm" && grep -B3 'rm -rf /var/lib/cpregd' "$T/ctl/postrm" | grep -q purge
 ok $? "postrm deletes /var/lib/cpregd on purge only (remove and upgrade keep the state)"

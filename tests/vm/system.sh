@@ -1,0 +1,148 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# A real Debian arm64 host for the package test (tests/vm/vm-system.sh):
+# trixie with systemd as PID 1, booted on an emulated neoverse-n1 with EL2,
+# so its KVM is real.
+#
+#   system.sh image CACHE
+#       Build CACHE/system/base.img once: debootstrap --foreign here (no
+#       arm64 code runs), the second stage inside an emulated host (about
+#       6 minutes under TCG), kept for every later run.
+#   system.sh boot CACHE DISK PAYLOAD CONSOLE
+#       Boot DISK (a qcow2 overlay of base.img) with PAYLOAD (an ext4 image)
+#       as the second disk; cpregd-test.service runs PAYLOAD's run.sh after
+#       multi-user.target and powers off.
+#
+# The archive address comes from the machine's apt sources through fetch.sh's
+# private sources list; none is written here.
+set -euo pipefail
+. "$(dirname "$0")/closure.sh"
+
+cmd=${1:?usage: system.sh image CACHE | boot CACHE DISK PAYLOAD CONSOLE}
+cache=$(cd "${2:?}" && pwd)
+dir=$cache/system
+kdir=$cache/kernel-trixie
+mkdir -p "$dir"
+
+# The initramfs: busybox and virtio_blk (a module in Debian's cloud kernel;
+# ext4 and virtio-pci are built in).  The kernel does not pass init= to an
+# initramfs's /init, so the mode comes from cpreg.mode= on the command line.
+initramfs() {
+	local st=$dir/initramfs.tmp deb mod
+	[ -f "$dir/initramfs.cpio.gz" ] && [ "$dir/initramfs.cpio.gz" -nt "$0" ] && return
+	rm -rf "$st" && mkdir -p "$st"/{bin,dev,proc,sys,newroot}
+	cp "$cache/sysroot/bin/busybox" "$st/bin/busybox"
+	deb=$(ls "$cache"/debs/linux-image-"$(cat "$kdir/release")"_*.deb 2>/dev/null | head -n 1)
+	[ -n "$deb" ] || deb=$(ls "$cache"/debs/linux-image-6.12*_arm64.deb | head -n 1)
+	mkdir -p "$st/k" && dpkg-deb -x "$deb" "$st/k"
+	mod=$(find "$st/k" -name 'virtio_blk.ko*' | head -n 1)
+	case $mod in
+	*.xz) xz -dc "$mod" >"$st/virtio_blk.ko" ;;
+	*.zst) zstd -dqc "$mod" >"$st/virtio_blk.ko" ;;
+	*) cp "$mod" "$st/virtio_blk.ko" ;;
+	esac
+	rm -rf "$st/k"
+	cat >"$st/init" <<'INIT'
+#!/bin/busybox sh
+/bin/busybox --install -s /bin
+mount -t devtmpfs dev /dev
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+insmod /virtio_blk.ko
+i=0
+while [ ! -b /dev/vda ] && [ $i -lt 200 ]; do sleep 0.1; i=$((i + 1)); done
+mount -t ext4 /dev/vda /newroot || { echo "@@CPREG-NO-ROOT@@"; poweroff -f; }
+case "$(cat /proc/cmdline)" in
+*cpreg.mode=second-stage*)
+	mount -t devtmpfs dev /newroot/dev
+	if chroot /newroot /debootstrap/debootstrap --second-stage; then
+		echo "@@CPREG-STAGE2-OK@@"
+	else
+		tail -n 30 /newroot/debootstrap/debootstrap.log
+		echo "@@CPREG-STAGE2-FAILED@@"
+	fi
+	umount /newroot/dev
+	sync
+	umount /newroot
+	poweroff -f
+	;;
+esac
+umount /sys /proc
+mount --move /dev /newroot/dev
+exec switch_root /newroot /sbin/init
+INIT
+	chmod +x "$st/init"
+	(cd "$st" && find . | cpio -o -H newc --quiet | gzip -1) >"$dir/initramfs.cpio.gz"
+	rm -rf "$st"
+}
+
+# run_qemu CONSOLE MODE DRIVE-ARGS...: -smp 2 boots systemd in about 11 s (ECOSYSTEM).
+run_qemu() {
+	local console=$1 mode=$2
+	shift 2
+	timeout "${CPREG_VM_TIMEOUT:-1200}" qemu-system-aarch64 \
+		-M virt,virtualization=on,gic-version=3 -cpu neoverse-n1 -smp 2 -m 2048 \
+		-nographic -no-reboot -nic none \
+		-kernel "$kdir/vmlinuz" -initrd "$dir/initramfs.cpio.gz" \
+		-append "console=ttyAMA0 rdinit=/init panic=-1 cpreg.mode=$mode" \
+		"$@" </dev/null >"$console" 2>&1 || true
+}
+
+case $cmd in
+image)
+	[ -f "$dir/base.img.done" ] && { echo "$dir/base.img"; exit 0; }
+	[ "$(id -u)" = 0 ] || { echo "system.sh: building the image needs root (debootstrap)" >&2; exit 77; }
+	command -v debootstrap >/dev/null || { echo "system.sh: debootstrap is not installed" >&2; exit 77; }
+	uri=$(awk '$1 == "deb" && $4 == "trixie" { for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) { print $i; exit } }' \
+		"$cache/apt/sources.list")
+	[ -n "$uri" ] || { echo "system.sh: no trixie source in $cache/apt/sources.list (run fetch.sh)" >&2; exit 1; }
+	root=$dir/root
+	rm -rf "$root" "$dir/base.img.tmp"
+	# What the package needs at run time, and what the test uses (curl, jq).
+	debootstrap --foreign --arch=arm64 --variant=minbase \
+		--include=systemd,systemd-sysv,udev,dbus,libjson-c5,libevent-core-2.1-7t64,libevent-extra-2.1-7t64,curl,jq,passwd,util-linux,procps \
+		trixie "$root" "$uri" >"$dir/debootstrap.log" 2>&1 ||
+		{ tail -n 20 "$dir/debootstrap.log" >&2; exit 1; }
+	echo cpregd-host >"$root/etc/hostname"
+	echo 'LABEL=root / ext4 defaults 0 1' >"$root/etc/fstab"
+	# The test runner: after multi-user.target, run the payload's script, then power off.
+	cat >"$root/etc/systemd/system/cpregd-test.service" <<'UNIT'
+[Unit]
+Description=cpregd package test (tests/vm/vm-system.sh)
+After=multi-user.target
+
+[Service]
+Type=oneshot
+ExecStart=/bin/sh -c 'mkdir -p /payload && mount LABEL=payload /payload && /payload/run.sh >/payload/out/run.log 2>&1; sync; umount /payload; true'
+ExecStartPost=/bin/systemctl --no-block poweroff
+StandardOutput=journal+console
+
+[Install]
+WantedBy=multi-user.target
+UNIT
+	mkdir -p "$root/etc/systemd/system/multi-user.target.wants"
+	ln -sf ../cpregd-test.service "$root/etc/systemd/system/multi-user.target.wants/cpregd-test.service"
+	# No console login prompt in the way of the markers.
+	ln -sf /dev/null "$root/etc/systemd/system/serial-getty@ttyAMA0.service"
+	mkfs.ext4 -q -F -L root -d "$root" "$dir/base.img.tmp" 2G
+	initramfs
+	run_qemu "$dir/stage2.log" second-stage -drive file="$dir/base.img.tmp",format=raw,if=none,id=d0 -device virtio-blk-pci,drive=d0
+	grep -q '@@CPREG-STAGE2-OK@@' "$dir/stage2.log" || { tail -n 40 "$dir/stage2.log" >&2; exit 1; }
+	mv "$dir/base.img.tmp" "$dir/base.img"
+	rm -rf "$root"
+	touch "$dir/base.img.done"
+	echo "$dir/base.img"
+	;;
+boot)
+	disk=${3:?} payload=${4:?} console=${5:?}
+	initramfs
+	run_qemu "$console" boot \
+		-drive file="$disk",format=qcow2,if=none,id=d0 -device virtio-blk-pci,drive=d0 \
+		-drive file="$payload",format=raw,if=none,id=d1 -device virtio-blk-pci,drive=d1
+	;;
+*)
+	echo "system.sh: unknown command $cmd" >&2
+	exit 2
+	;;
+esac

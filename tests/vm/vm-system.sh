@@ -1,0 +1,80 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# The Debian package on a real Debian arm64 host run by systemd: the
+# packages cross-built for arm64 (debian/, against the test bed's sysroot),
+# installed with dpkg in a trixie system (tests/vm/system.sh: systemd as
+# PID 1, real KVM on an emulated neoverse-n1), where tests/vm/system-test.sh
+# does what an operator does and writes TAP to a second disk, read back
+# here with debugfs.
+set -u
+. "$top_srcdir/tests/vm/lib.sh"
+. "$top_srcdir/tests/vm/closure.sh"
+OUT=$top_builddir/tests/vm-out/system
+rm -rf "$OUT" && mkdir -p "$OUT"
+
+if [ "$(id -u)" != 0 ]; then
+	echo "1..0 # SKIP building the Debian system image needs root (debootstrap)"
+	exit 0
+fi
+for tool in debootstrap qemu-img debugfs mkfs.ext4 dpkg-buildpackage; do
+	command -v "$tool" >/dev/null || { echo "1..0 # SKIP $tool is not installed (tests/install-deps.sh installs it)"; exit 0; }
+done
+vm_setup
+img=$("$top_srcdir/tests/vm/system.sh" image "$VM_CACHE" 2>"$OUT/image.err")
+ok $? "a Debian trixie arm64 system image (debootstrap, second stage on an emulated host; cached): $(tail -n 3 "$OUT/image.err" | tr '\n' ' ')"
+[ -f "$img" ] || { done_testing; exit 1; }
+
+# The arm64 packages from a clean copy of this tree.
+src=$OUT/src/cpregd-0.1.0
+mkdir -p "$src"
+if git -C "$top_srcdir" rev-parse --git-dir >/dev/null 2>&1; then
+	(cd "$top_srcdir" && git ls-files -z --cached --others --exclude-standard | xargs -0 tar cf - --no-recursion) | tar xf - -C "$src"
+else
+	(cd "$top_srcdir" && tar cf - --exclude='./build*' --exclude=./.git .) | tar xf - -C "$src"
+fi
+S=$VM_CACHE/sysroot
+L=$S/usr/lib/aarch64-linux-gnu
+(cd "$src" && CC="aarch64-linux-gnu-gcc --sysroot=$S" PKG_CONFIG_LIBDIR="$L/pkgconfig:$S/usr/share/pkgconfig" \
+	PKG_CONFIG_SYSROOT_DIR="$S" DEB_LDFLAGS_APPEND="-Wl,-rpath-link,$L" DEB_BUILD_OPTIONS=nocheck \
+	CPREGD_SYSROOT="$S" dpkg-buildpackage -us -uc -b -aarm64 -d) >"$OUT/deb-build.log" 2>&1
+ok $? "dpkg-buildpackage -aarm64 cross-builds the packages ($(tail -n 1 "$OUT/deb-build.log"))"
+
+# The payload disk: the packages, the test, and two releases' real QEMU (10.0, 11.1) for the upgrade.
+pl=$OUT/payload
+mkdir -p "$pl/debs" "$pl/out"
+cp "$OUT"/src/cpregd_*_arm64.deb "$OUT"/src/libcpreg0_*_arm64.deb "$pl/debs/"
+cp "$top_srcdir/tests/vm/system-test.sh" "$pl/run.sh"
+for rel in trixie sid; do
+	qroot=$VM_CACHE/qemu-$rel/root
+	mkdir -p "$pl/qemu-$rel/bin" "$pl/qemu-$rel/lib"
+	cp "$qroot/usr/bin/qemu-system-aarch64" "$pl/qemu-$rel/bin/"
+	for ld in "$qroot/lib/ld-linux-aarch64.so.1" "$qroot/usr/lib/ld-linux-aarch64.so.1"; do
+		[ -e "$ld" ] && { cp "$(readlink -f "$ld")" "$pl/qemu-$rel/lib/ld-linux-aarch64.so.1"; break; }
+	done
+	copy_closure "$pl/qemu-$rel/lib" "$qroot/usr/lib/aarch64-linux-gnu" "$qroot/lib/aarch64-linux-gnu" -- \
+		"$pl/qemu-$rel/bin/qemu-system-aarch64"
+done
+mkfs.ext4 -q -F -L payload -d "$pl" "$OUT/payload.img" 1G
+qemu-img create -q -f qcow2 -b "$img" -F raw "$OUT/root.qcow2"
+
+t0=$(date +%s)
+"$top_srcdir/tests/vm/system.sh" boot "$VM_CACHE" "$OUT/root.qcow2" "$OUT/payload.img" "$OUT/console.log"
+diag "the system booted, ran the test and powered off in $(($(date +%s) - t0)) s"
+for f in tap run.log journal.json security socket-status warnings dpkg-install.log check.json; do
+	debugfs -R "dump /out/$f $OUT/$f" "$OUT/payload.img" >/dev/null 2>&1
+done
+[ -s "$OUT/tap" ]
+ok $? "the test ran inside the system (TAP came back on the payload disk; console in $OUT/console.log)"
+# The system's own TAP, renumbered into ours.
+while IFS= read -r line; do
+	case $line in
+	"ok "*) ok 0 "system: ${line#ok * - }" ;;
+	"not ok "*) ok 1 "system: ${line#not ok * - }" ;;
+	"# "*) echo "$line" ;;
+	esac
+done <"$OUT/tap"
+want=$(sed -n 's/^1\.\.//p' "$OUT/tap")
+ok "$([ -n "$want" ]; echo $?)" "the system's test ran to its end (${want:-no} plan line; see $OUT/run.log)"
+[ -s "$OUT/security" ] && sed -n '/Overall exposure/p' "$OUT/security" | sed 's/^/# /'
+done_testing
