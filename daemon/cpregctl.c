@@ -350,6 +350,13 @@ static int cmd_check(int argc, char **argv)
 				len += k;
 				if (k == 0)
 					break;
+				/* The readers' own bound, applied while reading: a pipe never fills memory. */
+				if (len > CPREG_JSON_MAX) {
+					free(text);
+					if (f != stdin)
+						fclose(f);
+					return fail("%s: larger than %u bytes", argv[0], CPREG_JSON_MAX);
+				}
 			}
 		}
 		if (f != stdin)

@@ -117,6 +117,9 @@ for bad in missing.json dir fifo /dev/null truncated.json random.json huge.json 
 		ok $r "bad input $bad, cpregctl ${cmd%% *}: exit 2 ($rc), named: $(head -c 150 "$T/err")"
 	done
 done
+# Standard input is bounded like files: 20 MB of zeros piped in are refused while being read.
+head -c 20000000 /dev/zero | "$C" -s "$T/nosock" check - >"$T/out" 2>"$T/err"; rc=$?
+ok "$([ $rc = 2 ] && grep -q 'larger than 16777216 bytes' "$T/err"; echo $?)" "cpregctl check - with 20 MB on stdin: exit 2 ($rc), $(head -c 80 "$T/err")"
 # bash completion: commands first, then inventory files; policy names after -p.
 comp() { # comp WORD...: what completing the last word offers
 	bash -c '. "$0"; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _cpregctl; printf "%s\n" "${COMPREPLY[@]}"' \

@@ -139,6 +139,38 @@ int main(void)
 			tap_diag("  got %d \"%s\": \"%s\"", r, err.where, err.message);
 	}
 
+	/*
+	 * Strictness a reader relies on: what follows the document, and keys
+	 * given twice (json-c would keep the last one silently, another tool
+	 * the first: the two would read different inventories).
+	 */
+	{
+		static const struct { const char *doc; size_t len; const char *msg; } strict[] = {
+			{ "{\"schema\": \"cpreg-inventory/1\"}\0\0", 34, "trailing data at line 1, column 32" },
+			{ "{\"schema\": \"x\", \"digest\": \"a\", \"digest\": \"b\"}", 0, "duplicate key \"digest\"" },
+			{ "{\"a\": 1, \"\\u0061\": 2}", 0, "duplicate key \"a\"" },
+			{ "{\"registers\": [{\"id\": \"0x1\", \"id\": \"0x2\"}]}", 0, "duplicate key \"id\" at line 1, column 30" },
+		};
+		for (size_t i = 0; i < sizeof(strict) / sizeof(strict[0]); i++) {
+			struct cpreg_inventory *inv = NULL;
+			struct cpreg_error err = { 0 };
+			size_t len = strict[i].len ? strict[i].len : strlen(strict[i].doc);
+			int r = cpreg_inventory_from_json(strict[i].doc, len, &inv, &err);
+
+			tap_ok(r == -EINVAL && !inv && strstr(err.message, strict[i].msg), "strict JSON %zu: refused with \"%s\"",
+			       i, err.message);
+		}
+		/* The same key in different objects, nested or side by side, is no duplicate. */
+		{
+			const char *doc = "{\"a\": {\"a\": 1, \"b\": {\"a\": 2}}, \"b\": [{\"a\": 1}, {\"a\": 2}]}";
+			struct cpreg_inventory *inv = NULL;
+			struct cpreg_error err = { 0 };
+
+			cpreg_inventory_from_json(doc, strlen(doc), &inv, &err);
+			tap_ok(!strstr(err.message, "duplicate"), "equal keys in different objects are fine (%s)", err.message);
+		}
+	}
+
 	/* Unknown keys are ignored so that newer writers stay readable. */
 	{
 		const char *doc = HEAD "\"future\": {\"x\": 1}, \"kvm\": {\"capabilities\": {\"ARM_FUTURE\": 1}}, "
