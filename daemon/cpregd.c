@@ -208,28 +208,11 @@ static void schedule_publish(void);
 /* ---- probing and persistence ---- */
 
 /*
- * The last good inventory, for a restart to serve at once.  Written like
- * every published file (publish_write_atomic: a fresh temporary name from
- * mkostemp, never a fixed one a planted symlink could redirect; fsync;
- * rename; fsync of the directory), and a failure is kept for health and
- * metrics, not only logged.
+ * The last good inventory, for a restart to serve at once, is written by
+ * probe_run() through publish_write_atomic(): a fresh temporary name from
+ * mkostemp (never a fixed one a planted symlink could redirect), fsync,
+ * rename, fsync of the directory; a failure is kept for health and metrics.
  */
-static int save_state(const char *json)
-{
-	char path[4096];
-	int r;
-
-	if (!opt.state_dir || !*opt.state_dir)
-		return 0;
-	snprintf(path, sizeof(path), "%s/inventory.json", opt.state_dir);
-	r = publish_write_atomic(path, json, strlen(json), S.persist_error, sizeof(S.persist_error));
-	if (r < 0)
-		S.persist_failures++;
-	else
-		S.persist_error[0] = '\0';
-	return r;
-}
-
 static void set_inventory(struct cpreg_inventory *inv, char *json, bool from_disk)
 {
 	cpreg_inventory_unref(S.inv);
@@ -270,71 +253,179 @@ static void load_state(void)
 		 cpreg_inventory_get_text(inv, CPREG_TEXT_PROBE_TIME) ?: "at an unknown time", S.digest);
 }
 
-static int do_probe(const char *why)
-{
-	struct cpreg_probe_opts po = { .dev = opt.dev, .disable = opt.disable, .qemu = opt.qemu };
-	struct cpreg_inventory *inv = NULL, *rec = NULL;
-	struct cpreg_replay *rp = NULL;
-	struct cpreg_error err = { 0 };
-	struct timespec t0, t1;
-	char *json = NULL;
+/*
+ * Probing runs on a worker: the probe itself, QEMU's --version (a child
+ * process) and the persist, so the loop never waits on the kernel, a child
+ * or the disk.  One probe at a time; a probe asked for while one runs
+ * runs after it, and whoever asked (a refresh request, SIGHUP's READY=1,
+ * start-up's READY=1) is answered by the probe that started after asking.
+ */
+struct probe_job {
+	struct worker_job job;
+	char why[32];
+	/* out */
 	int r;
+	struct cpreg_error err;
+	struct cpreg_inventory *inv;
+	char *json;
+	int64_t ms;
+	int persist_r;
+	char persist_error[512];
+};
+
+TAILQ_HEAD(reqq, pending_req);
+struct pending_req {
+	struct evhttp_request *req;
+	TAILQ_ENTRY(pending_req) link;
+};
+
+static struct {
+	bool running;
+	char again[32];                 /* a probe was asked for while one ran */
+	struct reqq waiting, in_probe;  /* refresh requests */
+	struct reqq first;              /* requests held until the first probe of this run ends */
+	unsigned notify_waiting, notify_in_probe;   /* READY=1 owed (start-up, SIGHUP) */
+} PR = { .waiting = TAILQ_HEAD_INITIALIZER(PR.waiting), .in_probe = TAILQ_HEAD_INITIALIZER(PR.in_probe),
+	 .first = TAILQ_HEAD_INITIALIZER(PR.first) };
+
+static void probe_run(struct worker_job *j)
+{
+	struct probe_job *pj = (struct probe_job *)j;
+	struct cpreg_probe_opts po = { .dev = opt.dev, .disable = opt.disable, .qemu = opt.qemu };
+	struct cpreg_inventory *rec = NULL;
+	struct cpreg_replay *rp = NULL;
+	struct timespec t0, t1;
+	int r = 0;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	S.last_probe_at = time(NULL);
 	if (opt.replay) {
 		/* Re-read at every probe: a test can make the "kernel" fail by changing the file. */
-		r = cpreg_inventory_load(opt.replay, &rec, &err);
+		r = cpreg_inventory_load(opt.replay, &rec, &pj->err);
 		if (r >= 0) {
 			rp = cpreg_replay_new(rec);
 			if (!rp) {
 				r = -ENOMEM;
-				snprintf(err.where, sizeof(err.where), "replay");
-				snprintf(err.message, sizeof(err.message), "out of memory");
+				snprintf(pj->err.where, sizeof(pj->err.where), "replay");
+				snprintf(pj->err.message, sizeof(pj->err.message), "out of memory");
 			} else {
 				po.ops = cpreg_replay_ops(rp);
 			}
 		}
-	} else {
-		r = 0;
 	}
 	if (r >= 0)
-		r = cpreg_probe(&po, &inv, &err);
+		r = cpreg_probe(&po, &pj->inv, &pj->err);
 	cpreg_replay_free(rp);
 	cpreg_inventory_unref(rec);
-	if (r >= 0 && cpreg_inventory_to_json(inv, &json) < 0) {
+	if (r >= 0 && cpreg_inventory_to_json(pj->inv, &pj->json) < 0) {
 		r = -ENOMEM;
-		snprintf(err.where, sizeof(err.where), "probe");
-		snprintf(err.message, sizeof(err.message), "out of memory");
+		snprintf(pj->err.where, sizeof(pj->err.where), "probe");
+		snprintf(pj->err.message, sizeof(pj->err.message), "out of memory");
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	S.last_probe_ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
-	if (r < 0) {
+	pj->ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	if (r >= 0 && opt.state_dir && *opt.state_dir) {
+		char path[4096];
+
+		snprintf(path, sizeof(path), "%s/inventory.json", opt.state_dir);
+		pj->persist_r = publish_write_atomic(path, pj->json, strlen(pj->json), pj->persist_error,
+						     sizeof(pj->persist_error));
+	}
+	pj->r = r;
+}
+
+static int do_probe(const char *why);
+static void h_refresh_answer(struct evhttp_request *req);
+static void on_request(struct evhttp_request *req, void *arg);
+
+static void probe_done(struct worker_job *j)
+{
+	struct probe_job *pj = (struct probe_job *)j;
+	struct pending_req *p;
+
+	PR.running = false;
+	if (j->cancelled)
+		goto out;
+	S.last_probe_ms = pj->ms;
+	if (pj->r < 0) {
 		S.probes_failed++;
 		S.degraded = true;
-		snprintf(S.reason, sizeof(S.reason), "%s probe failed at %s: %s%s", why, err.where, err.message,
+		snprintf(S.reason, sizeof(S.reason), "%s probe failed at %s: %s%s", pj->why, pj->err.where, pj->err.message,
 			 S.inv ? "; serving the last good inventory" : "; no inventory to serve");
 		log_full(LOG_ERR, &(struct log_fields){ .msgid = MSGID_PROBE_FAILED, .uid = -1 }, "%s", S.reason);
-		cpreg_inventory_unref(inv);
 		sd_notifyf(0, "STATUS=Degraded: %s", S.reason);
-		schedule_publish();
-		return r;
+	} else {
+		S.probes_ok++;
+		S.degraded = false;
+		S.reason[0] = '\0';
+		set_inventory(pj->inv, pj->json, false);
+		pj->inv = NULL;
+		pj->json = NULL;
+		/* The persist's outcome, kept for health and metrics, not only logged. */
+		if (pj->persist_r < 0) {
+			S.persist_failures++;
+			snprintf(S.persist_error, sizeof(S.persist_error), "%s", pj->persist_error);
+			log_full(LOG_WARNING, &(struct log_fields){ .msgid = MSGID_PERSIST_FAILED, .digest = S.digest, .uid = -1 },
+				 "cannot persist the inventory in %s: %s", opt.state_dir, S.persist_error);
+		} else {
+			S.persist_error[0] = '\0';
+		}
+		log_full(LOG_INFO, &(struct log_fields){ .msgid = MSGID_PROBE_DONE, .digest = S.digest, .uid = -1 },
+			 "%s probe: %zu registers (%zu migrated), digest %s, QEMU %s, %" PRId64 " ms", pj->why,
+			 cpreg_inventory_count(S.inv), cpreg_inventory_migration_count(S.inv), S.digest,
+			 cpreg_inventory_get_text(S.inv, CPREG_TEXT_QEMU_VERSION) ?: "not found", S.last_probe_ms);
+		sd_notifyf(0, "STATUS=Serving %zu registers, digest %.23s", cpreg_inventory_count(S.inv), S.digest);
+		peers_host_changed();
 	}
-	S.probes_ok++;
-	S.degraded = false;
-	S.reason[0] = '\0';
-	set_inventory(inv, json, false);
-	r = save_state(json);
-	if (r < 0)
-		log_full(LOG_WARNING, &(struct log_fields){ .msgid = MSGID_PERSIST_FAILED, .digest = S.digest, .uid = -1 },
-			 "cannot persist the inventory in %s: %s", opt.state_dir, S.persist_error);
-	log_full(LOG_INFO, &(struct log_fields){ .msgid = MSGID_PROBE_DONE, .digest = S.digest, .uid = -1 },
-		 "%s probe: %zu registers (%zu migrated), digest %s, QEMU %s, %" PRId64 " ms", why,
-		 cpreg_inventory_count(inv), cpreg_inventory_migration_count(inv), S.digest,
-		 cpreg_inventory_get_text(inv, CPREG_TEXT_QEMU_VERSION) ?: "not found", S.last_probe_ms);
-	sd_notifyf(0, "STATUS=Serving %zu registers, digest %.23s", cpreg_inventory_count(inv), S.digest);
-	peers_host_changed();
 	schedule_publish();
+	while ((p = TAILQ_FIRST(&PR.in_probe))) {
+		TAILQ_REMOVE(&PR.in_probe, p, link);
+		h_refresh_answer(p->req);
+		free(p);
+	}
+	if (PR.notify_in_probe) {
+		sd_notify(0, "READY=1");
+		PR.notify_in_probe = 0;
+	}
+	/* The requests that came before the first answer (the one that socket-activated us, say). */
+	while ((p = TAILQ_FIRST(&PR.first))) {
+		TAILQ_REMOVE(&PR.first, p, link);
+		on_request(p->req, NULL);
+		free(p);
+	}
+out:
+	cpreg_inventory_unref(pj->inv);
+	free(pj->json);
+	free(pj);
+	if (PR.again[0] && !S.quitting) {
+		char why[32];
+
+		snprintf(why, sizeof(why), "%s", PR.again);
+		PR.again[0] = '\0';
+		do_probe(why);
+	}
+}
+
+static int do_probe(const char *why)
+{
+	struct probe_job *pj;
+
+	if (PR.running) {
+		snprintf(PR.again, sizeof(PR.again), "%s", why);
+		return 0;
+	}
+	pj = calloc(1, sizeof(*pj));
+	if (!pj)
+		return -ENOMEM;
+	snprintf(pj->why, sizeof(pj->why), "%s", why);
+	pj->job.run = probe_run;
+	pj->job.done = probe_done;
+	/* Who asked before this probe started is answered when it ends. */
+	TAILQ_CONCAT(&PR.in_probe, &PR.waiting, link);
+	PR.notify_in_probe += PR.notify_waiting;
+	PR.notify_waiting = 0;
+	PR.running = true;
+	S.last_probe_at = time(NULL);
+	worker_submit(&pj->job);
 	return 0;
 }
 
@@ -537,14 +628,30 @@ static bool peer_may_refresh(struct evhttp_request *req, uid_t *ret_uid)
 static void h_refresh(struct evhttp_request *req)
 {
 	uid_t uid;
-	int code;
 
 	if (!peer_may_refresh(req, &uid)) {
 		reply_error(req, EP_REFRESH, 403, "refresh is allowed to root and to the daemon's own user, not uid %ld",
 			    (long)(int)uid);
 		return;
 	}
-	do_probe("refresh");
+	{
+		struct pending_req *p = calloc(1, sizeof(*p));
+
+		if (!p) {
+			reply_error(req, EP_REFRESH, 500, "out of memory");
+			return;
+		}
+		p->req = req;
+		TAILQ_INSERT_TAIL(&PR.waiting, p, link);
+		do_probe("refresh");
+	}
+}
+
+/* The refresh's answer: the health after the probe that started after it asked. */
+static void h_refresh_answer(struct evhttp_request *req)
+{
+	int code;
+
 	reply_json_obj(req, EP_REFRESH, S.degraded ? 503 : 200, health_object(&code));
 }
 
@@ -1028,6 +1135,22 @@ static void on_request(struct evhttp_request *req, void *arg)
 		reply_error(req, ep, 503, "too many connections (limit %d)", opt.max_conns);
 		return;
 	}
+	/*
+	 * Until this run's first probe has answered, what depends on the
+	 * inventory waits for it (without holding the loop): a socket-activated
+	 * start answers its first request with the probe's result, as the
+	 * daemon did when it probed before serving.
+	 */
+	if (S.probes_ok + S.probes_failed == 0 && !S.quitting &&
+	    (ep == EP_INVENTORY || ep == EP_HEALTH || ep == EP_CHECK || ep == EP_PEERS)) {
+		struct pending_req *p = calloc(1, sizeof(*p));
+
+		if (p) {
+			p->req = req;
+			TAILQ_INSERT_TAIL(&PR.first, p, link);
+			return;
+		}
+	}
 	switch (ep) {
 	case EP_INVENTORY:
 	case EP_HEALTH:
@@ -1152,8 +1275,8 @@ static void on_signal(evutil_socket_t sig, short ev, void *arg)
 	if (sig == SIGHUP) {
 		log_info("SIGHUP: re-probing");
 		sd_notify(0, "RELOADING=1");
+		PR.notify_waiting++;
 		do_probe("reload");
-		sd_notify(0, "READY=1");
 		return;
 	}
 	log_info("%s: shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
@@ -1169,8 +1292,8 @@ static void on_watchdog(evutil_socket_t fd, short ev, void *arg)
 
 static void on_start(evutil_socket_t fd, short ev, void *arg)
 {
+	PR.notify_waiting++;
 	do_probe("start-up");
-	sd_notify(0, "READY=1");
 }
 
 static void usage(FILE *f)
@@ -1477,6 +1600,15 @@ out:
 	/* Peers first: a judgement still running comes back through worker_stop and finds its source gone. */
 	peers_stop();
 	worker_stop();
+	/* Requests still waiting for a probe: their connections go with evhttp_free below. */
+	TAILQ_CONCAT(&PR.waiting, &PR.in_probe, link);
+	TAILQ_CONCAT(&PR.waiting, &PR.first, link);
+	while (!TAILQ_EMPTY(&PR.waiting)) {
+		struct pending_req *p = TAILQ_FIRST(&PR.waiting);
+
+		TAILQ_REMOVE(&PR.waiting, p, link);
+		free(p);
+	}
 	if (S.publish_ev)
 		event_free(S.publish_ev);
 	if (S.publish_timer)
