@@ -59,11 +59,32 @@ static int open_err(struct cpreg_error *err, int r, const char *dev)
 	return cpreg_err(err, r, where, "%s (%s)", advice, strerror(-r));
 }
 
-static int check_ext(const struct cpreg_kvm_ops *ops, int fd, int cap)
+/*
+ * KVM_CHECK_EXTENSION answers 0 for "absent"; a negative answer is the
+ * ioctl failing (EBADF, EFAULT, a kernel in trouble), which must stop the
+ * probe with its step named: read as "absent" it would build a vCPU with
+ * fewer features and publish a wrong inventory.
+ */
+static int check_ext(const struct cpreg_kvm_ops *ops, int fd, int cap, struct cpreg_error *err)
 {
-	int r = ops->ioctl(ops->ctx, fd, CPREG_KVM_CHECK_EXTENSION, (void *)(uintptr_t)cap);
+	int r;
 
-	return r < 0 ? 0 : r;
+	do
+		r = ops->ioctl(ops->ctx, fd, CPREG_KVM_CHECK_EXTENSION, (void *)(uintptr_t)cap);
+	while (r == -EINTR);
+	if (r < 0) {
+		const char *name = NULL;
+		char where[64];
+
+		for (size_t i = 0; i < cpreg_cap_count(); i++)
+			if (cpreg_cap_at(i, &name) == cap)
+				break;
+			else
+				name = NULL;
+		snprintf(where, sizeof(where), "KVM_CHECK_EXTENSION(%s)", name ? name : "?");
+		return step_err(err, r, where, "cannot ask the kernel for a capability");
+	}
+	return r;
 }
 
 void cpreg_scratch_close(struct cpreg_scratch *s)
@@ -99,7 +120,11 @@ int cpreg_scratch_open(struct cpreg_scratch *s, const struct cpreg_kvm_ops *ops,
 	s->kvm = r;
 
 	/* The IPA size QEMU asks for: the host's maximum, 0 (40 bits) without the cap. */
-	ipa = check_ext(ops, s->kvm, CPREG_CAP_ARM_VM_IPA_SIZE);
+	ipa = check_ext(ops, s->kvm, CPREG_CAP_ARM_VM_IPA_SIZE, err);
+	if (ipa < 0) {
+		r = ipa;
+		goto fail;
+	}
 	s->ipa_bits = ipa;
 	do
 		r = ops->ioctl(ops->ctx, s->kvm, CPREG_KVM_CREATE_VM, (void *)CPREG_KVM_VM_TYPE_ARM_IPA_SIZE(ipa));
@@ -124,17 +149,28 @@ int cpreg_scratch_open(struct cpreg_scratch *s, const struct cpreg_kvm_ops *ops,
 	s->target = init.target;
 
 	/* What "-cpu host" turns on: PSCI 0.2, the PMU, SVE, pointer auth (both halves). */
-	if (check_ext(ops, s->kvm, CPREG_CAP_ARM_PSCI_0_2))
-		offer |= 1u << CPREG_FEAT_PSCI_0_2;
-	if (check_ext(ops, s->kvm, CPREG_CAP_ARM_PMU_V3))
-		offer |= 1u << CPREG_FEAT_PMU_V3;
-	if (check_ext(ops, s->kvm, CPREG_CAP_ARM_SVE))
-		offer |= 1u << CPREG_FEAT_SVE;
-	if (check_ext(ops, s->kvm, CPREG_CAP_ARM_PTRAUTH_ADDRESS) &&
-	    check_ext(ops, s->kvm, CPREG_CAP_ARM_PTRAUTH_GENERIC))
-		offer |= 1u << CPREG_FEAT_PTRAUTH_ADDRESS | 1u << CPREG_FEAT_PTRAUTH_GENERIC;
-	if (check_ext(ops, s->kvm, CPREG_CAP_ARM_EL1_32BIT))
-		offer |= 1u << CPREG_FEAT_EL1_32BIT;
+	{
+		static const struct { int cap; uint32_t feat; } offers[] = {
+			{ CPREG_CAP_ARM_PSCI_0_2, 1u << CPREG_FEAT_PSCI_0_2 },
+			{ CPREG_CAP_ARM_PMU_V3, 1u << CPREG_FEAT_PMU_V3 },
+			{ CPREG_CAP_ARM_SVE, 1u << CPREG_FEAT_SVE },
+			{ CPREG_CAP_ARM_PTRAUTH_ADDRESS, 1u << CPREG_FEAT_PTRAUTH_ADDRESS },
+			{ CPREG_CAP_ARM_PTRAUTH_GENERIC, 1u << CPREG_FEAT_PTRAUTH_GENERIC },
+			{ CPREG_CAP_ARM_EL1_32BIT, 1u << CPREG_FEAT_EL1_32BIT },
+		};
+		uint32_t pa = 1u << CPREG_FEAT_PTRAUTH_ADDRESS | 1u << CPREG_FEAT_PTRAUTH_GENERIC;
+
+		for (size_t i = 0; i < sizeof(offers) / sizeof(offers[0]); i++) {
+			r = check_ext(ops, s->kvm, offers[i].cap, err);
+			if (r < 0)
+				goto fail;
+			if (r > 0)
+				offer |= offers[i].feat;
+		}
+		/* Both halves or neither, as QEMU offers them. */
+		if ((offer & pa) != pa)
+			offer &= ~pa;
+	}
 
 	/* Pointer auth goes as a pair, as QEMU's "pauth" property does. */
 	if (disable & (1u << CPREG_FEAT_PTRAUTH_ADDRESS | 1u << CPREG_FEAT_PTRAUTH_GENERIC))
@@ -337,14 +373,21 @@ int cpreg_probe(const struct cpreg_probe_opts *opts, struct cpreg_inventory **re
 		cpreg_inventory_set_sve_vls(inv, vls);
 	}
 	/* Capabilities, on the system fd as QEMU asks them. */
+	int64_t capv = 0;
+
 	for (size_t i = 0; i < cpreg_cap_count(); i++) {
 		int cap = cpreg_cap_at(i, NULL);
-		int v = s.ops->ioctl(s.ops->ctx, s.kvm, CPREG_KVM_CHECK_EXTENSION, (void *)(uintptr_t)cap);
+		int v = check_ext(s.ops, s.kvm, cap, err);
 
-		cpreg_inventory_set_cap(inv, cap, v < 0 ? 0 : v);
+		if (v < 0) {
+			r = v;
+			goto out;
+		}
+		cpreg_inventory_set_cap(inv, cap, v);
 	}
 	/* Writable ID-register masks (Linux 6.7+, advertised by cap 230 bit 0). */
-	if (check_ext(s.ops, s.kvm, CPREG_CAP_ARM_SUPPORTED_REG_MASK_RANGES) & (1 << CPREG_KVM_ARM_FEATURE_ID_RANGE)) {
+	if ((cpreg_inventory_get_cap(inv, CPREG_CAP_ARM_SUPPORTED_REG_MASK_RANGES, &capv) == 0 ? capv : 0) &
+	    (1 << CPREG_KVM_ARM_FEATURE_ID_RANGE)) {
 		uint64_t masks[CPREG_WRITABLE_MASKS] = { 0 };
 		struct cpreg_kvm_reg_mask_range range = { .addr = (uintptr_t)masks,
 							  .range = CPREG_KVM_ARM_FEATURE_ID_RANGE };
