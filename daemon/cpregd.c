@@ -327,7 +327,7 @@ static void probe_run(struct worker_job *j)
 		char path[4096];
 
 		snprintf(path, sizeof(path), "%s/inventory.json", opt.state_dir);
-		pj->persist_r = publish_write_atomic(path, pj->json, strlen(pj->json), pj->persist_error,
+		pj->persist_r = publish_write_atomic(path, pj->json, strlen(pj->json), 0600, pj->persist_error,
 						     sizeof(pj->persist_error));
 	}
 	pj->r = r;
@@ -1004,7 +1004,7 @@ static void write_output(enum output o, const char *path, char *text)
 		free(text);
 		return;
 	}
-	r = publish_write_atomic(path, text, strlen(text), S.out[o].error, sizeof(S.out[o].error));
+	r = publish_write_atomic(path, text, strlen(text), 0644, S.out[o].error, sizeof(S.out[o].error));
 	if (r < 0) {
 		if (S.out[o].ok || !S.out[o].failures)
 			log_warn("cannot publish %s: %s", out_names[o], S.out[o].error);

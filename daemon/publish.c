@@ -16,7 +16,7 @@
 
 #include "publish.h"
 
-int publish_write_atomic(const char *path, const char *data, size_t len, char *err, size_t errlen)
+int publish_write_atomic(const char *path, const char *data, size_t len, mode_t mode, char *err, size_t errlen)
 {
 	char dir[4096], tmp[4096 + 1024 + 16], base[1024];
 	const char *slash = strrchr(path, '/');
@@ -52,8 +52,8 @@ int publish_write_atomic(const char *path, const char *data, size_t len, char *e
 		}
 		off += (size_t)k;
 	}
-	/* Readable by the collectors (nfd-worker, node_exporter, nova-compute run as other users). */
-	if (fchmod(fd, 0644) < 0 || fsync(fd) < 0) {
+	/* Published files are read by the collectors (nfd-worker, node_exporter, nova-compute: other users). */
+	if (fchmod(fd, mode) < 0 || fsync(fd) < 0) {
 		e = errno;
 		snprintf(err, errlen, "cannot sync %s: %s", tmp, strerror(e));
 		goto fail;

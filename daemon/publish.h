@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 #include <time.h>
 
 /* NFD allows its own namespace and sub-namespaces without -extra-label-ns. */
@@ -26,8 +27,12 @@ struct publish_facts {
 	bool complete;              /* every peer judged */
 };
 
-/* Write data to path atomically (temporary dot-file, fsync, rename, fsync of the directory). */
-int publish_write_atomic(const char *path, const char *data, size_t len, char *err, size_t errlen);
+/*
+ * Write data to path atomically (temporary dot-file, fsync, rename, fsync
+ * of the directory), with this mode: 0644 for what other services read,
+ * 0600 for cpregd's own state.
+ */
+int publish_write_atomic(const char *path, const char *data, size_t len, mode_t mode, char *err, size_t errlen);
 
 /* The document texts (malloc'd); NULL when out of memory. */
 char *publish_nfd_text(const struct publish_facts *f, const char *prefix, time_t expires);

@@ -338,6 +338,14 @@ if command -v systemd-analyze >/dev/null; then
 else
 	skip "systemd-analyze not installed"
 fi
+# The sysusers.d file as systemd-sysusers reads it (a ':' in the GECOS field once broke the package's postinst).
+if command -v systemd-sysusers >/dev/null; then
+	systemd-sysusers --dry-run "$top_srcdir/systemd/cpregd.sysusers" >"$T/sysusers" 2>&1 &&
+		! grep -qi 'not a valid\|failed\|ignoring' "$T/sysusers"
+	ok $? "systemd-sysusers --dry-run accepts cpregd.sysusers ($(grep -i "user 'cpregd'\|valid" "$T/sysusers" | head -n 1))"
+else
+	skip "systemd-sysusers not installed"
+fi
 
 echo "1..$n"
 [ $failed = 0 ]

@@ -140,6 +140,9 @@ fi
 ok "$([ "$(grep -c '^cpregd_peer_accepted{.*} 1$' "$OUT/cpregd.prom")" = "$(api_accepts | wc -l)" ]; echo $?)" \
 	"  one cpregd_peer_accepted series per source, 1 for each accepted one"
 ok "$(find "$OUT" -name '.*' | grep -q .; [ $? = 1 ]; echo $?)" "  no temporary dot-files are left behind"
+ok "$([ "$(stat -c %a "$OUT/cpregd.features" "$OUT/cpregd.yaml" "$OUT/cpregd.prom" | sort -u)" = 644 ] &&
+	[ "$(stat -c %a "$T/state/inventory.json")" = 600 ]; echo $?)" \
+	"  published files are 0644 (nfd-worker, nova-compute, node_exporter read them), the state file 0600"
 stop_daemon
 
 # ---- with the live trial (replay kernel): the accept set is the daemon's own /v1/check's ----
