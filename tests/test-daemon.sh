@@ -335,6 +335,10 @@ if command -v systemd-analyze >/dev/null; then
 	(cd "$T/units" && systemd-analyze verify --man=no cpregd.socket cpregd.service cpregd-qemu.path cpregd-reprobe.service) >"$T/verify" 2>&1
 	ok $? "systemd-analyze verify accepts cpregd.socket, cpregd.service, cpregd-qemu.path and cpregd-reprobe.service"
 	[ -s "$T/verify" ] && sed 's/^/#   /' "$T/verify"
+	(cd "$T/units" && systemd-analyze security --offline=yes --no-pager ./cpregd.service) >"$T/security" 2>&1
+	score=$(sed -n 's/.*Overall exposure level for cpregd.service: \([0-9.]*\).*/\1/p' "$T/security")
+	ok "$([ -n "$score" ] && awk -v s="$score" 'BEGIN { exit !(s <= 2.0) }'; echo $?)" \
+		"systemd-analyze security --offline=yes on the unit (from systemd/cpregd.service.in): exposure ${score:-?} (at most 2.0)"
 else
 	skip "systemd-analyze not installed"
 fi
