@@ -51,13 +51,7 @@ copy_closure "$stage/lib/aarch64-linux-gnu" "${libdirs[@]}" -- "${progs[@]}"
 if [ -n "${CPREG_VM_QEMU:-}" ]; then
 	qroot=$cache/qemu-$CPREG_VM_QEMU/root
 	[ -x "$qroot/usr/bin/qemu-system-aarch64" ] || { echo "run-vm.sh: no QEMU for $CPREG_VM_QEMU in $cache" >&2; exit 1; }
-	mkdir -p "$stage/qemu/bin" "$stage/qemu/lib"
-	cp "$qroot/usr/bin/qemu-system-aarch64" "$stage/qemu/bin/"
-	for ld in "$qroot/lib/ld-linux-aarch64.so.1" "$qroot/usr/lib/ld-linux-aarch64.so.1"; do
-		[ -e "$ld" ] && { cp "$(readlink -f "$ld")" "$stage/qemu/lib/ld-linux-aarch64.so.1"; break; }
-	done
-	copy_closure "$stage/qemu/lib" "$qroot/usr/lib/aarch64-linux-gnu" "$qroot/lib/aarch64-linux-gnu" -- \
-		"$stage/qemu/bin/qemu-system-aarch64"
+	copy_qemu "$qroot" "$stage/qemu"
 	cat >"$stage/bin/qemu-system-aarch64" <<'WRAP'
 #!/bin/sh
 exec /qemu/lib/ld-linux-aarch64.so.1 --library-path /qemu/lib /qemu/bin/qemu-system-aarch64 "$@"

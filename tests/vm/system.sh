@@ -17,7 +17,6 @@
 # The archive address comes from the machine's apt sources through fetch.sh's
 # private sources list; none is written here.
 set -euo pipefail
-. "$(dirname "$0")/closure.sh"
 
 cmd=${1:?usage: system.sh image CACHE | boot CACHE DISK PAYLOAD CONSOLE}
 cache=$(cd "${2:?}" && pwd)

@@ -46,14 +46,7 @@ mkdir -p "$pl/debs" "$pl/out"
 cp "$OUT"/src/cpregd_*_arm64.deb "$OUT"/src/libcpreg0_*_arm64.deb "$pl/debs/"
 cp "$top_srcdir/tests/vm/system-test.sh" "$pl/run.sh"
 for rel in trixie sid; do
-	qroot=$VM_CACHE/qemu-$rel/root
-	mkdir -p "$pl/qemu-$rel/bin" "$pl/qemu-$rel/lib"
-	cp "$qroot/usr/bin/qemu-system-aarch64" "$pl/qemu-$rel/bin/"
-	for ld in "$qroot/lib/ld-linux-aarch64.so.1" "$qroot/usr/lib/ld-linux-aarch64.so.1"; do
-		[ -e "$ld" ] && { cp "$(readlink -f "$ld")" "$pl/qemu-$rel/lib/ld-linux-aarch64.so.1"; break; }
-	done
-	copy_closure "$pl/qemu-$rel/lib" "$qroot/usr/lib/aarch64-linux-gnu" "$qroot/lib/aarch64-linux-gnu" -- \
-		"$pl/qemu-$rel/bin/qemu-system-aarch64"
+	copy_qemu "$VM_CACHE/qemu-$rel/root" "$pl/qemu-$rel"
 done
 mkfs.ext4 -q -F -L payload -d "$pl" "$OUT/payload.img" 1G
 qemu-img create -q -f qcow2 -b "$img" -F raw "$OUT/root.qcow2"
