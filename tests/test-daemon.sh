@@ -314,6 +314,43 @@ code=$(http GET /v1/inventory)
 ok $? "  and the inventory is 503 with the reason"
 kill -TERM "$PID"; wait "$PID"
 
+# State-directory faults (the daemon serves on through each, and loses nothing it had).
+# A FIFO where the persisted inventory belongs: never opened for reading, READY all the same.
+mkdir -p "$T/fifo-state" && mkfifo "$T/fifo-state/inventory.json"
+start_daemon "$T/log8" --replay "$REPLAY" --state-dir "$T/fifo-state"
+wait_for 10 sh -c "curl -s -o /dev/null -w '%{http_code}' --unix-socket '$SOCK' http://x/v1/health | grep -q 200"
+ok $? "a FIFO at state/inventory.json: the daemon starts and serves (it is refused as not a regular file, never opened)"
+grep -q 'not a regular file' "$T/log8"
+ok $? "  and says so in its log"
+kill -TERM "$PID"; wait "$PID"
+# A read-only state directory: each persist fails, health stays 200 with a warning, metrics count it, no fd leaks.
+mkdir -p "$T/ro-state" && chmod 0555 "$T/ro-state"
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+	RO_RUN=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+	chmod 0777 "$T"; chmod 0644 "$REPLAY"
+else
+	RO_RUN=()
+fi
+"${RO_RUN[@]}" "$B/daemon/cpregd" --socket "$T/ro.sock" --state-dir "$T/ro-state" --no-qemu --replay "$REPLAY" 2>"$T/log9" &
+PID=$!; PIDS+=("$PID")
+wait_for 10 test -S "$T/ro.sock"
+ro() { curl -s -m 20 --unix-socket "$T/ro.sock" "$@"; }
+wait_for 10 sh -c "curl -s --unix-socket '$T/ro.sock' http://x/v1/health | grep -q warnings"
+code=$(ro -o "$T/body" -w '%{http_code}' http://x/v1/health)
+[ "$code" = 200 ] && jq -e '.status == "ok" and (.warnings | length) == 1 and (.warnings[0] | test("ro-state"))' "$T/body" >/dev/null
+ok $? "read-only state directory: health 200 with a warning naming it ($(jq -r '.warnings[0]' "$T/body" 2>/dev/null | head -c 100))"
+fds0=$(ls "/proc/$PID/fd" | wc -l)
+for i in $(seq 1 20); do kill -HUP "$PID"; sleep 0.05; done
+wait_for 10 sh -c "[ \$(curl -s --unix-socket '$T/ro.sock' http://x/metrics | sed -n 's/^cpregd_persist_failures_total //p') -ge 10 ]"
+m=$(ro http://x/metrics)
+echo "$m" | grep -q '^cpregd_persist_success 0$'
+ok $? "  metrics: cpregd_persist_success 0, failures $(echo "$m" | sed -n 's/^cpregd_persist_failures_total //p') after repeated re-probes"
+fds1=$(ls "/proc/$PID/fd" | wc -l)
+ok "$([ "$fds1" -le "$fds0" ]; echo $?)" "  no descriptor leaks across failed persists ($fds0 -> $fds1 open)"
+ok "$(ls -A "$T/ro-state" | grep -q .; [ $? = 1 ]; echo $?)" "  and no temporary file is left behind"
+kill -TERM "$PID"; wait "$PID"
+[ ${#RO_RUN[@]} = 0 ] || { chmod 0700 "$T"; }
+
 # Socket activation.
 if command -v systemd-socket-activate >/dev/null; then
 	systemd-socket-activate -l "$T/act.sock" "$B/daemon/cpregd" --state-dir "$T/state" --no-qemu --replay "$REPLAY" 2>"$T/log7" &
