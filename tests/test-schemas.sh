@@ -38,7 +38,29 @@ for f in pools prof-yes prof-no plan; do
 	/usr/bin/python3 "$V" "$S/cpreg-pools-1.schema.json" "$tmp/$f.json" >"$tmp/err" 2>&1
 	ok $? "$f: valid against cpreg-pools-1.schema.json ($(head -c 300 "$tmp/err"))"
 done
+# Inventories: every fixture (converted dumps, cpregd's own probes, the real-migration hosts' exports).
+/usr/bin/python3 "$V" "$S/cpreg-inventory-1.schema.json" "$top_srcdir"/tests/data/*/*.json >"$tmp/err" 2>&1
+ok $? "cpreg-inventory/1: all $(ls "$top_srcdir"/tests/data/*/*.json | wc -l) inventories in tests/data ($(head -c 300 "$tmp/err"))"
+# Health, as a running daemon answers it: ok, and degraded (its probe fails).
+"$top_builddir/daemon/cpregd" --socket "$tmp/s" --state-dir "$tmp/st" --no-qemu --replay "$P/neoverse-n1_linux-6.12.json" 2>/dev/null &
+d1=$!
+"$top_builddir/daemon/cpregd" --socket "$tmp/s2" --state-dir "$tmp/st2" --no-qemu --replay "$tmp/missing.json" 2>/dev/null &
+d2=$!
+for s in "$tmp/s" "$tmp/s2"; do k=0; while [ ! -S "$s" ] && [ $k -lt 100 ]; do sleep 0.1; k=$((k + 1)); done; done
+curl -s --unix-socket "$tmp/s" http://x/v1/health >"$tmp/h-ok.json"
+curl -s --unix-socket "$tmp/s2" http://x/v1/health >"$tmp/h-bad.json"
+curl -s --unix-socket "$tmp/s" http://x/v1/inventory >"$tmp/inv.json"
+kill "$d1" "$d2"; wait "$d1" "$d2" 2>/dev/null
+/usr/bin/python3 "$V" "$S/health.schema.json" "$tmp/h-ok.json" "$tmp/h-bad.json" >"$tmp/err" 2>&1 &&
+	jq -e '.status == "ok"' "$tmp/h-ok.json" >/dev/null && jq -e '.status == "degraded"' "$tmp/h-bad.json" >/dev/null
+ok $? "health: the daemon's ok and degraded answers are valid ($(head -c 300 "$tmp/err"))"
+/usr/bin/python3 "$V" "$S/cpreg-inventory-1.schema.json" "$tmp/inv.json" >"$tmp/err" 2>&1
+ok $? "GET /v1/inventory is valid cpreg-inventory/1 ($(head -c 300 "$tmp/err"))"
 # The validator must see a broken document as broken (the schema is no rubber stamp).
+jq '.registers[0].value = 17 | .digest = "md5:x"' "$tmp/inv.json" >"$tmp/broken-inv.json"
+/usr/bin/python3 "$V" "$S/cpreg-inventory-1.schema.json" "$tmp/broken-inv.json" >"$tmp/err" 2>&1
+ok "$([ $? = 1 ] && grep -q 'registers/0' "$tmp/err" && grep -q 'digest' "$tmp/err"; echo $?)" \
+	"an inventory with a numeric value and a bad digest is refused, the paths named"
 jq '.findings[0].outcome = "maybe" | .source.digest = "sha1:0"' "$tmp/v1.json" >"$tmp/broken.json"
 /usr/bin/python3 "$V" "$S/cpreg-verdict-1.schema.json" "$tmp/broken.json" >"$tmp/err" 2>&1
 r=$?
