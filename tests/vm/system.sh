@@ -124,7 +124,7 @@ UNIT
 	ln -sf ../cpregd-test.service "$root/etc/systemd/system/multi-user.target.wants/cpregd-test.service"
 	# No console login prompt in the way of the markers.
 	ln -sf /dev/null "$root/etc/systemd/system/serial-getty@ttyAMA0.service"
-	mkfs.ext4 -q -F -L root -d "$root" "$dir/base.img.tmp" 2G
+	mkfs.ext4 -q -F -L root -d "$root" "$dir/base.img.tmp" 2G >&2
 	initramfs
 	run_qemu "$dir/stage2.log" second-stage -drive file="$dir/base.img.tmp",format=raw,if=none,id=d0 -device virtio-blk-pci,drive=d0
 	grep -q '@@CPREG-STAGE2-OK@@' "$dir/stage2.log" || { tail -n 40 "$dir/stage2.log" >&2; exit 1; }

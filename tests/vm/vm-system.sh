@@ -21,8 +21,11 @@ for tool in debootstrap qemu-img debugfs mkfs.ext4 dpkg-buildpackage; do
 	command -v "$tool" >/dev/null || { echo "1..0 # SKIP $tool is not installed (tests/install-deps.sh installs it)"; exit 0; }
 done
 vm_setup
-img=$("$top_srcdir/tests/vm/system.sh" image "$VM_CACHE" 2>"$OUT/image.err")
-ok $? "a Debian trixie arm64 system image (debootstrap, second stage on an emulated host; cached): $(tail -n 3 "$OUT/image.err" | tr '\n' ' ')"
+# The image's path is the last line system.sh prints (the first run also prints what it does).
+"$top_srcdir/tests/vm/system.sh" image "$VM_CACHE" >"$OUT/image.out" 2>"$OUT/image.err"
+rc=$?
+img=$(tail -n 1 "$OUT/image.out")
+ok $rc "a Debian trixie arm64 system image (debootstrap, second stage on an emulated host; cached): $(tail -n 3 "$OUT/image.err" | tr '\n' ' ')"
 [ -f "$img" ] || { done_testing; exit 1; }
 
 # The arm64 packages from a clean copy of this tree.
