@@ -30,7 +30,8 @@ if git -C "$top_srcdir" rev-parse --git-dir >/dev/null 2>&1; then
 else
 	(cd "$top_srcdir" && tar cf - --exclude='./build*' --exclude=./.git .) | tar xf - -C "$src"
 fi
-(cd "$src" && dpkg-buildpackage -us -uc -b) >"$T/build.log" 2>&1
+# Not the make that runs this test: its MAKEFLAGS (TESTS=tests/package.sh) would run this test again inside the build.
+(cd "$src" && env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS dpkg-buildpackage -us -uc -b) >"$T/build.log" 2>&1
 ok $? "dpkg-buildpackage -us -uc -b builds from a clean copy ($(tail -n 1 "$T/build.log"))"
 [ -s "$T/build.log" ] && grep -E 'dpkg-gensymbols|error|warning: ' "$T/build.log" | grep -v '^checking\|Werror' | head -n 20 | sed 's/^/# /'
 debs=$(ls "$T"/*.deb 2>/dev/null | sed 's|.*/||' | sed 's/_.*//' | sort | paste -sd' ' -)

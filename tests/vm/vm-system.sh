@@ -40,7 +40,7 @@ S=$VM_CACHE/sysroot
 L=$S/usr/lib/aarch64-linux-gnu
 (cd "$src" && CC="aarch64-linux-gnu-gcc --sysroot=$S" PKG_CONFIG_LIBDIR="$L/pkgconfig:$S/usr/share/pkgconfig" \
 	PKG_CONFIG_SYSROOT_DIR="$S" DEB_LDFLAGS_APPEND="-Wl,-rpath-link,$L" DEB_BUILD_OPTIONS=nocheck \
-	CPREGD_SYSROOT="$S" dpkg-buildpackage -us -uc -b -aarm64 -d) >"$OUT/deb-build.log" 2>&1
+	CPREGD_SYSROOT="$S" env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS dpkg-buildpackage -us -uc -b -aarm64 -d) >"$OUT/deb-build.log" 2>&1
 ok $? "dpkg-buildpackage -aarm64 cross-builds the packages ($(tail -n 1 "$OUT/deb-build.log"))"
 
 # The payload disk: the packages, the test, and two releases' real QEMU (10.0, 11.1) for the upgrade.
