@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -33,9 +34,8 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
-#include <event2/http.h>
+#include <event2/http.h>          /* evhttp_parse_query_str, the query decoder, only */
 #include <event2/keyvalq_struct.h>
-#include <event2/listener.h>
 #include <json.h>
 #include <syslog.h>
 #include <sys/uio.h>
@@ -43,6 +43,7 @@
 #include <systemd/sd-journal.h>
 
 #include "cpreg.h"
+#include "http.h"
 #include "peers.h"
 #include "probe.h"
 #include "publish.h"
@@ -61,8 +62,8 @@ static struct {
 	uint32_t disable;
 	long max_body;
 	long max_header;
-	int timeout;
-	int max_conns;
+	int timeout, idle_timeout;
+	int max_conns, max_per_uid;
 	int workers;
 	const char *peers_dir;
 	struct cpreg_vm_options peer_vm;
@@ -80,7 +81,12 @@ static struct {
 	.max_body = 1 << 20,
 	.max_header = 16 << 10,
 	.timeout = 10,
-	.max_conns = 64,
+	.idle_timeout = 60,
+	/*
+	 * Room for a thousand idle or slow clients beside the busy ones; each
+	 * costs about 1 KiB and a descriptor (the unit's LimitNOFILE covers it).
+	 */
+	.max_conns = 2048,
 };
 
 /*
@@ -169,9 +175,11 @@ static const char *const out_names[] = { "nfd", "nova", "textfile" };
 
 static struct {
 	struct event_base *base;
-	struct evhttp *http;
-	struct evconnlistener *listener;
-	struct event *backoff;
+	struct http_server *http;
+	struct http_blob *inv_blob;    /* GET /v1/inventory's answer, built once per inventory */
+	struct http_blob *health_blob; /* GET /v1/health's, rebuilt when a second or the state changes */
+	time_t health_at;
+	uint64_t health_gen, gen;      /* gen: bumped whenever what health says may change */
 	struct cpreg_inventory *inv;   /* last good inventory, or NULL */
 	char digest[CPREG_DIGEST_LEN];
 	char *json;                    /* its JSON form, served as is */
@@ -187,9 +195,6 @@ static struct {
 	uint64_t checks[3];            /* by cpreg_result */
 	uint64_t trials;
 	int64_t trial_ms_total;
-	struct evhttp_connection **conns;
-	int nconns;
-	uint64_t rejected;
 	bool quitting;
 	struct event *publish_ev, *publish_timer;
 	char persist_error[512];       /* the last persist failed: why */
@@ -215,12 +220,19 @@ static void schedule_publish(void);
  */
 static void set_inventory(struct cpreg_inventory *inv, char *json, bool from_disk)
 {
+	char etag[CPREG_DIGEST_LEN + 16];
+
 	cpreg_inventory_unref(S.inv);
 	free(S.json);
 	S.inv = inv;
 	S.json = json;
 	S.from_disk = from_disk;
+	S.gen++;
 	cpreg_inventory_digest(inv, S.digest, sizeof(S.digest));
+	/* Served by reference to every client until the next probe: no copy, no formatting per request. */
+	http_blob_unref(S.inv_blob);
+	snprintf(etag, sizeof(etag), "ETag: \"%s\"\r\n", S.digest);
+	S.inv_blob = http_blob_new(200, "application/json; charset=utf-8", etag, json, strlen(json));
 }
 
 static void load_state(void)
@@ -275,7 +287,7 @@ struct probe_job {
 
 TAILQ_HEAD(reqq, pending_req);
 struct pending_req {
-	struct evhttp_request *req;
+	struct http_request *req;
 	TAILQ_ENTRY(pending_req) link;
 };
 
@@ -334,8 +346,8 @@ static void probe_run(struct worker_job *j)
 }
 
 static int do_probe(const char *why);
-static void h_refresh_answer(struct evhttp_request *req);
-static void on_request(struct evhttp_request *req, void *arg);
+static void h_refresh_answer(struct http_request *req);
+static void on_request(struct http_request *req, void *arg);
 
 static void probe_done(struct worker_job *j)
 {
@@ -345,6 +357,7 @@ static void probe_done(struct worker_job *j)
 	PR.running = false;
 	if (j->cancelled)
 		goto out;
+	S.gen++;
 	S.last_probe_ms = pj->ms;
 	if (pj->r < 0) {
 		S.probes_failed++;
@@ -450,56 +463,13 @@ static void count_request(enum endpoint ep, int code)
 	}
 }
 
-/* The reason phrase of a status (RFC 9110 section 15). */
-static const char *reason_phrase(int code)
+static void reply(struct http_request *req, enum endpoint ep, int code, const char *ctype, const char *body)
 {
-	switch (code) {
-	case 200: return "OK";
-	case 304: return "Not Modified";
-	case 400: return "Bad Request";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 408: return "Request Timeout";
-	case 413: return "Content Too Large";
-	case 415: return "Unsupported Media Type";
-	case 500: return "Internal Server Error";
-	case 503: return "Service Unavailable";
-	default: return "Error";
-	}
-}
-
-static void reply(struct evhttp_request *req, enum endpoint ep, int code, const char *ctype, const char *body)
-{
-	struct evbuffer *buf = evbuffer_new();
-	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-
-	if (!buf) {
-		evhttp_send_error(req, 500, "out of memory");
-		return;
-	}
-	evhttp_add_header(h, "Content-Type", ctype);
-	/* Docker's and Podman's convention: every answer says which API it speaks. */
-	evhttp_add_header(h, "API-Version", CPREGD_API_VERSION);
 	count_request(ep, code);
-	if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
-		/*
-		 * HEAD: the length GET would send, and no body (libevent 2.1 would
-		 * otherwise send no length, or the body with one).
-		 */
-		char n[32];
-
-		snprintf(n, sizeof(n), "%zu", strlen(body));
-		evhttp_add_header(h, "Content-Length", n);
-		evhttp_send_reply(req, code, reason_phrase(code), NULL);
-	} else {
-		evbuffer_add(buf, body, strlen(body));
-		evhttp_send_reply(req, code, reason_phrase(code), buf);
-	}
-	evbuffer_free(buf);
+	http_reply(req, code, ctype, body, strlen(body));
 }
 
-static void reply_json_obj(struct evhttp_request *req, enum endpoint ep, int code, json_object *o)
+static void reply_json_obj(struct http_request *req, enum endpoint ep, int code, json_object *o)
 {
 	char *text = NULL;
 
@@ -511,9 +481,9 @@ static void reply_json_obj(struct evhttp_request *req, enum endpoint ep, int cod
 	free(text);
 }
 
-static void reply_error(struct evhttp_request *req, enum endpoint ep, int code, const char *fmt, ...)
+static void reply_error(struct http_request *req, enum endpoint ep, int code, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
-static void reply_error(struct evhttp_request *req, enum endpoint ep, int code, const char *fmt, ...)
+static void reply_error(struct http_request *req, enum endpoint ep, int code, const char *fmt, ...)
 {
 	json_object *o = json_object_new_object(), *e = json_object_new_object();
 	char msg[1024];
@@ -575,57 +545,64 @@ static json_object *health_object(int *ret_code)
 	return o;
 }
 
-static void h_health(struct evhttp_request *req)
+/* Health changes with the state (S.gen) and with the clock (ages, uptime): one answer per second and state. */
+static void h_health(struct http_request *req)
 {
-	int code;
-	json_object *o = health_object(&code);
+	time_t now = time(NULL);
 
-	reply_json_obj(req, EP_HEALTH, code, o);
+	if (!S.health_blob || S.health_at != now || S.health_gen != S.gen) {
+		int code;
+		json_object *o = health_object(&code);
+		const char *t = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
+		char *text = NULL;
+		struct http_blob *b = NULL;
+
+		if (asprintf(&text, "%s\n", t) >= 0)
+			b = http_blob_new(code, "application/json; charset=utf-8", NULL, text, strlen(text));
+		free(text);
+		json_object_put(o);
+		if (!b) {
+			reply_error(req, EP_HEALTH, 500, "out of memory");
+			return;
+		}
+		http_blob_unref(S.health_blob);
+		S.health_blob = b;
+		S.health_at = now;
+		S.health_gen = S.gen;
+	}
+	count_request(EP_HEALTH, http_blob_code(S.health_blob));
+	http_reply_blob(req, S.health_blob);
 }
 
-static void h_inventory(struct evhttp_request *req)
+static void h_inventory(struct http_request *req)
 {
-	const char *inm = evhttp_find_header(evhttp_request_get_input_headers(req), "If-None-Match");
+	const char *inm = http_request_header(req, "If-None-Match");
 	char etag[CPREG_DIGEST_LEN + 2];
 
-	if (!S.inv) {
+	if (!S.inv || !S.inv_blob) {
 		reply_error(req, EP_INVENTORY, 503, "no inventory: %s", S.reason[0] ? S.reason : "not probed yet");
 		return;
 	}
 	snprintf(etag, sizeof(etag), "\"%s\"", S.digest);
-	evhttp_add_header(evhttp_request_get_output_headers(req), "ETag", etag);
 	if (inm && (strcmp(inm, etag) == 0 || strcmp(inm, "*") == 0 || strcmp(inm, S.digest) == 0)) {
+		http_request_add_header(req, "ETag", etag);
 		count_request(EP_INVENTORY, 304);
-		evhttp_add_header(evhttp_request_get_output_headers(req), "API-Version", CPREGD_API_VERSION);
-		evhttp_send_reply(req, 304, "Not Modified", NULL);
+		http_reply(req, 304, NULL, NULL, 0);
 		return;
 	}
-	reply(req, EP_INVENTORY, 200, "application/json; charset=utf-8", S.json);
+	count_request(EP_INVENTORY, 200);
+	http_reply_blob(req, S.inv_blob);
 }
 
-/* The client's uid (SO_PEERCRED), -1 when it cannot be known. */
-static long peer_uid(struct evhttp_request *req)
+static bool peer_may_refresh(struct http_request *req, uid_t *ret_uid)
 {
-	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
-	struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
-	struct ucred cred;
-	socklen_t len = sizeof(cred);
-	int fd = bev ? bufferevent_getfd(bev) : -1;
-
-	if (fd < 0 || getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
-		return -1;
-	return (long)cred.uid;
-}
-
-static bool peer_may_refresh(struct evhttp_request *req, uid_t *ret_uid)
-{
-	long uid = peer_uid(req);
+	long uid = http_request_uid(req);
 
 	*ret_uid = (uid_t)uid;
 	return uid >= 0 && ((uid_t)uid == 0 || (uid_t)uid == geteuid());
 }
 
-static void h_refresh(struct evhttp_request *req)
+static void h_refresh(struct http_request *req)
 {
 	uid_t uid;
 
@@ -648,7 +625,7 @@ static void h_refresh(struct evhttp_request *req)
 }
 
 /* The refresh's answer: the health after the probe that started after it asked. */
-static void h_refresh_answer(struct evhttp_request *req)
+static void h_refresh_answer(struct http_request *req)
 {
 	int code;
 
@@ -658,7 +635,7 @@ static void h_refresh_answer(struct evhttp_request *req)
 /* A check in flight: the request waits for its worker (libevent keeps it even if the client leaves). */
 struct check_job {
 	struct judge jd;
-	struct evhttp_request *req;
+	struct http_request *req;
 	long uid;       /* the client's, by SO_PEERCRED; -1 when unknown */
 };
 
@@ -697,13 +674,13 @@ static void check_done(struct worker_job *j)
 	free(cj);
 }
 
-static void h_check(struct evhttp_request *req)
+static void h_check(struct http_request *req)
 {
-	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	struct evbuffer *in = http_request_body(req);
 	size_t len = evbuffer_get_length(in);
 	struct cpreg_policy *pol = NULL;
 	struct evkeyvalq q;
-	const char *policy_name = NULL, *query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+	const char *policy_name = NULL, *query = http_request_query(req);
 	struct cpreg_vm_options vmo = { 0 };
 	struct check_job *cj;
 	struct judge *jd;
@@ -832,7 +809,7 @@ static void h_check(struct evhttp_request *req)
 	jd->job.run = judge_run;
 	jd->job.done = check_done;
 	cj->req = req;
-	cj->uid = peer_uid(req);
+	cj->uid = http_request_uid(req);
 	worker_submit(&jd->job);
 }
 
@@ -893,11 +870,39 @@ static void metrics_build(struct evbuffer *b)
 			    "cpregd_trials_total %" PRIu64 "\n"
 			    "# HELP cpregd_trial_seconds_total Time spent in live trials.\n# TYPE cpregd_trial_seconds_total counter\n"
 			    "cpregd_trial_seconds_total %.3f\n", S.trials, S.trial_ms_total / 1000.0);
-	evbuffer_add_printf(b, "# HELP cpregd_connections Open client connections.\n# TYPE cpregd_connections gauge\n"
-			    "cpregd_connections %d\n"
-			    "# HELP cpregd_connections_rejected_total Requests refused because of the connection limit.\n"
-			    "# TYPE cpregd_connections_rejected_total counter\ncpregd_connections_rejected_total %" PRIu64 "\n",
-			    S.nconns, S.rejected);
+	{
+		/* The connection limits of cpregd(8), LIMITS, and what they did. */
+		const struct http_stats *hs = http_server_stats(S.http);
+
+		evbuffer_add_printf(b, "# HELP cpregd_connections Open client connections.\n# TYPE cpregd_connections gauge\n"
+				    "cpregd_connections %d\n"
+				    "# HELP cpregd_connections_limit The connection limit (--max-connections).\n"
+				    "# TYPE cpregd_connections_limit gauge\ncpregd_connections_limit %d\n"
+				    "# HELP cpregd_connections_accepted_total Connections accepted.\n"
+				    "# TYPE cpregd_connections_accepted_total counter\ncpregd_connections_accepted_total %" PRIu64 "\n"
+				    "# HELP cpregd_connections_rejected_total Connections answered 503 at accept, by limit.\n"
+				    "# TYPE cpregd_connections_rejected_total counter\n"
+				    "cpregd_connections_rejected_total{limit=\"total\"} %" PRIu64 "\n"
+				    "cpregd_connections_rejected_total{limit=\"uid\"} %" PRIu64 "\n"
+				    "# HELP cpregd_connections_evicted_total Idle keep-alive connections closed to admit new ones.\n"
+				    "# TYPE cpregd_connections_evicted_total counter\ncpregd_connections_evicted_total %" PRIu64 "\n"
+				    "# HELP cpregd_connections_timed_out_total Connections closed by a timeout, by phase.\n"
+				    "# TYPE cpregd_connections_timed_out_total counter\n"
+				    "cpregd_connections_timed_out_total{phase=\"request\"} %" PRIu64 "\n"
+				    "cpregd_connections_timed_out_total{phase=\"idle\"} %" PRIu64 "\n"
+				    "cpregd_connections_timed_out_total{phase=\"write\"} %" PRIu64 "\n"
+				    "# HELP cpregd_requests_malformed_total Requests the server could not read (4xx before a handler).\n"
+				    "# TYPE cpregd_requests_malformed_total counter\ncpregd_requests_malformed_total %" PRIu64 "\n"
+				    "# HELP cpregd_accept_errors_total accept(2) failures, EMFILE included.\n"
+				    "# TYPE cpregd_accept_errors_total counter\ncpregd_accept_errors_total %" PRIu64 "\n"
+				    "# HELP cpregd_request_buffered_bytes Request bytes held by all connections.\n"
+				    "# TYPE cpregd_request_buffered_bytes gauge\ncpregd_request_buffered_bytes %zu\n"
+				    "# HELP cpregd_response_buffered_bytes Answer bytes queued and not yet read by clients.\n"
+				    "# TYPE cpregd_response_buffered_bytes gauge\ncpregd_response_buffered_bytes %zu\n",
+				    hs->current, opt.max_conns, hs->accepted, hs->refused_limit, hs->refused_uid, hs->evicted,
+				    hs->timeout_request, hs->timeout_idle, hs->timeout_write, hs->malformed, hs->accept_errors,
+				    hs->input_bytes, hs->output_bytes);
+	}
 	evbuffer_add_printf(b, "# HELP cpregd_persist_success Whether the last write of the state directory succeeded.\n"
 			    "# TYPE cpregd_persist_success gauge\ncpregd_persist_success %d\n"
 			    "# HELP cpregd_persist_failures_total Failed writes of the persisted inventory.\n"
@@ -919,7 +924,7 @@ static void metrics_build(struct evbuffer *b)
 					    S.out[o].failures);
 }
 
-static void h_metrics(struct evhttp_request *req)
+static void h_metrics(struct http_request *req)
 {
 	struct evbuffer *b = evbuffer_new();
 
@@ -934,35 +939,7 @@ static void h_metrics(struct evhttp_request *req)
 	evbuffer_free(b);
 }
 
-/* ---- connection accounting (libevent 2.1 has no limit of its own) ---- */
-
-static void conn_closed(struct evhttp_connection *evcon, void *arg)
-{
-	for (int i = 0; i < S.nconns; i++)
-		if (S.conns[i] == evcon) {
-			S.conns[i] = S.conns[--S.nconns];
-			return;
-		}
-}
-
-/* Track the connection; false when it would exceed the limit. */
-static bool conn_admit(struct evhttp_request *req)
-{
-	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
-
-	if (!evcon)
-		return true;
-	for (int i = 0; i < S.nconns; i++)
-		if (S.conns[i] == evcon)
-			return true;
-	if (S.nconns >= opt.max_conns)
-		return false;
-	S.conns[S.nconns++] = evcon;
-	evhttp_connection_set_closecb(evcon, conn_closed, NULL);
-	return true;
-}
-
-static void h_peers(struct evhttp_request *req)
+static void h_peers(struct http_request *req)
 {
 	if (!peers_enabled()) {
 		reply_error(req, EP_PEERS, 404, "no peers directory is configured (cpregd --peers DIR, man cpregd)");
@@ -1098,7 +1075,7 @@ static void peers_judged(const char *digest, bool trial_ran, int64_t trial_ms, e
 }
 
 /* What this daemon is and speaks: for clients that must know before they ask. */
-static void h_version(struct evhttp_request *req)
+static void h_version(struct http_request *req)
 {
 	json_object *o = json_object_new_object(), *sc = json_object_new_object();
 
@@ -1110,31 +1087,12 @@ static void h_version(struct evhttp_request *req)
 	reply_json_obj(req, EP_VERSION, 200, o);
 }
 
-static void on_request(struct evhttp_request *req, void *arg)
+static void on_request(struct http_request *req, void *arg)
 {
-	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
-	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
-	enum evhttp_cmd_type m = evhttp_request_get_command(req);
+	const char *path = http_request_path(req);
+	enum http_verb m = http_request_verb(req);
 	enum endpoint ep = endpoint_of(path);
 
-	/* libevent hands over requests it failed to read (413 too large, 400 bad headers). */
-	if (!evhttp_request_get_uri(req)) {
-		int code = evhttp_request_get_response_code(req);
-
-		/* Answered like every other error: a JSON body, not libevent's HTML page. */
-		code = code >= 400 ? code : 400;
-		evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
-		reply_error(req, EP_OTHER, code, "%s", code == 413 ? "request too large: body over 1 MiB or headers over 16 KiB"
-			    : "malformed request: the request line or headers could not be read");
-		return;
-	}
-	if (!conn_admit(req)) {
-		S.rejected++;
-		evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
-		evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "1");
-		reply_error(req, ep, 503, "too many connections (limit %d)", opt.max_conns);
-		return;
-	}
 	/*
 	 * Until this run's first probe has answered, what depends on the
 	 * inventory waits for it (without holding the loop): a socket-activated
@@ -1158,7 +1116,7 @@ static void on_request(struct evhttp_request *req, void *arg)
 	case EP_PING:
 	case EP_VERSION:
 	case EP_PEERS:
-		if (m != EVHTTP_REQ_GET && m != EVHTTP_REQ_HEAD)
+		if (m != HTTP_VERB_GET && m != HTTP_VERB_HEAD)
 			break;
 		if (ep == EP_PEERS)
 			h_peers(req);
@@ -1176,7 +1134,7 @@ static void on_request(struct evhttp_request *req, void *arg)
 		return;
 	case EP_CHECK:
 	case EP_REFRESH:
-		if (m != EVHTTP_REQ_POST)
+		if (m != HTTP_VERB_POST)
 			break;
 		if (ep == EP_CHECK)
 			h_check(req);
@@ -1187,28 +1145,11 @@ static void on_request(struct evhttp_request *req, void *arg)
 		reply_error(req, EP_OTHER, 404, "no such endpoint \"%s\" (see man cpregd)", path ? path : "");
 		return;
 	}
-	evhttp_add_header(evhttp_request_get_output_headers(req), "Allow",
-			  ep == EP_CHECK || ep == EP_REFRESH ? "POST" : "GET, HEAD");
+	http_request_add_header(req, "Allow", ep == EP_CHECK || ep == EP_REFRESH ? "POST" : "GET, HEAD");
 	reply_error(req, ep, 405, "method not allowed on %s", ep_names[ep]);
 }
 
 /* ---- listener: socket activation or our own socket ---- */
-
-static void backoff_done(evutil_socket_t fd, short ev, void *arg)
-{
-	evconnlistener_enable(S.listener);
-}
-
-/* EMFILE and friends: stop accepting for a moment instead of spinning. */
-static void on_accept_error(struct evconnlistener *l, void *arg)
-{
-	int e = EVUTIL_SOCKET_ERROR();
-	struct timeval tv = { 0, 200000 };
-
-	log_warn("accept failed: %s; pausing for 200 ms", strerror(e));
-	evconnlistener_disable(l);
-	evtimer_add(S.backoff, &tv);
-}
 
 static int bind_socket(const char *path)
 {
@@ -1296,6 +1237,49 @@ static void on_start(evutil_socket_t fd, short ev, void *arg)
 	do_probe("start-up");
 }
 
+/* The body of the errors the HTTP layer answers itself (408, 413, 431, 503 at accept, ...): the API's error document. */
+static size_t error_body(int code, const char *message, char *buf, size_t len)
+{
+	json_object *o = json_object_new_object(), *e = json_object_new_object();
+	int n;
+
+	json_object_object_add(e, "code", json_object_new_int(code));
+	json_object_object_add(e, "message", json_object_new_string(message));
+	json_object_object_add(o, "error", e);
+	n = snprintf(buf, len, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+								      JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+	return n > 0 && (size_t)n < len ? (size_t)n : 0;
+}
+
+/*
+ * Every connection is a descriptor: take the hard limit when the soft one
+ * is short, and when even that is short, lower --max-connections rather
+ * than fail at accept (64 kept for the state dir, workers, peers, trials).
+ */
+static void fit_nofile(void)
+{
+	struct rlimit rl;
+	rlim_t need = (rlim_t)opt.max_conns + 64 + 64;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	if (rl.rlim_cur < need && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max < need ? rl.rlim_max : need;
+		setrlimit(RLIMIT_NOFILE, &rl);
+		getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur < need) {
+		int fit = rl.rlim_cur > 192 ? (int)(rl.rlim_cur - 128) : 64;
+
+		log_warn("RLIMIT_NOFILE is %llu: --max-connections lowered from %d to %d", (unsigned long long)rl.rlim_cur,
+			 opt.max_conns, fit);
+		opt.max_conns = fit;
+		if (opt.max_per_uid > fit)
+			opt.max_per_uid = fit;
+	}
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -1310,8 +1294,11 @@ static void usage(FILE *f)
 		"      --disable LIST       vCPU options of this host's VMs: pmu=off,sve=off,pauth=off\n"
 		"      --policy-file FILE   site tolerance policy (docs/policy.md) used by checks\n"
 		"      --max-body BYTES     largest request body (default 1048576)\n"
-		"      --max-connections N  simultaneous client connections (default 64)\n"
-		"      --timeout SECONDS    read/write timeout per connection (default 10)\n"
+		"      --max-connections N  simultaneous client connections (default 2048)\n"
+		"      --max-connections-per-uid N  of them from one client uid (default 3/4 of the limit)\n"
+		"      --timeout SECONDS    deadline for a whole request, and for a client to read\n"
+		"                           any of its answer (default 10)\n"
+		"      --idle-timeout SECONDS  keep-alive connections idle longer are closed (default 60)\n"
 		"      --workers N          threads for checks and trials (default 2)\n"
 		"      --peers DIR          judge the other hosts' inventories in DIR (*.json)\n"
 		"      --peer-vm-options OPTS  the VM options peers are judged with, as after -cpu:\n"
@@ -1371,6 +1358,8 @@ int main(int argc, char **argv)
 		{ "max-body", required_argument, NULL, 'b' },
 		{ "max-connections", required_argument, NULL, 'c' },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "idle-timeout", required_argument, NULL, 1009 },
+		{ "max-connections-per-uid", required_argument, NULL, 1010 },
 		{ "replay", required_argument, NULL, 'r' },
 		{ "workers", required_argument, NULL, 'w' },
 		{ "peers", required_argument, NULL, 1000 },
@@ -1466,6 +1455,16 @@ int main(int argc, char **argv)
 				return 2;
 			opt.publish_interval = (int)v;
 			break;
+		case 1009:
+			if (parse_long("--idle-timeout", optarg, 1, 86400, &v) < 0)
+				return 2;
+			opt.idle_timeout = (int)v;
+			break;
+		case 1010:
+			if (parse_long("--max-connections-per-uid", optarg, 1, 65536, &v) < 0)
+				return 2;
+			opt.max_per_uid = (int)v;
+			break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("cpregd " PACKAGE_VERSION "\n"); return 0;
 		default: usage(stderr); return 2;
@@ -1482,9 +1481,9 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	log_setup();
 	S.started = time(NULL);
-	S.conns = calloc(opt.max_conns, sizeof(*S.conns));
-	if (!S.conns)
-		return 1;
+	if (!opt.max_per_uid)
+		opt.max_per_uid = opt.max_conns > 3 ? opt.max_conns * 3 / 4 : opt.max_conns;
+	fit_nofile();
 	if (opt.policy_file) {
 		struct cpreg_error err = { 0 };
 
@@ -1522,28 +1521,27 @@ int main(int argc, char **argv)
 	}
 
 	S.base = event_base_new();
-	S.http = S.base ? evhttp_new(S.base) : NULL;
-	if (!S.http) {
+	if (!S.base) {
 		log_err("cannot set up the event loop");
 		goto out;
 	}
-	evhttp_set_max_body_size(S.http, opt.max_body);
-	evhttp_set_max_headers_size(S.http, opt.max_header);
-	evhttp_set_timeout(S.http, opt.timeout);
-	evhttp_set_allowed_methods(S.http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
-				   EVHTTP_REQ_DELETE | EVHTTP_REQ_PATCH | EVHTTP_REQ_OPTIONS);
-	evhttp_set_gencb(S.http, on_request, NULL);
 	{
-		struct evhttp_bound_socket *bs = evhttp_accept_socket_with_handle(S.http, fd);
+		const struct http_limits lim = {
+			.max_conns = opt.max_conns, .max_per_uid = opt.max_per_uid,
+			.max_header = (size_t)opt.max_header, .max_body = (size_t)opt.max_body,
+			.request_timeout = opt.timeout, .idle_timeout = opt.idle_timeout, .write_timeout = opt.timeout,
+			/* Eight bodies at the largest size in flight at once; more wait their turn. */
+			.input_budget = 8 * (size_t)opt.max_body,
+		};
 
-		if (!bs) {
+		S.http = http_server_new(S.base, fd, &lim, on_request, NULL);
+		if (!S.http) {
 			log_err("cannot accept on the socket");
 			goto out;
 		}
-		fd = -1;  /* evhttp owns it now */
-		S.listener = evhttp_bound_socket_get_listener(bs);
-		evconnlistener_set_error_cb(S.listener, on_accept_error);
-		S.backoff = evtimer_new(S.base, backoff_done, NULL);
+		/* Docker's and Podman's convention: every answer says which API it speaks. */
+		http_server_set_common_header(S.http, "API-Version: " CPREGD_API_VERSION);
+		http_server_set_error_body(S.http, error_body);
 	}
 	{
 		static const int signums[] = { SIGHUP, SIGTERM, SIGINT };
@@ -1600,7 +1598,7 @@ out:
 	/* Peers first: a judgement still running comes back through worker_stop and finds its source gone. */
 	peers_stop();
 	worker_stop();
-	/* Requests still waiting for a probe: their connections go with evhttp_free below. */
+	/* Requests still waiting for a probe: their connections go with http_server_free below. */
 	TAILQ_CONCAT(&PR.waiting, &PR.in_probe, link);
 	TAILQ_CONCAT(&PR.waiting, &PR.first, link);
 	while (!TAILQ_EMPTY(&PR.waiting)) {
@@ -1626,16 +1624,14 @@ out:
 		event_free(wd);
 	if (start)
 		event_free(start);
-	if (S.backoff)
-		event_free(S.backoff);
-	if (S.http)
-		evhttp_free(S.http);
+	http_server_free(S.http);
+	http_blob_unref(S.inv_blob);
+	http_blob_unref(S.health_blob);
 	if (S.base)
 		event_base_free(S.base);
 	cpreg_inventory_unref(S.inv);
 	cpreg_policy_unref(S.site_policy);
 	free(S.json);
-	free(S.conns);
 	log_info("stopped");
 	return ret;
 }

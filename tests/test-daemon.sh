@@ -288,7 +288,9 @@ ok $? "the stale socket is replaced and the daemon serves"
 grep -q 'removed stale socket' "$T/log4"
 ok $? "  and it says so"
 
-# The connection limit: 503, not growth.
+# The connection limit: idle keep-alive connections make room (the oldest
+# is evicted); connections still owing their request do not, and a new
+# client is told 503, not left waiting.
 kill -TERM "$PID"; wait "$PID"
 start_daemon "$T/log5" --replay "$REPLAY" --max-connections 3
 wait_for 10 test -S "$SOCK"
@@ -296,9 +298,17 @@ wait_for 10 test -S "$SOCK"
 HOLD=$!
 wait_for 5 grep -q holding "$T/hold"
 code=$(http GET /v1/health)
-[ "$code" = 503 ] && grep -q 'too many connections' "$T/body" && grep -qi '^Retry-After:' "$T/headers"
-ok $? "over --max-connections: 503 with Retry-After"
+[ "$code" = 200 ] && curl -s --unix-socket "$SOCK" http://x/metrics | grep -q '^cpregd_connections_evicted_total [1-9]'
+ok $? "over --max-connections with idle keep-alive connections: one is evicted, the new client is served"
 wait "$HOLD"
+"$B/tests/sockhelper" crowd "$SOCK" silent 3 4 >"$T/hold" &
+HOLD=$!
+wait_for 5 grep -q ready "$T/hold"
+code=$(http GET /v1/health)
+[ "$code" = 503 ] && jq -e '.error.code == 503 and (.error.message | test("too many connections"))' "$T/body" >/dev/null &&
+	grep -qi '^Retry-After:' "$T/headers"
+ok $? "over --max-connections with every slot owing its request: 503 (JSON) with Retry-After"
+kill "$HOLD"; wait "$HOLD"
 wait_for 5 sh -c "curl -s -o /dev/null -w '%{http_code}' --unix-socket '$SOCK' http://x/v1/health | grep -q 200"
 ok $? "  and served again once the held connections close"
 kill -TERM "$PID"; wait "$PID"
