@@ -787,6 +787,18 @@ static void h_check(struct http_request *req)
 		reply_error(req, EP_CHECK, 400, "empty body: POST the source host's cpreg-inventory/1 document");
 		return;
 	}
+	/*
+	 * Verdicts waiting for clients that do not read them are memory: above
+	 * eight bodies' worth, new checks wait (a verdict is a few times its
+	 * body; the write timeout drops the clients that never read).
+	 */
+	if (http_server_stats(S.http)->output_bytes > 8 * (size_t)opt.max_body) {
+		cpreg_policy_unref(pol);
+		http_request_add_header(req, "Retry-After", "1");
+		reply_error(req, EP_CHECK, 503, "busy: %zu bytes of answers wait for their clients to read them; retry",
+			    http_server_stats(S.http)->output_bytes);
+		return;
+	}
 	/* The parse, the check and the trial run on a worker; the loop keeps answering. */
 	cj = calloc(1, sizeof(*cj));
 	jd = cj ? &cj->jd : NULL;

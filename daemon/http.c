@@ -355,6 +355,17 @@ static int on_headers_complete(http_parser *p)
 		if (arena_nul(c) < 0)
 			return -1;
 	}
+	/*
+	 * Field names are tokens (RFC 9110 5.1): http-parser lets a space
+	 * through, which a proxy in front could read differently (smuggling).
+	 */
+	for (int i = 0; i < r->nhdrs; i++)
+		for (const char *k = r->arena + r->hdrs[i].name; *k; k++)
+			if (!strchr("!#$%&'*+-.^_`|~", *k) && !(*k >= '0' && *k <= '9') && !((*k | 0x20) >= 'a' && (*k | 0x20) <= 'z')) {
+				c->err_code = 400;
+				c->err_msg = "malformed request: a header field name that is not a token";
+				return -1;
+			}
 	url = r->arena;
 	ulen = r->url_end - 1;
 	http_parser_url_init(&u);

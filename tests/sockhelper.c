@@ -281,6 +281,7 @@ struct client {
 	int fd;
 	double closed_at;       /* 0 while open */
 	double next;            /* when to send next */
+	size_t sent;            /* noread: how much of the request is out */
 	int status;             /* last answer's status */
 };
 
@@ -353,9 +354,13 @@ static int cmd_crowd(const char *path, const char *kname, int n, double secs, co
 			break;
 		case K_NOREAD: {
 			/* Non-blocking: the body goes in as far as the server reads it. */
+			ssize_t k;
+
 			fcntl(c[i].fd, F_SETFL, O_NONBLOCK);
-			if (write(c[i].fd, post, postlen) < 0 && errno != EAGAIN)
+			k = write(c[i].fd, post, postlen);
+			if (k < 0 && errno != EAGAIN)
 				c[i].closed_at = now();
+			c[i].sent = k > 0 ? (size_t)k : 0;
 			break;
 		}
 		default:
@@ -382,8 +387,9 @@ static int cmd_crowd(const char *path, const char *kname, int n, double secs, co
 					c[i].closed_at = t;
 				c[i].next = t + 5;
 			}
-			/* noread clients never read; a close shows as POLLHUP or POLLERR. */
-			p[np++] = (struct pollfd){ .fd = c[i].fd, .events = kind == K_NOREAD ? POLLRDHUP : POLLIN };
+			/* noread clients send the rest of their request, never read; a close shows as POLLHUP or POLLERR. */
+			p[np++] = (struct pollfd){ .fd = c[i].fd, .events = kind != K_NOREAD ? POLLIN :
+						   c[i].sent < postlen ? POLLRDHUP | POLLOUT : POLLRDHUP };
 		}
 		if (poll(p, (nfds_t)np, 100) <= 0)
 			continue;
@@ -397,8 +403,15 @@ static int cmd_crowd(const char *path, const char *kname, int n, double secs, co
 			for (i = 0; i < n && c[i].fd != p[j].fd; i++)
 				;
 			if (kind == K_NOREAD) {
-				if (p[j].revents & (POLLHUP | POLLERR | POLLRDHUP))
+				if (p[j].revents & (POLLHUP | POLLERR | POLLRDHUP)) {
 					c[i].closed_at = now();
+				} else if (p[j].revents & POLLOUT) {
+					k = write(c[i].fd, post + c[i].sent, postlen - c[i].sent);
+					if (k > 0)
+						c[i].sent += (size_t)k;
+					else if (errno != EAGAIN)
+						c[i].closed_at = now();
+				}
 				continue;
 			}
 			k = read(c[i].fd, buf, sizeof(buf) - 1);
@@ -438,7 +451,7 @@ static int cmd_crowd(const char *path, const char *kname, int n, double secs, co
 /* stdin, sent as it is; then every status line that comes back, and whether the server closed. */
 static int cmd_raw(const char *path, double secs)
 {
-	char in[1 << 20], buf[1 << 16], all[1 << 18];
+	static char in[8 << 20], buf[1 << 16], all[1 << 18];
 	size_t nin = fread(in, 1, sizeof(in), stdin), have = 0;
 	int fd = connect_to(path);
 	double end = now() + secs;
@@ -468,13 +481,20 @@ static int cmd_raw(const char *path, double secs)
 		}
 	}
 	all[have] = '\0';
+	/*
+	 * Answer by answer: a status line, headers, then Content-Length bytes
+	 * of body, unless another status line follows at once (1xx, HEAD).
+	 */
 	printf("codes=");
-	for (char *s = all, *sep = ""; (s = strstr(s, "HTTP/1.1 ")); s += 9, sep = ",") {
-		if (s == all || s[-1] == '\n') {
-			printf("%s%d", sep, atoi(s + 9));
-		} else {
-			continue;
-		}
+	for (char *s = all, *sep = ""; s < all + have && strncmp(s, "HTTP/1.1 ", 9) == 0; sep = ",") {
+		char *eoh = strstr(s, "\r\n\r\n"), *cl = strcasestr(s, "\r\nContent-Length:");
+
+		printf("%s%d", sep, atoi(s + 9));
+		if (!eoh)
+			break;
+		s = eoh + 4;
+		if (cl && cl < eoh && strncmp(s, "HTTP/1.1 ", 9) != 0)
+			s += strtol(cl + 17, NULL, 10);
 	}
 	printf(" closed=%d\n", closed);
 	close(fd);
@@ -483,6 +503,8 @@ static int cmd_raw(const char *path, double secs)
 
 int main(int argc, char **argv)
 {
+	/* A server that hangs up is a result to report, not a reason to die. */
+	signal(SIGPIPE, SIG_IGN);
 	if (argc == 4 && strcmp(argv[1], "notify") == 0)
 		return cmd_notify(argv[2], atof(argv[3]));
 	if (argc == 5 && strcmp(argv[1], "hold") == 0)

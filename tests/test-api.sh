@@ -7,17 +7,9 @@
 # description lists, so neither can drift), each answer has the documented
 # status, content type and required keys, and every error body is valid
 # against docs/schemas/error.schema.json.
-set -u
-: "${top_srcdir:?}" "${top_builddir:?}"
-B=$top_builddir
+TEST_NAME=api
+. "$top_srcdir/tests/lib-daemon.sh"
 D=$top_srcdir/tests/data/probed
-T=$(mktemp -d /tmp/cpregd-api.XXXXXX)
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done; rm -rf "$T"; }
-trap cleanup EXIT
-n=0; failed=0
-ok() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=$((failed + 1)); fi; }
-skip() { n=$((n + 1)); echo "ok $n # SKIP $1"; }
 
 if ! /usr/bin/python3 -c 'import yaml' 2>/dev/null; then
 	echo "1..0 # SKIP python3-yaml is not installed (tests/install-deps.sh installs it)"

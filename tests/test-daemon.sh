@@ -7,21 +7,9 @@
 # restart from the persisted inventory, stale and live sockets, socket
 # activation, sd_notify readiness/status/watchdog on a real NOTIFY_SOCKET,
 # and the units under systemd-analyze verify.
-set -u
-: "${top_srcdir:?}" "${top_builddir:?}"
-B=$top_builddir
+TEST_NAME=daemon
+. "$top_srcdir/tests/lib-daemon.sh"
 D=$top_srcdir/tests/data/dumps
-T=$(mktemp -d /tmp/cpregd-test.XXXXXX)
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done; rm -rf "$T"; }
-trap cleanup EXIT
-
-n=0; failed=0
-ok() { n=$((n + 1)); if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=$((failed + 1)); fi; }
-skip() { n=$((n + 1)); echo "ok $n # SKIP $1"; }
-diag() { echo "# $*"; }
-
-SOCK=$T/cpregd.sock
 REPLAY=$T/replay.json
 cp "$D/neoverse-n1_linux-6.12.json" "$REPLAY"
 DIGEST=$(sed -n 's/^  "digest": "\(.*\)",$/\1/p' "$REPLAY")
@@ -32,17 +20,6 @@ http() {
 	rm -f "$T/body" "$T/headers"
 	curl -s -m 20 --unix-socket "$SOCK" -X "$m" -o "$T/body" -D "$T/headers" -w '%{http_code}' "$@" "http://cpregd$p"
 }
-wait_for() { # wait_for SECONDS CMD...
-	local end=$((SECONDS + $1)); shift
-	until "$@" 2>/dev/null; do [ $SECONDS -ge $end ] && return 1; sleep 0.1; done
-}
-start_daemon() { # start_daemon LOG ARGS...: sets PID
-	local log=$1; shift
-	"$B/daemon/cpregd" --socket "$SOCK" --state-dir "$T/state" --no-qemu "$@" 2>"$log" &
-	PID=$!
-	PIDS+=("$PID")
-}
-
 mkdir -p "$T/state"
 "$B/tests/sockhelper" notify "$T/notify" 300 >"$T/notify.log" &
 PIDS+=($!)

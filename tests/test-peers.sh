@@ -9,23 +9,12 @@
 # daemon's /v1/check for the trial), so one verdict decides everything; the
 # files are read back with the tools that consume them (promtool, a YAML
 # parser, the Kubernetes label grammar).
-set -u
-: "${top_srcdir:?}" "${top_builddir:?}"
-B=$top_builddir
+TEST_NAME=peers
+. "$top_srcdir/tests/lib-daemon.sh"
 CTL=$B/daemon/cpregctl
 M=$top_srcdir/tests/data/migrate
-T=$(mktemp -d /tmp/cpregd-peers.XXXXXX)
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done; rm -rf "$T"; }
-trap cleanup EXIT
-
-n=0; failed=0
-ok() { n=$((n + 1)); if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=$((failed + 1)); fi; }
-skip() { n=$((n + 1)); echo "ok $n # SKIP $1"; }
-diag() { echo "# $*"; }
 t() { "$@" >/dev/null 2>&1; echo $?; }
 
-SOCK=$T/cpregd.sock
 DST=$M/n1-612-q11.json   # this host: neoverse-n1, Linux 6.12, QEMU 11.1 (a real probe)
 PEERS=$T/peers
 OUT=$T/out
@@ -33,10 +22,6 @@ mkdir -p "$PEERS" "$OUT" "$T/state"
 
 http() { curl -s -m 20 --unix-socket "$SOCK" -o "$T/body" -w '%{http_code}' "$@"; }
 peers() { curl -s -m 20 --unix-socket "$SOCK" http://cpregd/v1/peers; }
-wait_for() { # wait_for SECONDS CMD...
-	local end=$((SECONDS + $1)); shift
-	until "$@" 2>/dev/null; do [ $SECONDS -ge $end ] && return 1; sleep 0.05; done
-}
 settled() { peers | jq -e '.pending == 0' >/dev/null; }
 start_daemon() { # start_daemon LOG ARGS...
 	local log=$1; shift

@@ -116,18 +116,21 @@ done
 # Sysroot and initramfs userland, from the same release as the cross
 # toolchain (bookworm), so the target glibc matches the cross compiler's.
 sysroot=$cache/sysroot
-if [ ! -f "$sysroot/.done" ]; then
+sysroot_pkgs="libc6 libc6-dev linux-libc-dev libgcc-s1
+	libsystemd0 libsystemd-dev libjson-c5 libjson-c-dev
+	libevent-2.1-7 libevent-core-2.1-7 libevent-extra-2.1-7
+	libevent-pthreads-2.1-7 libevent-openssl-2.1-7 libevent-dev
+	libhttp-parser2.9 libhttp-parser-dev
+	libcap2 libgcrypt20 libgpg-error0 liblz4-1 liblzma5 libzstd1
+	libssl3 busybox-static"
+# .done holds the list it was made from: a package added here rebuilds it.
+if [ "$(cat "$sysroot/.done" 2>/dev/null)" != "$(echo $sysroot_pkgs)" ]; then
 	rm -rf "$sysroot" && mkdir -p "$sysroot"
-	for p in libc6 libc6-dev linux-libc-dev libgcc-s1 \
-		libsystemd0 libsystemd-dev libjson-c5 libjson-c-dev \
-		libevent-2.1-7 libevent-core-2.1-7 libevent-extra-2.1-7 \
-		libevent-pthreads-2.1-7 libevent-openssl-2.1-7 libevent-dev \
-		libcap2 libgcrypt20 libgpg-error0 liblz4-1 liblzma5 libzstd1 \
-		libssl3 busybox-static; do
+	for p in $sysroot_pkgs; do
 		deb=$(dl "$p/bookworm")
 		dpkg-deb -x "$deb" "$sysroot"
 	done
-	touch "$sysroot/.done"
+	echo $sysroot_pkgs >"$sysroot/.done"
 fi
 echo "sysroot: $sysroot"
 

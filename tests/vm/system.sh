@@ -90,7 +90,11 @@ run_qemu() {
 
 case $cmd in
 image)
-	[ -f "$dir/base.img.done" ] && { echo "$dir/base.img"; exit 0; }
+	# What the package needs at run time, and what the test uses (curl, jq);
+	# base.img.done holds the list it was built with: a change here rebuilds it.
+	include=systemd,systemd-sysv,udev,dbus,libjson-c5,libevent-core-2.1-7t64,libevent-extra-2.1-7t64,libhttp-parser2.9
+	include=$include,curl,jq,passwd,util-linux,procps
+	[ "$(cat "$dir/base.img.done" 2>/dev/null)" = "$include" ] && { echo "$dir/base.img"; exit 0; }
 	[ "$(id -u)" = 0 ] || { echo "system.sh: building the image needs root (debootstrap)" >&2; exit 77; }
 	command -v debootstrap >/dev/null || { echo "system.sh: debootstrap is not installed" >&2; exit 77; }
 	uri=$(awk '$1 == "deb" && $4 == "trixie" { for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) { print $i; exit } }' \
@@ -98,9 +102,7 @@ image)
 	[ -n "$uri" ] || { echo "system.sh: no trixie source in $cache/apt/sources.list (run fetch.sh)" >&2; exit 1; }
 	root=$dir/root
 	rm -rf "$root" "$dir/base.img.tmp"
-	# What the package needs at run time, and what the test uses (curl, jq).
-	debootstrap --foreign --arch=arm64 --variant=minbase \
-		--include=systemd,systemd-sysv,udev,dbus,libjson-c5,libevent-core-2.1-7t64,libevent-extra-2.1-7t64,curl,jq,passwd,util-linux,procps \
+	debootstrap --foreign --arch=arm64 --variant=minbase --include="$include" \
 		trixie "$root" "$uri" >"$dir/debootstrap.log" 2>&1 ||
 		{ tail -n 20 "$dir/debootstrap.log" >&2; exit 1; }
 	echo cpregd-host >"$root/etc/hostname"
@@ -130,7 +132,7 @@ UNIT
 	grep -q '@@CPREG-STAGE2-OK@@' "$dir/stage2.log" || { tail -n 40 "$dir/stage2.log" >&2; exit 1; }
 	mv "$dir/base.img.tmp" "$dir/base.img"
 	rm -rf "$root"
-	touch "$dir/base.img.done"
+	echo "$include" >"$dir/base.img.done"
 	echo "$dir/base.img"
 	;;
 boot)
