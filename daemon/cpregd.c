@@ -1210,7 +1210,8 @@ static int bind_socket(const char *path)
 			return -e;
 		}
 	}
-	if (listen(fd, 128) < 0) {
+	/* As deep as the kernel allows (systemd's Backlog= default): a burst of connects is queued, not refused. */
+	if (listen(fd, SOMAXCONN) < 0) {
 		int e = errno;
 
 		close(fd);

@@ -46,7 +46,17 @@ struct cpreg_inventory {
 	uint64_t vls[8];
 	struct { unsigned cpu; uint64_t midr; } *cpus;
 	size_t n_cpus;
+	/*
+	 * The digest, kept by cpreg_inventory_seal() once an inventory is built
+	 * (read, probed) and before it is shared between threads; every change
+	 * to the registers drops it.  A check hashes nothing it was given.
+	 */
+	bool digest_ok;
+	char digest[CPREG_DIGEST_LEN];
 };
+
+/* Compute and keep the digest (only while the inventory is not shared). */
+void cpreg_inventory_seal(struct cpreg_inventory *inv);
 
 /* Fill err (when given) and return its negative errno. */
 int cpreg_err(struct cpreg_error *err, int code, const char *where, const char *fmt, ...)

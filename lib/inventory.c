@@ -190,6 +190,7 @@ int cpreg_inventory_add(struct cpreg_inventory *inv, const struct cpreg_reg *reg
 		inv->regs = n;
 		inv->cap_regs = ncap;
 	}
+	inv->digest_ok = false;
 	memmove(&inv->regs[pos + 1], &inv->regs[pos], (inv->n_regs - pos) * sizeof(*inv->regs));
 	inv->regs[pos] = *reg;
 	if (reg->state != CPREG_VALUE)
@@ -209,6 +210,7 @@ int cpreg_inventory_remove(struct cpreg_inventory *inv, uint64_t id)
 	pos = lower_bound(inv, id);
 	if (pos >= inv->n_regs || inv->regs[pos].id != id)
 		return -ENOENT;
+	inv->digest_ok = false;
 	memmove(&inv->regs[pos], &inv->regs[pos + 1], (inv->n_regs - pos - 1) * sizeof(*inv->regs));
 	inv->n_regs--;
 	return 0;
@@ -219,8 +221,10 @@ static void clear_bits(struct cpreg_inventory *inv, uint64_t id, uint64_t bits)
 {
 	size_t pos = lower_bound(inv, id);
 
-	if (pos < inv->n_regs && inv->regs[pos].id == id && inv->regs[pos].state == CPREG_VALUE)
+	if (pos < inv->n_regs && inv->regs[pos].id == id && inv->regs[pos].state == CPREG_VALUE) {
 		inv->regs[pos].value &= ~bits;
+		inv->digest_ok = false;
+	}
 }
 
 static void drop_feature(struct cpreg_inventory *inv, unsigned feat)
@@ -245,6 +249,7 @@ int cpreg_inventory_set_value(struct cpreg_inventory *inv, uint64_t id, uint64_t
 	inv->regs[pos].state = CPREG_VALUE;
 	inv->regs[pos].value = value;
 	inv->regs[pos].read_errno = 0;
+	inv->digest_ok = false;
 	return 0;
 }
 
@@ -354,6 +359,10 @@ int cpreg_inventory_digest(const struct cpreg_inventory *inv, char *buf, size_t 
 
 	if (!inv || len < CPREG_DIGEST_LEN)
 		return -EINVAL;
+	if (inv->digest_ok) {
+		memcpy(buf, inv->digest, CPREG_DIGEST_LEN);
+		return 0;
+	}
 	cpreg_sha256_init(&s);
 	cpreg_sha256_update(&s, "cpreg-digest/1", 14);
 	for (size_t i = 0; i < inv->n_regs; i++) {
@@ -375,6 +384,12 @@ int cpreg_inventory_digest(const struct cpreg_inventory *inv, char *buf, size_t 
 	for (int i = 0; i < 32; i++)
 		snprintf(buf + 7 + 2 * i, 3, "%02x", out[i]);
 	return 0;
+}
+
+void cpreg_inventory_seal(struct cpreg_inventory *inv)
+{
+	if (inv && !inv->digest_ok && cpreg_inventory_digest(inv, inv->digest, sizeof(inv->digest)) == 0)
+		inv->digest_ok = true;
 }
 
 int cpreg_inventory_set_text(struct cpreg_inventory *inv, enum cpreg_text what, const char *text)

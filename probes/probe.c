@@ -416,6 +416,7 @@ int cpreg_probe(const struct cpreg_probe_opts *opts, struct cpreg_inventory **re
 	}
 	cpreg_inventory_set_text(inv, CPREG_TEXT_PROBE_TIME, when);
 	cpreg_inventory_set_number(inv, CPREG_NUM_PROBE_MS, ms_since(&t0));
+	cpreg_inventory_seal(inv);
 	*ret = inv;
 	inv = NULL;
 	r = 0;
