@@ -55,6 +55,13 @@ struct cpreg_inventory {
 	char digest[CPREG_DIGEST_LEN];
 };
 
+/*
+ * cpreg_inventory_from_json without its fast path for the registers array:
+ * the fuzz targets check that both read every input alike.
+ */
+int cpreg_inventory_from_json_general(const char *text, size_t len, struct cpreg_inventory **ret_inv,
+				      struct cpreg_error *err);
+
 /* Compute and keep the digest (only while the inventory is not shared). */
 void cpreg_inventory_seal(struct cpreg_inventory *inv);
 

@@ -775,8 +775,284 @@ int cpreg_json_parse(const char *text, size_t len, json_object **ret, struct cpr
 	return 0;
 }
 
+/*
+ * ---- the fast path for the registers array ----
+ * The registers are nearly all of an inventory, and json-c spends most of
+ * a check building and freeing an object per register, key and value.  A
+ * document whose top-level "registers" is the plain form every writer
+ * produces (objects of "id", a "name", and "value", "wide": true or
+ * "error"; plain ASCII strings, no escapes) is read here straight into cpreg_reg records,
+ * and json-c reads the rest of the document with that array replaced by
+ * []: the same strictness for everything else.  Anything unusual in the
+ * array, and any error anywhere, sends the whole document down the general
+ * path, which names the error exactly as it always has; so this path only
+ * ever accepts what the general one accepts, with the same result.
+ */
+static const char *skip_ws(const char *p, const char *e)
+{
+	while (p < e && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		p++;
+	return p;
+}
+
+/* A string with no escapes and printable ASCII only; NULL for anything else. */
+static const char *plain_string(const char *p, const char *e, const char **s, size_t *n)
+{
+	const char *q;
+
+	if (p >= e || *p != '"')
+		return NULL;
+	for (q = ++p; q < e && *q != '"'; q++)
+		if (*q == '\\' || (unsigned char)*q < 0x20 || (unsigned char)*q >= 0x7f)
+			return NULL;
+	if (q >= e)
+		return NULL;
+	*s = p;
+	*n = (size_t)(q - p);
+	return q + 1;
+}
+
+/* Past one JSON value (lexically: strings, nesting), or NULL. */
+static const char *skip_value(const char *p, const char *e)
+{
+	int depth = 0;
+
+	do {
+		if (p >= e)
+			return NULL;
+		if (*p == '"') {
+			for (p++; p < e && *p != '"'; p++)
+				if (*p == '\\')
+					p++;
+			if (p >= e)
+				return NULL;
+			p++;
+		} else if (*p == '{' || *p == '[') {
+			if (++depth > 64)
+				return NULL;
+			p++;
+		} else if (*p == '}' || *p == ']') {
+			if (--depth < 0)
+				return NULL;
+			p++;
+		} else if (depth == 0) {
+			/* A literal or a number ends at a delimiter. */
+			while (p < e && !strchr(",}] \t\r\n", *p))
+				p++;
+		} else {
+			p++;
+		}
+	} while (depth > 0);
+	return p;
+}
+
+static bool token_hex(const char *s, size_t n, uint64_t *v)
+{
+	char buf[24];
+
+	if (n >= sizeof(buf))
+		return false;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	return cpreg_parse_hex(buf, v) == 0;
+}
+
+/* One register object at p; NULL when it is not the plain form or not valid. */
+static const char *fast_register(const char *p, const char *e, struct cpreg_reg *reg)
+{
+	unsigned seen = 0;
+
+	*reg = (struct cpreg_reg){ 0 };
+	p = skip_ws(p, e);
+	if (p >= e || *p++ != '{')
+		return NULL;
+	for (;;) {
+		const char *k, *v;
+		size_t kn, vn;
+		unsigned bit;
+
+		p = skip_ws(p, e);
+		if (!(p = plain_string(p, e, &k, &kn)))
+			return NULL;
+		p = skip_ws(p, e);
+		if (p >= e || *p++ != ':')
+			return NULL;
+		p = skip_ws(p, e);
+		if (kn == 2 && memcmp(k, "id", 2) == 0)
+			bit = 1;
+		else if (kn == 5 && memcmp(k, "value", 5) == 0)
+			bit = 2;
+		else if (kn == 4 && memcmp(k, "wide", 4) == 0)
+			bit = 4;
+		else if (kn == 5 && memcmp(k, "error", 5) == 0)
+			bit = 8;
+		else if (kn == 4 && memcmp(k, "name", 4) == 0)
+			bit = 16;       /* written for people; readers go by the id */
+		else
+			return NULL;
+		if (seen & bit)
+			return NULL;    /* a duplicate key: the general path names it */
+		seen |= bit;
+		if (bit == 4) {
+			if (e - p < 4 || memcmp(p, "true", 4) != 0)
+				return NULL;
+			p += 4;
+			reg->state = CPREG_WIDE;
+		} else {
+			if (!(p = plain_string(p, e, &v, &vn)))
+				return NULL;
+			if (bit == 16 && vn > 64)
+				return NULL;
+			if (bit == 1 && !token_hex(v, vn, &reg->id))
+				return NULL;
+			if (bit == 2) {
+				if (!token_hex(v, vn, &reg->value))
+					return NULL;
+				reg->state = CPREG_VALUE;
+			}
+			if (bit == 8) {
+				char name[33];
+
+				if (vn >= sizeof(name))
+					return NULL;
+				memcpy(name, v, vn);
+				name[vn] = '\0';
+				if ((reg->read_errno = errno_from_name(name)) < 0)
+					return NULL;
+				reg->state = CPREG_UNREADABLE;
+			}
+		}
+		p = skip_ws(p, e);
+		if (p < e && *p == ',') {
+			p++;
+			continue;
+		}
+		if (p < e && *p == '}')
+			break;
+		return NULL;
+	}
+	/* The general path's rules: an id, exactly one of the three, a value that fits. */
+	if (!(seen & 1) || __builtin_popcount(seen & 14) != 1 || !cpreg_id_valid(reg->id))
+		return NULL;
+	if (reg->state == CPREG_VALUE &&
+	    (CPREG_ID_BYTES(reg->id) > 8 || (CPREG_ID_BYTES(reg->id) < 8 && reg->value >> (CPREG_ID_BYTES(reg->id) * 8))))
+		return NULL;
+	if (reg->state == CPREG_WIDE && CPREG_ID_BYTES(reg->id) <= 8)
+		return NULL;
+	return p + 1;
+}
+
+struct fast_regs {
+	struct cpreg_reg *regs;
+	size_t n;
+	char *reduced;          /* the document with the array replaced by [] */
+	size_t reduced_len;
+};
+
+/* 1 when the fast path applies (fr filled), 0 when the general path must read it all, < 0 on ENOMEM. */
+static int fast_scan(const char *text, size_t len, struct fast_regs *fr)
+{
+	const char *p = text, *e = text + len, *start = NULL, *end = NULL;
+	size_t cap = 0;
+
+	p = skip_ws(p, e);
+	if (p >= e || *p++ != '{')
+		return 0;
+	while (!start) {
+		const char *k;
+		size_t kn;
+
+		p = skip_ws(p, e);
+		if (!(p = plain_string(p, e, &k, &kn)))
+			return 0;
+		p = skip_ws(p, e);
+		if (p >= e || *p++ != ':')
+			return 0;
+		p = skip_ws(p, e);
+		if (kn == 9 && memcmp(k, "registers", 9) == 0 && p < e && *p == '[') {
+			start = p;
+			break;
+		}
+		if (!(p = skip_value(p, e)))
+			return 0;
+		p = skip_ws(p, e);
+		if (p >= e || *p++ != ',')
+			return 0;
+	}
+	p = skip_ws(p + 1, e);
+	if (p < e && *p == ']') {
+		end = p + 1;
+	} else {
+		for (;;) {
+			if (fr->n == cap) {
+				struct cpreg_reg *nr;
+
+				if (cap >= 65536)
+					return 0;
+				cap = cap ? cap * 2 : 512;
+				if (!(nr = reallocarray(fr->regs, cap, sizeof(*nr))))
+					return -ENOMEM;
+				fr->regs = nr;
+			}
+			if (!(p = fast_register(p, e, &fr->regs[fr->n++])))
+				return 0;
+			p = skip_ws(p, e);
+			if (p < e && *p == ',') {
+				p++;
+				continue;
+			}
+			if (p < e && *p == ']') {
+				end = p + 1;
+				break;
+			}
+			return 0;
+		}
+	}
+	fr->reduced_len = len - (size_t)(end - start) + 2;
+	if (!(fr->reduced = malloc(fr->reduced_len + 1)))
+		return -ENOMEM;
+	memcpy(fr->reduced, text, (size_t)(start - text));
+	memcpy(fr->reduced + (start - text), "[]", 2);
+	memcpy(fr->reduced + (start - text) + 2, end, (size_t)(e - end));
+	fr->reduced[fr->reduced_len] = '\0';
+	return 1;
+}
+
+static int from_json(const char *text, size_t len, const struct fast_regs *fr, struct cpreg_inventory **ret_inv,
+		     struct cpreg_error *err);
+
 int cpreg_inventory_from_json(const char *text, size_t len, struct cpreg_inventory **ret_inv,
 			      struct cpreg_error *err)
+{
+	struct fast_regs fr = { 0 };
+	int r;
+
+	if (!text || !ret_inv)
+		return cpreg_err(err, -EINVAL, "", "no document");
+	if (len <= CPREG_JSON_MAX && fast_scan(text, len, &fr) == 1) {
+		r = from_json(fr.reduced, fr.reduced_len, &fr, ret_inv, NULL);
+		free(fr.regs);
+		free(fr.reduced);
+		if (r >= 0)
+			return r;
+	} else {
+		free(fr.regs);
+		free(fr.reduced);
+	}
+	/* The general path: every document, and the exact error for a bad one. */
+	return from_json(text, len, NULL, ret_inv, err);
+}
+
+int cpreg_inventory_from_json_general(const char *text, size_t len, struct cpreg_inventory **ret_inv,
+				      struct cpreg_error *err)
+{
+	if (!text || !ret_inv)
+		return cpreg_err(err, -EINVAL, "", "no document");
+	return from_json(text, len, NULL, ret_inv, err);
+}
+
+static int from_json(const char *text, size_t len, const struct fast_regs *fr, struct cpreg_inventory **ret_inv,
+		     struct cpreg_error *err)
 {
 	struct rd rd = { .err = err, .reg_idx = -1 };
 	json_object *root = NULL, *o;
@@ -784,8 +1060,6 @@ int cpreg_inventory_from_json(const char *text, size_t len, struct cpreg_invento
 	const char *s;
 	int r;
 
-	if (!text || !ret_inv)
-		return cpreg_err(err, -EINVAL, "", "no document");
 	r = cpreg_json_parse(text, len, &root, err);
 	if (r < 0)
 		return r;
@@ -846,6 +1120,10 @@ int cpreg_inventory_from_json(const char *text, size_t len, struct cpreg_invento
 	}
 	if ((r = read_registers(&rd, o, inv)) < 0)
 		goto out;
+	/* The fast path's registers, where the reduced document has []: any refusal goes the general way. */
+	for (size_t i = 0; fr && i < fr->n; i++)
+		if ((r = cpreg_inventory_add(inv, &fr->regs[i])) < 0)
+			goto out;
 	if (json_object_object_get_ex(root, "digest", &o)) {
 		char digest[CPREG_DIGEST_LEN];
 

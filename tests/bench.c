@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "cpreg.h"
+#include "cpreg-internal.h"
 #include "fixture.h"
 
 static double now(void)
@@ -104,10 +105,13 @@ int main(int argc, char **argv)
 		for (size_t k = 0; k < n; k++) {
 			char d[CPREG_DIGEST_LEN];
 
+			/* The hashing itself: a read inventory keeps its digest, so drop it each time. */
+			inv[k]->digest_ok = false;
 			cpreg_inventory_digest(inv[k], d, sizeof(d));
 		}
 	t = now() - t;
-	printf("digest:                  %8.1f us per inventory\n", t / (iters * n) * 1e6);
+	printf("digest (SHA-256):        %8.1f us per inventory (computed once per inventory read or probed)\n",
+	       t / (iters * n) * 1e6);
 	t = now();
 	for (int i = 0; i < iters / 10; i++)
 		for (size_t a = 0; a < n; a++)

@@ -2,7 +2,9 @@
 /*
  * Fuzz target for the parsers that take outside input: the inventory JSON
  * reader (a POST /v1/check body), the policy reader, and the check that runs
- * on whatever the reader accepted.  Built for libFuzzer with
+ * on whatever the reader accepted.  The reader's fast path for the
+ * registers array must agree with its general path on every input: the same
+ * acceptance, the same inventory, the same error, or the target aborts.  Built for libFuzzer with
  * --enable-fuzzing; in every build, tests/fuzz-mutate drives it with
  * deterministic mutations of the real fixtures.
  */
@@ -13,6 +15,7 @@
 #include <string.h>
 
 #include "cpreg.h"
+#include "cpreg-internal.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -24,7 +27,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct cpreg_error err;
 	char *out = NULL;
 
-	if (cpreg_inventory_from_json((const char *)data, size, &inv, &err) == 0) {
+	{
+		struct cpreg_inventory *g = NULL;
+		struct cpreg_error gerr;
+		int r = cpreg_inventory_from_json((const char *)data, size, &inv, &err);
+		int rg = cpreg_inventory_from_json_general((const char *)data, size, &g, &gerr);
+		char *a = NULL, *b = NULL;
+
+		if (r != rg)
+			abort();
+		if (r < 0 && (strcmp(err.where, gerr.where) != 0 || strcmp(err.message, gerr.message) != 0))
+			abort();
+		if (r == 0 && (cpreg_inventory_to_json(inv, &a) < 0 || cpreg_inventory_to_json(g, &b) < 0 || strcmp(a, b) != 0))
+			abort();
+		free(a);
+		free(b);
+		cpreg_inventory_unref(g);
+		if (r < 0)
+			inv = NULL;
+	}
+	if (inv) {
 		/* Whatever is accepted must write, and check against itself cleanly. */
 		if (cpreg_inventory_to_json(inv, &out) == 0)
 			free(out);
