@@ -795,6 +795,12 @@ static void admit(struct http_server *srv, int fd)
 	arm_timer(c, srv->lim.request_timeout);
 }
 
+void http_server_adopt(struct http_server *srv, int fd)
+{
+	srv->st.accepted++;
+	admit(srv, fd);
+}
+
 static void backoff_done(evutil_socket_t fd, short ev, void *arg)
 {
 	struct http_server *srv = arg;

@@ -69,6 +69,8 @@ struct http_server *http_server_new(struct event_base *base, int listen_fd, cons
 /* Closes every connection; requests still held by the handler are freed too. */
 void http_server_free(struct http_server *srv);
 const struct http_stats *http_server_stats(const struct http_server *srv);
+/* Serve a connected socket as if accepted (the fuzz target's socketpair; the limits apply). */
+void http_server_adopt(struct http_server *srv, int fd);
 /* Stop and restart accepting (shutdown drains without taking new clients). */
 void http_server_pause_accept(struct http_server *srv, bool pause);
 
