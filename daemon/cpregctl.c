@@ -99,61 +99,44 @@ static const char *host_label(const struct cpreg_inventory *inv, const char *fal
 
 
 
-static const char *jstr(json_object *o, const char *key)
-{
-	json_object *v;
-
-	return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string)
-		? json_object_get_string(v) : NULL;
-}
-
 /*
- * A verdict (cpreg-verdict/1, from the library or the daemon) as a table,
- * worst first: fail, unknown, tolerated, then ok (ok only with -v).
+ * A verdict (typed: the library's own, or the daemon's read back with
+ * cpreg_verdict_from_json) as a table, worst first: fail, unknown,
+ * tolerated, then ok (ok only with -v).
  */
-static int print_verdict_json(const char *text, const char *src, const char *dst)
+static void print_verdict(const struct cpreg_verdict *v, const char *src, const char *dst)
 {
-	static const char *const order[] = { "fail", "unknown", "tolerated", "ok" };
-	json_object *root = json_tokener_parse(text), *findings, *trial;
+	static const enum cpreg_outcome order[] = { CPREG_OUT_FAIL, CPREG_OUT_UNKNOWN, CPREG_OUT_TOLERATED, CPREG_OUT_OK };
 	size_t counts[4] = { 0 };
+	char sum[256];
 
-	if (!root || !json_object_object_get_ex(root, "findings", &findings))
-		return fail("the verdict is not cpreg-verdict/1 JSON");
-	printf("%s -> %s: %s (policy %s: %s)\n", src, dst, jstr(root, "result") ?: "?",
-	       jstr(root, "policy") ?: "?", jstr(root, "policy_reason") ?: "");
+	printf("%s -> %s: %s (policy %s: %s)\n", src, dst, cpreg_result_name(cpreg_verdict_result(v)),
+	       cpreg_verdict_policy(v), cpreg_verdict_policy_reason(v));
 	for (int rank = 0; rank < 4; rank++)
-		for (size_t i = 0; i < json_object_array_length(findings); i++) {
-			json_object *f = json_object_array_get_idx(findings, i), *x;
-			const char *out = jstr(f, "outcome");
+		for (size_t i = 0; i < cpreg_verdict_count(v); i++) {
+			const struct cpreg_finding *f = cpreg_verdict_at(v, i);
 			char a[32], b[32];
 
-			if (!out || strcmp(out, order[rank]) != 0)
+			if (f->outcome != order[rank])
 				continue;
 			counts[rank]++;
-			if (rank == 3 && !arg.verbose)
+			if (order[rank] == CPREG_OUT_OK && !arg.verbose)
 				continue;
-			if (json_object_object_get_ex(f, "source_count", &x)) {
-				snprintf(a, sizeof(a), "%s", json_object_get_string(x));
-				snprintf(b, sizeof(b), "%s", json_object_get_string(json_object_object_get(f, "destination_count")));
+			if (f->kind == CPREG_FIND_COUNT_EXCEEDED) {
+				snprintf(a, sizeof(a), "%" PRIu64, f->source_value);
+				snprintf(b, sizeof(b), "%" PRIu64, f->destination_value);
 			} else {
-				const char *sv = jstr(f, "source_value"), *dv = jstr(f, "destination_value");
-
-				snprintf(a, sizeof(a), "%s", sv ? sv : "-");
-				snprintf(b, sizeof(b), "%s", dv ? dv : "-");
+				snprintf(a, sizeof(a), f->has_source ? "0x%016" PRIx64 : "-", f->source_value);
+				snprintf(b, sizeof(b), f->has_destination ? "0x%016" PRIx64 : "-", f->destination_value);
 			}
-			printf("  %-9s %-24s %-19s %18s -> %-18s %s\n", out, jstr(f, "name") ?: "", jstr(f, "kind") ?: "",
-			       a, b, jstr(f, "message") ?: "");
+			printf("  %-9s %-24s %-19s %18s -> %-18s %s\n", cpreg_outcome_name(f->outcome), f->name,
+			       cpreg_finding_kind_name(f->kind), a, b, f->message);
 		}
 	printf("  %zu fail, %zu unknown, %zu tolerated, %zu ok\n", counts[0], counts[1], counts[2], counts[3]);
-	if (json_object_object_get_ex(root, "trial", &trial) && json_object_is_type(trial, json_type_object)) {
-		const char *summary = jstr(trial, "summary");
-
-		printf("  trial: %s\n", summary ? summary : json_object_to_json_string(trial));
-	} else {
+	if (cpreg_verdict_trial_summary(v, sum, sizeof(sum)))
+		printf("  trial: %s\n", sum);
+	else
 		printf("  static check only: no trial ran\n");
-	}
-	json_object_put(root);
-	return 0;
 }
 
 static int verdict_exit(enum cpreg_result r)
@@ -385,23 +368,18 @@ static int cmd_check(int argc, char **argv)
 			free(rep.body);
 			return EXIT_ERR;
 		}
+		/* The exit status and the text come from the typed verdict, never from its bytes. */
+		if (cpreg_verdict_from_json(rep.body, strlen(rep.body), &v, &err) < 0) {
+			ret = fail("the daemon's verdict: %s: %s", err.where, err.message);
+			free(rep.body);
+			return ret;
+		}
 		if (arg.json)
 			fputs(rep.body, stdout);
-		else if (print_verdict_json(rep.body, argv[0], "this host") != 0) {
-			free(rep.body);
-			return EXIT_ERR;
-		}
-		/* The exit status comes from the parsed verdict's result, never from its bytes. */
-		{
-			struct json_object *doc = json_tokener_parse(rep.body), *res = NULL;
-			const char *r = doc && json_object_object_get_ex(doc, "result", &res) ? json_object_get_string(res) : NULL;
-
-			if (!r)
-				ret = fail("the daemon's verdict has no \"result\"");
-			else
-				ret = strcmp(r, "compatible") == 0 ? EXIT_OK : EXIT_NO;
-			json_object_put(doc);
-		}
+		else
+			print_verdict(v, argv[0], "this host");
+		ret = verdict_exit(cpreg_verdict_result(v));
+		cpreg_verdict_unref(v);
 		free(rep.body);
 		return ret;
 	}
@@ -417,14 +395,7 @@ static int cmd_check(int argc, char **argv)
 		fputs(json, stdout);
 		free(json);
 	} else {
-		char *json = NULL;
-
-		if (cpreg_verdict_to_json(v, &json) < 0) {
-			fail("out of memory");
-			goto out;
-		}
-		print_verdict_json(json, host_label(s, argv[0]), host_label(d, argv[1]));
-		free(json);
+		print_verdict(v, host_label(s, argv[0]), host_label(d, argv[1]));
 	}
 	ret = verdict_exit(cpreg_verdict_result(v));
 out:

@@ -8,10 +8,18 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json.h>
 
 #include "cpreg-internal.h"
+
+/* The one tolerance that is not QEMU's: its pre-11.1 loader dropping a sorted-after tail. */
+static const char legacy_tail[] = "legacy-dropped-tail";
 
 struct side {
 	char digest[CPREG_DIGEST_LEN];
@@ -256,7 +264,7 @@ static int check_core(const struct cpreg_inventory *src, const struct cpreg_inve
 			f->source_value = a->value;
 			if (legacy && a->id > dst_last) {
 				f->outcome = CPREG_OUT_TOLERATED;
-				f->tolerance = "legacy-dropped-tail";
+				f->tolerance = legacy_tail;
 				msg(f, "sorts after the destination's last register: QEMU before 11.1 drops it "
 				    "silently (a bug fixed in 11.1)");
 			} else if (legacy) {
@@ -644,6 +652,21 @@ static void put_str(FILE *f, const char *s)
 	fputc('"', f);
 }
 
+const char *cpreg_verdict_trial_summary(const struct cpreg_verdict *v, char *buf, size_t len)
+{
+	if (!v || !len)
+		return NULL;
+	if (v->trial)
+		snprintf(buf, len, "%zu writes in %" PRId64 " ms: %zu accepted, %zu refused, %zu unknown to KVM here; "
+			 "%zu contradiction%s with the static rules", v->trial_written, v->trial_ms, v->trial_accepted,
+			 v->trial_rejected, v->trial_unknown, v->n_contra, v->n_contra == 1 ? "" : "s");
+	else if (v->trial_error)
+		snprintf(buf, len, "%s", v->trial_error);
+	else
+		return NULL;
+	return buf;
+}
+
 static void put_side(FILE *f, const char *key, const struct side *s)
 {
 	fprintf(f, "  \"%s\": {\"digest\": \"%s\", \"hostname\": ", key, s->digest);
@@ -714,13 +737,14 @@ int cpreg_verdict_to_json(const struct cpreg_verdict *v, char **ret_text)
 	}
 	fputs(v->n ? "\n  ]" : "]", f);
 	if (v->trial) {
+		char sum[256];
+
+		cpreg_verdict_trial_summary(v, sum, sizeof(sum));
 		fprintf(f, ",\n  \"trial\": {\"ran\": true, \"duration_ms\": %" PRId64 ", \"written\": %zu, "
-			"\"accepted\": %zu, \"rejected\": %zu, \"unknown_to_kvm\": %zu, \"summary\": "
-			"\"%zu writes in %" PRId64 " ms: %zu accepted, %zu refused, %zu unknown to KVM here; "
-			"%zu contradiction%s with the static rules\", \"contradictions\": [",
-			v->trial_ms, v->trial_written, v->trial_accepted, v->trial_rejected, v->trial_unknown,
-			v->trial_written, v->trial_ms, v->trial_accepted, v->trial_rejected, v->trial_unknown,
-			v->n_contra, v->n_contra == 1 ? "" : "s");
+			"\"accepted\": %zu, \"rejected\": %zu, \"unknown_to_kvm\": %zu, \"summary\": ",
+			v->trial_ms, v->trial_written, v->trial_accepted, v->trial_rejected, v->trial_unknown);
+		put_str(f, sum);
+		fputs(", \"contradictions\": [", f);
 		for (size_t i = 0; i < v->n_contra; i++) {
 			char name[48];
 
@@ -753,4 +777,344 @@ int cpreg_verdict_to_json(const struct cpreg_verdict *v, char **ret_text)
 	}
 	*ret_text = buf;
 	return 0;
+}
+
+/*
+ * ---- the typed verdict, read back ----
+ * cpreg-verdict/1 as cpreg_verdict_to_json writes it, from the library or
+ * the daemon: every field typed and checked (the enums by their names, ids
+ * and values as hex strings, the counts and "compatible" against the
+ * findings), so that callers decide from the verdict, never from its bytes.
+ * Writing what was read gives the same document.
+ */
+struct vrd {
+	struct cpreg_error *err;
+	char path[96];
+};
+
+static int vfail(struct vrd *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int vfail(struct vrd *r, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return cpreg_err(r->err, -EINVAL, r->path, "%s", msg);
+}
+
+/* obj[key] of the given type; optional: absent is fine (NULL); nullable: JSON null is fine (NULL). */
+static int vget(struct vrd *r, json_object *obj, const char *prefix, const char *key, json_type t, bool optional,
+		bool nullable, json_object **ret)
+{
+	json_object *o = NULL;
+
+	snprintf(r->path, sizeof(r->path), "%s%s%s", prefix, *prefix ? "." : "", key);
+	*ret = NULL;
+	if (!json_object_object_get_ex(obj, key, &o))
+		return optional ? 0 : vfail(r, "missing");
+	if (!o)
+		return nullable ? 0 : vfail(r, "expected %s, got null", json_type_to_name(t));
+	if (!json_object_is_type(o, t))
+		return vfail(r, "expected %s, got %s", json_type_to_name(t), json_type_to_name(json_object_get_type(o)));
+	*ret = o;
+	return 0;
+}
+
+static int vstr(struct vrd *r, json_object *obj, const char *prefix, const char *key, bool nullable, size_t max,
+		const char **ret)
+{
+	json_object *o;
+	int e = vget(r, obj, prefix, key, json_type_string, false, nullable, &o);
+
+	*ret = NULL;
+	if (e < 0 || !o)
+		return e;
+	if ((size_t)json_object_get_string_len(o) > max || strlen(json_object_get_string(o)) != (size_t)json_object_get_string_len(o))
+		return vfail(r, "a string of at most %zu characters without NUL expected", max);
+	*ret = json_object_get_string(o);
+	return 0;
+}
+
+static int vcount(struct vrd *r, json_object *obj, const char *prefix, const char *key, uint64_t *ret)
+{
+	json_object *o;
+	int e = vget(r, obj, prefix, key, json_type_int, false, false, &o);
+
+	if (e < 0)
+		return e;
+	errno = 0;
+	if (json_object_get_int64(o) < 0 || errno)
+		return vfail(r, "expected a count, got %s", json_object_get_string(o));
+	*ret = (uint64_t)json_object_get_int64(o);
+	return 0;
+}
+
+static int vhex(struct vrd *r, json_object *obj, const char *prefix, const char *key, bool nullable, bool *has,
+		uint64_t *ret)
+{
+	const char *s;
+	int e = vstr(r, obj, prefix, key, nullable, 24, &s);
+
+	if (has)
+		*has = s != NULL;
+	if (e < 0 || !s)
+		return e;
+	if (cpreg_parse_hex(s, ret) < 0)
+		return vfail(r, "\"%s\" is not a hex string such as \"0x1f\"", s);
+	return 0;
+}
+
+static int vname(struct vrd *r, const char *s, const char *const *names, size_t n, int *ret)
+{
+	for (size_t i = 0; i < n; i++)
+		if (names[i] && strcmp(s, names[i]) == 0) {
+			*ret = (int)i;
+			return 0;
+		}
+	return vfail(r, "\"%s\" is not one of the documented values", s);
+}
+
+static int vside(struct vrd *r, json_object *root, const char *key, struct side *side)
+{
+	json_object *o;
+	const char *s;
+	uint64_t n;
+	int e;
+
+	if ((e = vget(r, root, "", key, json_type_object, false, false, &o)) < 0)
+		return e;
+	if ((e = vstr(r, o, key, "digest", false, CPREG_DIGEST_LEN - 1, &s)) < 0)
+		return e;
+	snprintf(side->digest, sizeof(side->digest), "%s", s);
+	if ((e = vstr(r, o, key, "hostname", true, 255, &s)) < 0 || (s && !(side->hostname = strdup(s))))
+		return e < 0 ? e : -ENOMEM;
+	if ((e = vstr(r, o, key, "kernel", true, 255, &s)) < 0 || (s && !(side->kernel = strdup(s))))
+		return e < 0 ? e : -ENOMEM;
+	if ((e = vstr(r, o, key, "qemu_version", true, 255, &s)) < 0 || (s && !(side->qemu = strdup(s))))
+		return e < 0 ? e : -ENOMEM;
+	if ((e = vcount(r, o, key, "migrated_registers", &n)) < 0)
+		return e;
+	side->migrated = (size_t)n;
+	return 0;
+}
+
+static int vfinding(struct vrd *r, json_object *o, size_t i, struct cpreg_finding *f)
+{
+	char at[32];
+	const char *s;
+	int e, k = 0;
+	bool has_id;
+
+	snprintf(at, sizeof(at), "findings[%zu]", i);
+	snprintf(r->path, sizeof(r->path), "%s", at);
+	if (!json_object_is_type(o, json_type_object))
+		return vfail(r, "expected an object");
+	if ((e = vstr(r, o, at, "kind", false, 32, &s)) < 0 || (e = vname(r, s, kind_names, ARRAY_SIZE(kind_names), &k)) < 0)
+		return e;
+	f->kind = k;
+	if ((e = vstr(r, o, at, "outcome", false, 32, &s)) < 0 ||
+	    (e = vname(r, s, outcome_names, ARRAY_SIZE(outcome_names), &k)) < 0)
+		return e;
+	f->outcome = k;
+	if ((e = vhex(r, o, at, "id", true, &has_id, &f->id)) < 0)
+		return e;
+	if (!has_id && f->kind != CPREG_FIND_COUNT_EXCEEDED && f->kind != CPREG_FIND_VCPU_FEATURE)
+		return vfail(r, "null only for count-exceeded and vcpu-feature findings");
+	if (has_id && !cpreg_id_valid(f->id))
+		return vfail(r, "0x%016" PRIx64 " is not an arm64 KVM register id", f->id);
+	if ((e = vstr(r, o, at, "name", true, sizeof(f->name) - 1, &s)) < 0)
+		return e;
+	snprintf(f->name, sizeof(f->name), "%s", s ? s : "");
+	if ((e = vstr(r, o, at, "tolerance", true, 64, &s)) < 0)
+		return e;
+	if (s && strcmp(s, legacy_tail) == 0)
+		f->tolerance = legacy_tail;
+	else if (s && (k = cpreg_tol_type_from_name(s)) > 0)
+		f->tolerance = cpreg_tol_type_name(k);
+	else if (s)
+		return vfail(r, "\"%s\" is not a tolerance type", s);
+	if ((e = vstr(r, o, at, "rule", true, 64, &s)) < 0)
+		return e;
+	if (s) {
+		for (k = CPREG_RULE_ANY; k <= CPREG_RULE_UNREADABLE && strcmp(s, cpreg_kernel_rule_name(k)) != 0; k++)
+			;
+		if (k > CPREG_RULE_UNREADABLE)
+			return vfail(r, "\"%s\" is not a kernel model rule", s);
+		f->rule = k;
+	}
+	if (f->kind == CPREG_FIND_COUNT_EXCEEDED) {
+		if ((e = vcount(r, o, at, "source_count", &f->source_value)) < 0 ||
+		    (e = vcount(r, o, at, "destination_count", &f->destination_value)) < 0)
+			return e;
+		f->has_source = f->has_destination = true;
+		snprintf(f->name, sizeof(f->name), "cpreg_vmstate_array_len");
+	} else if ((e = vhex(r, o, at, "source_value", true, &f->has_source, &f->source_value)) < 0 ||
+		   (e = vhex(r, o, at, "destination_value", true, &f->has_destination, &f->destination_value)) < 0) {
+		return e;
+	}
+	if ((e = vstr(r, o, at, "message", false, sizeof(f->message) - 1, &s)) < 0)
+		return e;
+	snprintf(f->message, sizeof(f->message), "%s", s);
+	return 0;
+}
+
+static int vtrial(struct vrd *r, json_object *root, struct cpreg_verdict *v)
+{
+	json_object *t, *o, *list;
+	const char *s;
+	uint64_t n;
+	int e;
+
+	if ((e = vget(r, root, "", "trial", json_type_object, false, true, &t)) < 0 || !t)
+		return e;
+	if ((e = vget(r, t, "trial", "ran", json_type_boolean, false, false, &o)) < 0)
+		return e;
+	if (!json_object_get_boolean(o)) {
+		if ((e = vstr(r, t, "trial", "summary", false, 1024, &s)) < 0)
+			return e;
+		return (v->trial_error = strdup(s)) ? 0 : -ENOMEM;
+	}
+	v->trial = true;
+	if ((e = vcount(r, t, "trial", "duration_ms", &n)) < 0)
+		return e;
+	v->trial_ms = (int64_t)n;
+	if ((e = vcount(r, t, "trial", "written", &n)) < 0)
+		return e;
+	v->trial_written = (size_t)n;
+	if ((e = vcount(r, t, "trial", "accepted", &n)) < 0)
+		return e;
+	v->trial_accepted = (size_t)n;
+	if ((e = vcount(r, t, "trial", "rejected", &n)) < 0)
+		return e;
+	v->trial_rejected = (size_t)n;
+	if ((e = vcount(r, t, "trial", "unknown_to_kvm", &n)) < 0)
+		return e;
+	v->trial_unknown = (size_t)n;
+	if ((e = vget(r, t, "trial", "contradictions", json_type_array, false, false, &list)) < 0)
+		return e;
+	v->n_contra = json_object_array_length(list);
+	if (v->n_contra > 65536)
+		return vfail(r, "more than 65536 contradictions");
+	if (v->n_contra && !(v->contra = calloc(v->n_contra, sizeof(*v->contra))))
+		return -ENOMEM;
+	for (size_t i = 0; i < v->n_contra; i++) {
+		json_object *c = json_object_array_get_idx(list, i);
+		char at[48];
+		int k = 0;
+
+		snprintf(at, sizeof(at), "trial.contradictions[%zu]", i);
+		snprintf(r->path, sizeof(r->path), "%s", at);
+		if (!json_object_is_type(c, json_type_object))
+			return vfail(r, "expected an object");
+		if ((e = vhex(r, c, at, "id", false, NULL, &v->contra[i].id)) < 0)
+			return e;
+		if ((e = vstr(r, c, at, "static", false, 32, &s)) < 0 ||
+		    (e = vname(r, s, outcome_names, ARRAY_SIZE(outcome_names), &k)) < 0)
+			return e;
+		v->contra[i].static_outcome = k;
+		if ((e = vstr(r, c, at, "trial", false, 32, &s)) < 0 ||
+		    (e = vname(r, s, outcome_names, ARRAY_SIZE(outcome_names), &k)) < 0)
+			return e;
+		v->contra[i].trial_outcome = k;
+	}
+	return 0;
+}
+
+int cpreg_verdict_from_json(const char *text, size_t len, struct cpreg_verdict **ret, struct cpreg_error *err)
+{
+	struct vrd r = { .err = err };
+	json_object *root = NULL, *o, *list;
+	struct cpreg_verdict *v = NULL;
+	const char *s;
+	size_t counts[ARRAY_SIZE(outcome_names)] = { 0 };
+	int e, k = 0;
+
+	if (!text || !ret)
+		return cpreg_err(err, -EINVAL, "", "no document");
+	if ((e = cpreg_json_parse(text, len, &root, err)) < 0)
+		return e;
+	v = calloc(1, sizeof(*v));
+	if (!v) {
+		e = cpreg_err(err, -ENOMEM, "", "out of memory");
+		goto out;
+	}
+	v->refcount = 1;
+	if (!json_object_is_type(root, json_type_object)) {
+		e = vfail(&r, "expected an object");
+		goto out;
+	}
+	if ((e = vstr(&r, root, "", "schema", false, 64, &s)) < 0)
+		goto out;
+	if (strcmp(s, "cpreg-verdict/1") != 0) {
+		e = cpreg_err(err, -EPROTONOSUPPORT, "schema", "unknown schema \"%s\"; this reader takes \"cpreg-verdict/1\"", s);
+		goto out;
+	}
+	if ((e = vstr(&r, root, "", "result", false, 32, &s)) < 0 ||
+	    (e = vname(&r, s, result_names, ARRAY_SIZE(result_names), &k)) < 0)
+		goto out;
+	v->result = k;
+	if ((e = vstr(&r, root, "", "policy", false, 128, &s)) < 0 || !(v->policy = strdup(s)) ||
+	    (e = vstr(&r, root, "", "policy_reason", false, 256, &s)) < 0 || !(v->policy_reason = strdup(s))) {
+		e = e < 0 ? e : cpreg_err(err, -ENOMEM, "", "out of memory");
+		goto out;
+	}
+	if ((e = vside(&r, root, "source", &v->src)) < 0 || (e = vside(&r, root, "destination", &v->dst)) < 0)
+		goto out;
+	if ((e = vget(&r, root, "", "findings", json_type_array, false, false, &list)) < 0)
+		goto out;
+	if (json_object_array_length(list) > 1 << 20) {
+		e = vfail(&r, "more than %d findings", 1 << 20);
+		goto out;
+	}
+	v->n = v->cap = json_object_array_length(list);
+	if (v->n && !(v->f = calloc(v->n, sizeof(*v->f)))) {
+		e = cpreg_err(err, -ENOMEM, "", "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < v->n; i++) {
+		if ((e = vfinding(&r, json_object_array_get_idx(list, i), i, &v->f[i])) < 0)
+			goto out;
+		counts[v->f[i].outcome]++;
+	}
+	if ((e = vtrial(&r, root, v)) < 0)
+		goto out;
+	/* What is derived must agree with what it derives from. */
+	if ((e = vget(&r, root, "", "counts", json_type_object, false, false, &o)) < 0)
+		goto out;
+	for (k = 1; k < (int)ARRAY_SIZE(outcome_names); k++) {
+		uint64_t n;
+
+		if ((e = vcount(&r, o, "counts", outcome_names[k], &n)) < 0)
+			goto out;
+		if (n != counts[k]) {
+			e = vfail(&r, "%" PRIu64 ", but %zu findings have that outcome", n, counts[k]);
+			goto out;
+		}
+	}
+	{
+		enum cpreg_result stated = v->result;
+
+		recompute_result(v);
+		if (v->result != stated) {
+			snprintf(r.path, sizeof(r.path), "result");
+			e = vfail(&r, "\"%s\", but the findings make it \"%s\"", cpreg_result_name(stated),
+				  cpreg_result_name(v->result));
+			goto out;
+		}
+	}
+	if ((e = vget(&r, root, "", "compatible", json_type_boolean, false, false, &o)) < 0)
+		goto out;
+	if (json_object_get_boolean(o) != (v->result == CPREG_COMPATIBLE)) {
+		e = vfail(&r, "%s, but the result is \"%s\"", json_object_get_boolean(o) ? "true" : "false",
+			  cpreg_result_name(v->result));
+		goto out;
+	}
+	*ret = TAKE_PTR(v);
+	e = 0;
+out:
+	cpreg_verdict_unref(v);
+	json_object_put(root);
+	return e;
 }

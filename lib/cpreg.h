@@ -344,6 +344,15 @@ CPREG_EXPORT const struct cpreg_finding *cpreg_verdict_at(const struct cpreg_ver
 CPREG_EXPORT const struct cpreg_finding *cpreg_verdict_find(const struct cpreg_verdict *v, uint64_t id, enum cpreg_finding_kind kind);
 /* JSON form "cpreg-verdict/1"; free() the result. */
 CPREG_EXPORT int cpreg_verdict_to_json(const struct cpreg_verdict *v, char **ret_text);
+/*
+ * Read a cpreg-verdict/1 document (the library's or the daemon's) into a
+ * typed verdict; a malformed or inconsistent one (counts, result and
+ * "compatible" against the findings) is -EINVAL naming its JSON path.
+ */
+/* The live trial in a sentence (writes, refusals, contradictions), or why it did not run; NULL: no trial asked. */
+CPREG_EXPORT const char *cpreg_verdict_trial_summary(const struct cpreg_verdict *v, char *buf, size_t len);
+CPREG_EXPORT int cpreg_verdict_from_json(const char *text, size_t len, struct cpreg_verdict **ret,
+					 struct cpreg_error *err);
 
 /* ---- ID register fields ---- */
 

@@ -48,6 +48,8 @@ static enum cpreg_outcome outcome(const struct cpreg_verdict *v, uint64_t id, en
 
 static const char *const policies[] = { "qemu-legacy", "qemu-11.1" };
 
+#define TAKE_J(p) ({ char *_p = (p); (p) = NULL; _p; })
+
 int main(void)
 {
 	char **names = fixture_names();
@@ -309,6 +311,71 @@ int main(void)
 		       cpreg_vm_options_parse("sve-max-vq=0", &back, &err) == -EINVAL &&
 		       cpreg_vm_options_parse("pmu=off,,sve=off", &back, &err) == -EINVAL,
 		       "  malformed versions, lengths and empty items are refused");
+	}
+	{
+		/*
+		 * The typed verdict read back: for every ordered pair of fixtures
+		 * under both policies, reading what the library wrote and writing it
+		 * again gives the same document, and the typed result is the same.
+		 */
+		size_t pairs = 0, same = 0;
+		char *first = NULL;
+
+		for (char **a = names; *a; a++)
+			for (char **b = names; *b; b++)
+				for (int p = 0; p < 2; p++) {
+					struct cpreg_verdict *back = NULL;
+					struct cpreg_error err = { 0 };
+					char *j1 = NULL, *j2 = NULL;
+
+					v = check(*a, *b, policies[p]);
+					pairs++;
+					if (cpreg_verdict_to_json(v, &j1) == 0 &&
+					    cpreg_verdict_from_json(j1, strlen(j1), &back, &err) == 0 &&
+					    cpreg_verdict_to_json(back, &j2) == 0 && strcmp(j1, j2) == 0 &&
+					    cpreg_verdict_result(back) == cpreg_verdict_result(v) &&
+					    cpreg_verdict_count(back) == cpreg_verdict_count(v))
+						same++;
+					else
+						tap_diag("%s -> %s (%s): %s: %s", *a, *b, policies[p], err.where, err.message);
+					/* Keep one with findings of each outcome for the error cases below. */
+					if (!first && cpreg_verdict_result(v) == CPREG_INCOMPATIBLE && cpreg_verdict_count(v) > 3)
+						first = TAKE_J(j1);
+					free(j1);
+					free(j2);
+					cpreg_verdict_unref(back);
+					cpreg_verdict_unref(v);
+				}
+		tap_ok(pairs > 0 && same == pairs, "cpreg_verdict_from_json reads back all %zu verdicts (every fixture pair, "
+		       "both policies) into what writes the same document (%zu did)", pairs, same);
+		/* A verdict whose parts disagree, or that names what no verdict has, is refused naming where. */
+		static const struct { const char *from, *to, *where; } bad[] = {
+			{ "\"result\": \"incompatible\"", "\"result\": \"compatible\"", "result" },
+			{ "\"compatible\": false", "\"compatible\": true", "compatible" },
+			{ "\"counts\": {\"fail\": ", "\"counts\": {\"fail\": 9", "counts.fail" },
+			{ "\"kind\": \"", "\"kind\": \"x", "findings[0].kind" },
+			{ "\"outcome\": \"", "\"outcome\": \"x", "findings[0].outcome" },
+			{ "\"schema\": \"cpreg-verdict/1\"", "\"schema\": \"cpreg-verdict/2\"", "schema" },
+			{ "\"findings\": [", "\"findings\": [7, ", "findings[0]" },
+			{ "\"source\": {\"digest\"", "\"source\": {\"digestx\"", "source.digest" },
+		};
+		for (size_t i = 0; first && i < sizeof(bad) / sizeof(bad[0]); i++) {
+			const char *at = strstr(first, bad[i].from);
+			struct cpreg_verdict *back = NULL;
+			struct cpreg_error err = { 0 };
+			char *t = NULL;
+
+			if (at && asprintf(&t, "%.*s%s%s", (int)(at - first), first, bad[i].to, at + strlen(bad[i].from)) > 0)
+				tap_ok(cpreg_verdict_from_json(t, strlen(t), &back, &err) < 0 && strcmp(err.where, bad[i].where) == 0,
+				       "  a verdict with %s changed is refused at %s (%s: %s)", bad[i].from, bad[i].where,
+				       err.where, err.message);
+			else
+				tap_ok(0, "  the test's verdict has %s", bad[i].from);
+			free(t);
+			cpreg_verdict_unref(back);
+		}
+		tap_ok(first != NULL, "  (an incompatible verdict with findings was found for the cases above)");
+		free(first);
 	}
 	fixture_names_free(names);
 	return tap_done();

@@ -4,7 +4,8 @@
  * reader (a POST /v1/check body), the policy reader, and the check that runs
  * on whatever the reader accepted.  The reader's fast path for the
  * registers array must agree with its general path on every input: the same
- * acceptance, the same inventory, the same error, or the target aborts.  Built for libFuzzer with
+ * acceptance, the same inventory, the same error, or the target aborts.  The
+ * verdict reader (cpreg-verdict/1) is fed the same input.  Built for libFuzzer with
  * --enable-fuzzing; in every build, tests/fuzz-mutate drives it with
  * deterministic mutations of the real fixtures.
  */
@@ -57,5 +58,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (cpreg_policy_from_json((const char *)data, size, "fuzz", &p, &err) == 0)
 		cpreg_policy_unref(p);
+	/* The verdict reader: whatever it accepts writes a document that reads back to the same. */
+	if (cpreg_verdict_from_json((const char *)data, size, &v, &err) == 0) {
+		struct cpreg_verdict *again = NULL;
+		char *a = NULL, *b = NULL;
+
+		if (cpreg_verdict_to_json(v, &a) < 0 || cpreg_verdict_from_json(a, strlen(a), &again, &err) < 0 ||
+		    cpreg_verdict_to_json(again, &b) < 0 || strcmp(a, b) != 0)
+			abort();
+		free(a);
+		free(b);
+		cpreg_verdict_unref(again);
+		cpreg_verdict_unref(v);
+		v = NULL;
+	}
 	return 0;
 }
