@@ -656,88 +656,6 @@ out:
 	return ret;
 }
 
-static bool in_builtin_11_1(uint64_t id)
-{
-	struct cpreg_policy *p = NULL;
-	bool r;
-
-	if (cpreg_policy_new_builtin("qemu-11.1", &p) < 0)
-		return false;
-	r = cpreg_tolerance_find(cpreg_policy_tolerances(p), id) != NULL;
-	cpreg_policy_unref(p);
-	return r;
-}
-
-/* What would make this finding go away: a tolerance, a kernel, a QEMU, a vCPU option. */
-static void remedy(const struct cpreg_finding *f, const struct cpreg_inventory *s, const struct cpreg_inventory *d,
-		   const char *policy)
-{
-	const char *sk = cpreg_inventory_get_text(s, CPREG_TEXT_KERNEL), *dk = cpreg_inventory_get_text(d, CPREG_TEXT_KERNEL);
-
-	sk = sk ? sk : "?";
-	dk = dk ? dk : "?";
-	printf("     remedy: ");
-	switch (f->kind) {
-	case CPREG_FIND_COUNT_EXCEEDED:
-		printf("a destination QEMU 11.1 or later has no count check (and tolerates TCR2/PIR/VENDOR_HYP_BMAP_2)\n");
-		return;
-	case CPREG_FIND_VCPU_FEATURE:
-		printf("turn %s off for the VM on both ends (QEMU -cpu host,%s=off), or place it on a host that offers it\n",
-		       f->name, strncmp(f->name, "ptrauth", 7) == 0 ? "pauth" : strcmp(f->name, "pmu-v3") == 0 ? "pmu" : f->name);
-		return;
-	case CPREG_FIND_ONLY_IN_SOURCE:
-		if (strcmp(policy, "qemu-legacy") == 0 && in_builtin_11_1(f->id))
-			printf("a destination QEMU 11.1 or later tolerates %s (its built-in tolerance table)\n", f->name);
-		else
-			printf("the destination kernel %s does not list %s and the source kernel %s does: migrate to a kernel "
-			       "that lists it (the source's series or newer), or add a site tolerance if it is known harmless "
-			       "(docs/policy.md)\n", dk, f->name, sk);
-		return;
-	default:
-		break;
-	}
-	/* The kernel model's rule that refused the value says what would change it. */
-	switch (f->rule) {
-	case CPREG_RULE_PSCI_VERSION:
-		printf("pin the VM's PSCI version to what the destination implements: QEMU 11.1 "
-		       "-cpu host,kvm-psci-version=%u.%u (check it: cpregctl --psci-version %u.%u check SOURCE DEST)\n",
-		       (unsigned)(f->destination_value >> 16), (unsigned)(f->destination_value & 0xffff),
-		       (unsigned)(f->destination_value >> 16), (unsigned)(f->destination_value & 0xffff));
-		break;
-	case CPREG_RULE_WORKAROUND:
-		printf("the destination reports a lower level for this Spectre-class workaround: place the VM on a "
-		       "host whose CPU and firmware are mitigated at least as well\n");
-		break;
-	case CPREG_RULE_FW_BITMAP:
-		printf("the destination's KVM offers fewer hypervisor services: a newer destination kernel, or hide the "
-		       "services from the VM on the source (the bitmaps are writable before the VM first runs)\n");
-		break;
-	case CPREG_RULE_IMP_ID:
-		printf("a different CPU implementation: QEMU does not make MIDR/REVIDR/AIDR writable "
-		       "(KVM_CAP_ARM_WRITABLE_IMP_ID_REGS), so migrate between hosts with the same MIDR_EL1\n");
-		break;
-	case CPREG_RULE_INVARIANT:
-		printf("the destination kernel %s (before 6.7) cannot take other ID register or cache geometry values; a "
-		       "destination with Linux 6.7 or later accepts lower feature values (its cpregd's trial tells "
-		       "exactly)\n", dk);
-		break;
-	case CPREG_RULE_CCSIDR:
-		printf("the destination's caches have longer lines than the source's: migrate between hosts with the same "
-		       "minimum cache line size (CTR_EL0)\n");
-		break;
-	case CPREG_RULE_OUTSIDE_MASK:
-	case CPREG_RULE_FIELD_UNSAFE:
-	case CPREG_RULE_CLIDR:
-		printf("the source VM sees features the destination cannot give (or the destination's vCPU has ones the "
-		       "source lacks): migrate to hosts that match, or turn the feature off for the VM on both ends "
-		       "(pmu/sve/pauth=off) where QEMU offers it\n");
-		break;
-	default:
-		printf("ask the destination's cpregd (cpregctl check SOURCE there): its live trial says what its kernel "
-		       "takes\n");
-	}
-}
-
 /* A readable report, worst first, of why a pair is or is not compatible and what would change it. */
 static int cmd_explain(int argc, char **argv)
 {
@@ -751,6 +669,19 @@ static int cmd_explain(int argc, char **argv)
 		return fail("usage: cpregctl explain SOURCE.json DESTINATION.json");
 	if (offline_verdict(argv, &s, &d, &p, &v) != 0)
 		goto out;
+	if (arg.json) {
+		/* The verdict itself: every finding with its reason and structured remedies. */
+		char *json = NULL;
+
+		if (cpreg_verdict_to_json(v, &json) < 0) {
+			fail("out of memory");
+			goto out;
+		}
+		fputs(json, stdout);
+		free(json);
+		ret = verdict_exit(cpreg_verdict_result(v));
+		goto out;
+	}
 	printf("Can a VM on %s (%s) migrate to %s (%s)?\n", host_label(s, argv[0]),
 	       cpreg_inventory_get_text(s, CPREG_TEXT_KERNEL) ?: "kernel unknown", host_label(d, argv[1]),
 	       cpreg_inventory_get_text(d, CPREG_TEXT_KERNEL) ?: "kernel unknown");
@@ -770,10 +701,14 @@ static int cmd_explain(int argc, char **argv)
 			if (f->kind == CPREG_FIND_VALUE_DIFFERS && cpreg_id_is_id_register(f->id) && x && y &&
 			    x->state == CPREG_VALUE && y->state == CPREG_VALUE)
 				print_fields(f->id, x->value, y->value, "       ");
-			if (f->outcome == CPREG_OUT_FAIL)
-				remedy(f, s, d, cpreg_verdict_policy(v));
-			else if (f->outcome == CPREG_OUT_UNKNOWN)
-				printf("     remedy: ask the destination's cpregd: its live trial decides this\n");
+			{
+				/* The library's remedies: the same data explain --json and the daemon's verdict carry. */
+				struct cpreg_remedy rem[4];
+				size_t nr = cpreg_verdict_remedies(v, i, rem, 4);
+
+				for (size_t r = 0; r < nr; r++)
+					printf("     remedy (%s): %s\n", cpreg_remedy_kind_name(rem[r].kind), rem[r].text);
+			}
 		}
 	if (k == 0)
 		printf("Nothing fails: every difference is accepted by the destination or tolerated by its QEMU.\n");

@@ -652,6 +652,204 @@ static void put_str(FILE *f, const char *s)
 	fputc('"', f);
 }
 
+static const char *const reason_names[] = {
+	[CPREG_REASON_COUNT_EXCEEDED] = "count-exceeded",
+	[CPREG_REASON_UNKNOWN_REGISTER] = "unknown-register",
+	[CPREG_REASON_MISSING_REGISTER] = "missing-register",
+	[CPREG_REASON_VALUE_ACCEPTED] = "value-accepted",
+	[CPREG_REASON_KERNEL_REFUSES_VALUE] = "kernel-refuses-value",
+	[CPREG_REASON_FIELD_UNSAFE] = "field-unsafe",
+	[CPREG_REASON_FIELD_SAFE] = "field-safe",
+	[CPREG_REASON_ID_INVARIANT] = "id-registers-invariant",
+	[CPREG_REASON_MIDR_DIFFERS] = "midr-differs",
+	[CPREG_REASON_CACHE_GEOMETRY] = "cache-geometry",
+	[CPREG_REASON_PSCI_VERSION] = "psci-version",
+	[CPREG_REASON_FIRMWARE_LEVEL] = "firmware-level",
+	[CPREG_REASON_FIRMWARE_SERVICES] = "firmware-services",
+	[CPREG_REASON_FEATURE_MISSING] = "feature-missing",
+	[CPREG_REASON_TRIAL_DECIDES] = "trial-decides",
+	[CPREG_REASON_NOT_READABLE] = "not-readable",
+};
+
+static const char *const remedy_names[] = {
+	[CPREG_REMEDY_VM_OPTION] = "vm-option",
+	[CPREG_REMEDY_QEMU] = "qemu",
+	[CPREG_REMEDY_KERNEL] = "kernel",
+	[CPREG_REMEDY_SITE_POLICY] = "site-policy",
+	[CPREG_REMEDY_PLACEMENT] = "placement",
+	[CPREG_REMEDY_TRIAL] = "trial",
+};
+
+const char *cpreg_reason_name(enum cpreg_reason r)
+{
+	return (unsigned)r < ARRAY_SIZE(reason_names) ? reason_names[r] : NULL;
+}
+
+const char *cpreg_remedy_kind_name(enum cpreg_remedy_kind k)
+{
+	return (unsigned)k < ARRAY_SIZE(remedy_names) ? remedy_names[k] : NULL;
+}
+
+enum cpreg_reason cpreg_finding_reason(const struct cpreg_finding *f)
+{
+	bool failed = f->outcome == CPREG_OUT_FAIL || f->tolerance;
+
+	switch (f->kind) {
+	case CPREG_FIND_COUNT_EXCEEDED: return CPREG_REASON_COUNT_EXCEEDED;
+	case CPREG_FIND_ONLY_IN_SOURCE: return CPREG_REASON_UNKNOWN_REGISTER;
+	case CPREG_FIND_ONLY_IN_DESTINATION: return CPREG_REASON_MISSING_REGISTER;
+	case CPREG_FIND_VCPU_FEATURE: return CPREG_REASON_FEATURE_MISSING;
+	default: break;
+	}
+	if (!f->has_source || !f->has_destination)
+		return CPREG_REASON_NOT_READABLE;
+	switch (f->rule) {
+	case CPREG_RULE_EQUAL:
+	case CPREG_RULE_OUTSIDE_MASK:
+		return failed ? CPREG_REASON_KERNEL_REFUSES_VALUE : CPREG_REASON_VALUE_ACCEPTED;
+	case CPREG_RULE_INVARIANT: return failed ? CPREG_REASON_ID_INVARIANT : CPREG_REASON_VALUE_ACCEPTED;
+	case CPREG_RULE_IMP_ID: return failed ? CPREG_REASON_MIDR_DIFFERS : CPREG_REASON_VALUE_ACCEPTED;
+	case CPREG_RULE_CLIDR:
+	case CPREG_RULE_CCSIDR:
+		return failed ? CPREG_REASON_CACHE_GEOMETRY : CPREG_REASON_VALUE_ACCEPTED;
+	case CPREG_RULE_FIELD_UNSAFE: return CPREG_REASON_FIELD_UNSAFE;
+	case CPREG_RULE_FIELD_SAFE: return CPREG_REASON_FIELD_SAFE;
+	case CPREG_RULE_PSCI_VERSION: return failed ? CPREG_REASON_PSCI_VERSION : CPREG_REASON_VALUE_ACCEPTED;
+	case CPREG_RULE_WORKAROUND: return failed ? CPREG_REASON_FIRMWARE_LEVEL : CPREG_REASON_VALUE_ACCEPTED;
+	case CPREG_RULE_FW_BITMAP: return failed ? CPREG_REASON_FIRMWARE_SERVICES : CPREG_REASON_VALUE_ACCEPTED;
+	case CPREG_RULE_UNREADABLE: return CPREG_REASON_TRIAL_DECIDES;
+	default:
+		return f->outcome == CPREG_OUT_UNKNOWN ? CPREG_REASON_TRIAL_DECIDES
+			: failed ? CPREG_REASON_KERNEL_REFUSES_VALUE : CPREG_REASON_VALUE_ACCEPTED;
+	}
+}
+
+static struct cpreg_remedy *remedy_add(struct cpreg_remedy *out, size_t max, size_t *n, enum cpreg_remedy_kind kind,
+				       const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static struct cpreg_remedy *remedy_add(struct cpreg_remedy *out, size_t max, size_t *n, enum cpreg_remedy_kind kind,
+				       const char *fmt, ...)
+{
+	struct cpreg_remedy *r;
+	va_list ap;
+
+	if (*n >= max)
+		return NULL;
+	r = &out[(*n)++];
+	memset(r, 0, sizeof(*r));
+	r->kind = kind;
+	va_start(ap, fmt);
+	vsnprintf(r->text, sizeof(r->text), fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+/* Does QEMU 11.1's built-in tolerance table know this register? */
+static bool builtin_11_1_tolerates(uint64_t id)
+{
+	struct cpreg_policy *p = NULL;
+	bool r;
+
+	if (cpreg_policy_new_builtin("qemu-11.1", &p) < 0)
+		return false;
+	r = cpreg_tolerance_find(cpreg_policy_tolerances(p), id) != NULL;
+	cpreg_policy_unref(p);
+	return r;
+}
+
+size_t cpreg_verdict_remedies(const struct cpreg_verdict *v, size_t i, struct cpreg_remedy *out, size_t max)
+{
+	const struct cpreg_finding *f = v && i < v->n ? &v->f[i] : NULL;
+	const char *sk, *dk;
+	struct cpreg_remedy *r;
+	size_t n = 0;
+
+	if (!f || (f->outcome != CPREG_OUT_FAIL && f->outcome != CPREG_OUT_UNKNOWN))
+		return 0;
+	sk = v->src.kernel ? v->src.kernel : "the source's";
+	dk = v->dst.kernel ? v->dst.kernel : "unknown";
+	switch (cpreg_finding_reason(f)) {
+	case CPREG_REASON_COUNT_EXCEEDED:
+		if ((r = remedy_add(out, max, &n, CPREG_REMEDY_QEMU, "a destination QEMU 11.1 or later has no count check "
+				    "(and tolerates TCR2/PIR/VENDOR_HYP_BMAP_2)")))
+			snprintf(r->min_version, sizeof(r->min_version), "11.1");
+		break;
+	case CPREG_REASON_FEATURE_MISSING: {
+		bool pmu = strcmp(f->name, "pmu-v3") == 0, sve = strcmp(f->name, "sve") == 0;
+		const char *opt = pmu ? "pmu" : sve ? "sve" : strncmp(f->name, "ptrauth", 7) == 0 ? "pauth" : NULL;
+
+		if (opt && (r = remedy_add(out, max, &n, CPREG_REMEDY_VM_OPTION, "turn %s off for the VM on both ends "
+					   "(QEMU -cpu host,%s=off%s)", f->name, opt,
+					   pmu || sve ? "" : "; libvirt has no element for it: <qemu:commandline>"))) {
+			snprintf(r->qemu, sizeof(r->qemu), "%s=off", opt);
+			snprintf(r->libvirt, sizeof(r->libvirt), "%s", pmu ? "<features><pmu state='off'/></features>"
+				 : sve ? "<cpu><feature policy='disable' name='sve'/></cpu>" : "");
+		}
+		remedy_add(out, max, &n, CPREG_REMEDY_PLACEMENT, "place the VM on a host whose vCPU offers %s", f->name);
+		break;
+	}
+	case CPREG_REASON_UNKNOWN_REGISTER:
+		if (strcmp(v->policy, "qemu-legacy") == 0 && builtin_11_1_tolerates(f->id)) {
+			if ((r = remedy_add(out, max, &n, CPREG_REMEDY_QEMU, "a destination QEMU 11.1 or later tolerates %s "
+					    "(its built-in tolerance table)", f->name)))
+				snprintf(r->min_version, sizeof(r->min_version), "11.1");
+			break;
+		}
+		if ((r = remedy_add(out, max, &n, CPREG_REMEDY_KERNEL, "the destination kernel %s does not list %s and the "
+				    "source kernel %s does: migrate to a kernel that lists it (the source's series or newer)",
+				    dk, f->name, sk)) && v->src.kernel)
+			snprintf(r->min_version, sizeof(r->min_version), "%.*s", (int)strcspn(v->src.kernel, "-+ "),
+				 v->src.kernel);
+		remedy_add(out, max, &n, CPREG_REMEDY_SITE_POLICY, "if %s is known harmless for your VMs, a site "
+			   "tolerance lets QEMU 11.1 drop it (docs/policy.md)", f->name);
+		break;
+	case CPREG_REASON_PSCI_VERSION:
+		if ((r = remedy_add(out, max, &n, CPREG_REMEDY_VM_OPTION, "pin the VM's PSCI version to what the destination "
+				    "implements: QEMU 11.1 -cpu host,kvm-psci-version=%u.%u (libvirt has no element for it: "
+				    "<qemu:commandline>)", (unsigned)(f->destination_value >> 16),
+				    (unsigned)(f->destination_value & 0xffff))))
+			snprintf(r->qemu, sizeof(r->qemu), "kvm-psci-version=%u.%u", (unsigned)(f->destination_value >> 16),
+				 (unsigned)(f->destination_value & 0xffff));
+		break;
+	case CPREG_REASON_FIRMWARE_LEVEL:
+		remedy_add(out, max, &n, CPREG_REMEDY_PLACEMENT, "the destination reports a lower level for this "
+			   "Spectre-class workaround: place the VM on a host whose CPU and firmware are mitigated at least "
+			   "as well");
+		break;
+	case CPREG_REASON_FIRMWARE_SERVICES:
+		remedy_add(out, max, &n, CPREG_REMEDY_KERNEL, "the destination's KVM offers fewer hypervisor services: a "
+			   "newer destination kernel, or hide the services from the VM on the source (the bitmaps are "
+			   "writable before the VM first runs)");
+		break;
+	case CPREG_REASON_MIDR_DIFFERS:
+		remedy_add(out, max, &n, CPREG_REMEDY_PLACEMENT, "a different CPU implementation: QEMU does not make "
+			   "MIDR/REVIDR/AIDR writable (KVM_CAP_ARM_WRITABLE_IMP_ID_REGS), so migrate between hosts with the "
+			   "same MIDR_EL1");
+		break;
+	case CPREG_REASON_ID_INVARIANT:
+		if ((r = remedy_add(out, max, &n, CPREG_REMEDY_KERNEL, "the destination kernel %s (before 6.7) cannot take "
+				    "other ID register or cache geometry values; a destination with Linux 6.7 or later "
+				    "accepts lower feature values (its cpregd's trial tells exactly)", dk)))
+			snprintf(r->min_version, sizeof(r->min_version), "6.7");
+		break;
+	case CPREG_REASON_CACHE_GEOMETRY:
+		remedy_add(out, max, &n, CPREG_REMEDY_PLACEMENT, "the destination's caches cannot be presented as the "
+			   "source's: migrate between hosts with the same cache geometry (CLIDR_EL1, minimum line size in "
+			   "CTR_EL0)");
+		break;
+	case CPREG_REASON_KERNEL_REFUSES_VALUE:
+	case CPREG_REASON_FIELD_UNSAFE:
+		remedy_add(out, max, &n, CPREG_REMEDY_PLACEMENT, "the source VM sees features the destination cannot give "
+			   "(or the destination's vCPU has ones the source lacks): migrate to hosts that match, or turn the "
+			   "feature off for the VM on both ends (pmu/sve/pauth=off) where QEMU offers it");
+		break;
+	default:
+		remedy_add(out, max, &n, CPREG_REMEDY_TRIAL, "ask the destination's cpregd (cpregctl check SOURCE there): "
+			   "its live trial says what its kernel takes");
+		break;
+	}
+	return n;
+}
+
 const char *cpreg_verdict_trial_summary(const struct cpreg_verdict *v, char *buf, size_t len)
 {
 	if (!v || !len)
@@ -733,7 +931,29 @@ int cpreg_verdict_to_json(const struct cpreg_verdict *v, char **ret_text)
 		}
 		fputs(", \"message\": ", f);
 		put_str(f, x->message);
-		fputs("}", f);
+		fprintf(f, ", \"reason\": \"%s\", \"remedies\": [", cpreg_reason_name(cpreg_finding_reason(x)));
+		{
+			struct cpreg_remedy rem[4];
+			size_t nr = cpreg_verdict_remedies(v, i, rem, ARRAY_SIZE(rem));
+
+			for (size_t k = 0; k < nr; k++) {
+				fprintf(f, "%s{\"kind\": \"%s\"", k ? ", " : "", cpreg_remedy_kind_name(rem[k].kind));
+				if (rem[k].kind == CPREG_REMEDY_VM_OPTION) {
+					fputs(", \"qemu\": ", f);
+					put_str(f, rem[k].qemu);
+					fputs(", \"libvirt\": ", f);
+					put_str(f, rem[k].libvirt[0] ? rem[k].libvirt : NULL);
+				}
+				if (rem[k].kind == CPREG_REMEDY_QEMU || rem[k].kind == CPREG_REMEDY_KERNEL) {
+					fputs(", \"min_version\": ", f);
+					put_str(f, rem[k].min_version[0] ? rem[k].min_version : NULL);
+				}
+				fputs(", \"text\": ", f);
+				put_str(f, rem[k].text);
+				fputs("}", f);
+			}
+		}
+		fputs("]}", f);
 	}
 	fputs(v->n ? "\n  ]" : "]", f);
 	if (v->trial) {
@@ -957,6 +1177,12 @@ static int vfinding(struct vrd *r, json_object *o, size_t i, struct cpreg_findin
 	if ((e = vstr(r, o, at, "message", false, sizeof(f->message) - 1, &s)) < 0)
 		return e;
 	snprintf(f->message, sizeof(f->message), "%s", s);
+	/* reason and remedies are derived: the reason must be what the finding makes it (remedies are rewritten). */
+	if ((e = vstr(r, o, at, "reason", false, 64, &s)) < 0)
+		return e;
+	if (strcmp(s, cpreg_reason_name(cpreg_finding_reason(f))) != 0)
+		return vfail(r, "\"%s\", but the finding's kind, rule and outcome make it \"%s\"", s,
+			     cpreg_reason_name(cpreg_finding_reason(f)));
 	return 0;
 }
 

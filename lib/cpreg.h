@@ -321,6 +321,52 @@ struct cpreg_finding {
 
 struct cpreg_verdict;
 CPREG_EXPORT const char *cpreg_finding_kind_name(enum cpreg_finding_kind k);
+
+/*
+ * Why a finding has its outcome, for machines: a stable name per reason
+ * (cpreg_reason_name; docs/verdict.md lists them), derived from the kind
+ * and the kernel model's rule.
+ */
+enum cpreg_reason {
+	CPREG_REASON_COUNT_EXCEEDED = 1,  /* QEMU before 11.1: more registers than the destination lists */
+	CPREG_REASON_UNKNOWN_REGISTER,    /* the source migrates a register the destination does not list */
+	CPREG_REASON_MISSING_REGISTER,    /* the destination lists one the source does not send */
+	CPREG_REASON_VALUE_ACCEPTED,      /* the destination kernel takes the source's value */
+	CPREG_REASON_KERNEL_REFUSES_VALUE,/* bits the destination kernel cannot take */
+	CPREG_REASON_FIELD_UNSAFE,        /* an ID field above what the destination offers */
+	CPREG_REASON_FIELD_SAFE,          /* ID fields lower than the destination's: writable, safe */
+	CPREG_REASON_ID_INVARIANT,        /* ID registers fixed before Linux 6.7 */
+	CPREG_REASON_MIDR_DIFFERS,        /* a different CPU implementation (MIDR/REVIDR/AIDR) */
+	CPREG_REASON_CACHE_GEOMETRY,      /* CLIDR/CCSIDR the destination cannot present */
+	CPREG_REASON_PSCI_VERSION,        /* a PSCI version the destination does not implement */
+	CPREG_REASON_FIRMWARE_LEVEL,      /* an SMCCC workaround level above the destination's */
+	CPREG_REASON_FIRMWARE_SERVICES,   /* hypervisor services the destination does not offer */
+	CPREG_REASON_FEATURE_MISSING,     /* a vCPU feature the destination cannot give */
+	CPREG_REASON_TRIAL_DECIDES,       /* only the destination kernel can tell: its live trial */
+	CPREG_REASON_NOT_READABLE,        /* one end could not read the register: not compared */
+};
+CPREG_EXPORT enum cpreg_reason cpreg_finding_reason(const struct cpreg_finding *f);
+CPREG_EXPORT const char *cpreg_reason_name(enum cpreg_reason r);
+
+/* What would change a failing or undecided finding (docs/verdict.md). */
+enum cpreg_remedy_kind {
+	CPREG_REMEDY_VM_OPTION = 1,   /* start the VM with this option on both ends */
+	CPREG_REMEDY_QEMU,            /* a destination QEMU of at least min_version */
+	CPREG_REMEDY_KERNEL,          /* a destination kernel of at least min_version */
+	CPREG_REMEDY_SITE_POLICY,     /* a site tolerance, if the difference is known harmless */
+	CPREG_REMEDY_PLACEMENT,       /* another destination: the hosts differ in what no option changes */
+	CPREG_REMEDY_TRIAL,           /* ask the destination's cpregd: its live trial decides */
+};
+struct cpreg_remedy {
+	enum cpreg_remedy_kind kind;
+	char qemu[64];          /* VM_OPTION: the -cpu property, "kvm-psci-version=1.1" */
+	char libvirt[160];      /* VM_OPTION: the domain XML that sets it, "" when libvirt has no element */
+	char min_version[32];   /* QEMU, KERNEL */
+	char text[320];         /* the same in a sentence, for people */
+};
+CPREG_EXPORT const char *cpreg_remedy_kind_name(enum cpreg_remedy_kind k);
+/* The remedies of finding i of v (none for ok and tolerated ones); how many were written, at most max. */
+CPREG_EXPORT size_t cpreg_verdict_remedies(const struct cpreg_verdict *v, size_t i, struct cpreg_remedy *out, size_t max);
 CPREG_EXPORT const char *cpreg_outcome_name(enum cpreg_outcome o);
 CPREG_EXPORT const char *cpreg_result_name(enum cpreg_result r);
 

@@ -45,6 +45,36 @@ ok $? "explain lists failures first"
 "$C" explain -p qemu-legacy "$P/neoverse-n1_linux-6.12.json" "$P/neoverse-n1_linux-7.2.json" >"$T/explain3"
 grep -q 'QEMU 11.1 or later has no count check' "$T/explain3" && grep -q 'QEMU 11.1 or later tolerates TCR2_EL1' "$T/explain3"
 ok $? "explain under qemu-legacy: QEMU 11.1 named as the remedy for the count and TCR2_EL1"
+# explain --json: each failing finding's reason and structured remedies, and each remedy proven by
+# checking again with it applied (the outcome it promises is the library's own rule, BRIEF 5).
+M=$top_srcdir/tests/data/migrate
+"$C" --json explain "$M/a57-72-q11.json" "$M/a57-612-q10.json" >"$T/ex.json"
+psci=$(jq -r '[.findings[] | select(.reason == "psci-version") | .remedies[] | select(.kind == "vm-option") | .qemu][0]' "$T/ex.json")
+[ "$psci" = "kvm-psci-version=1.1" ]
+ok $? "explain --json a57 7.2 -> 6.12: the PSCI finding's remedy is the VM option $psci"
+"$C" --json --psci-version "${psci#kvm-psci-version=}" check "$M/a57-72-q11.json" "$M/a57-612-q10.json" >"$T/ex2.json"
+jq -e '[.findings[] | select(.reason == "psci-version" and .outcome == "fail")] | length == 0' "$T/ex2.json" >/dev/null
+ok $? "  and with it applied (--psci-version ${psci#kvm-psci-version=}) no PSCI finding fails"
+"$C" --json explain "$M/a64fx-61-q72.json" "$M/a57-612-q10.json" >"$T/ex3.json"
+jq -e '[.findings[] | select(.reason == "feature-missing" and .name == "sve") | .remedies[] | select(.kind == "vm-option")][0]
+	| .qemu == "sve=off" and .libvirt == "<cpu><feature policy='"'disable'"' name='"'sve'"'/></cpu>"' "$T/ex3.json" >/dev/null
+ok $? "explain --json a64fx -> a57: SVE missing, the remedy is sve=off, with its libvirt element"
+"$C" --json --disable sve=off check "$M/a64fx-61-q72.json" "$M/a57-612-q10.json" >"$T/ex4.json"
+jq -e '[.findings[] | select(.reason == "feature-missing" and .name == "sve")] | length == 0' "$T/ex4.json" >/dev/null
+ok $? "  and with sve=off no SVE finding is left"
+"$C" --json explain -p qemu-legacy "$P/neoverse-n1_linux-6.12.json" "$P/neoverse-n1_linux-7.2.json" >"$T/ex5.json"
+jq -e '[.findings[] | select(.reason == "count-exceeded") | .remedies[] | select(.kind == "qemu")][0].min_version == "11.1"' \
+	"$T/ex5.json" >/dev/null
+ok $? "explain --json under qemu-legacy: the count's remedy is a QEMU of at least 11.1"
+"$C" --json check -p qemu-11.1 "$P/neoverse-n1_linux-6.12.json" "$P/neoverse-n1_linux-7.2.json" >"$T/ex6.json"; rc=$?
+[ $rc = 0 ] && jq -e '[.findings[] | select(.reason == "count-exceeded")] | length == 0' "$T/ex6.json" >/dev/null
+ok $? "  and under QEMU 11.1's policy there is no count check: compatible"
+jq -e -s '[.[].findings[]] | ([.[] | select((.outcome == "fail" or .outcome == "unknown") and (.remedies | length) == 0)] | length == 0)
+	and ([.[] | select((.outcome == "ok" or .outcome == "tolerated") and (.remedies | length) > 0)] | length == 0)
+	and ([.[] | select(.outcome == "fail")] | length > 10)' "$T/ex.json" "$T/ex3.json" "$T/ex5.json" >/dev/null
+ok $? "every fail or unknown finding has a remedy, and no ok or tolerated one has any"
+grep -q 'remedy (vm-option): pin the VM.s PSCI version' <("$C" explain "$M/a57-72-q11.json" "$M/a57-612-q10.json")
+ok $? "explain's text prints the same remedies, with their kind"
 "$C" explain -p qemu-11.1 "$P/neoverse-n1_linux-6.12.json" "$P/neoverse-n1_linux-6.1.json" >"$T/explain4"
 grep -q 'does not list CNTP_CTL_EL0' "$T/explain4"
 ok $? "explain 6.12 -> 6.1: the physical timer unknown to the older kernel"
