@@ -1130,7 +1130,7 @@ static int vfinding(struct vrd *r, json_object *o, size_t i, struct cpreg_findin
 	char at[32];
 	const char *s;
 	int e, k = 0;
-	bool has_id;
+	bool has_id, rule_known = true;
 
 	snprintf(at, sizeof(at), "findings[%zu]", i);
 	snprintf(r->path, sizeof(r->path), "%s", at);
@@ -1163,11 +1163,11 @@ static int vfinding(struct vrd *r, json_object *o, size_t i, struct cpreg_findin
 	if ((e = vstr(r, o, at, "rule", true, 64, &s)) < 0)
 		return e;
 	if (s) {
+		/* A rule this reader does not know (a newer writer's) reads as none: docs/verdict.md, Versions. */
 		for (k = CPREG_RULE_ANY; k <= CPREG_RULE_UNREADABLE && strcmp(s, cpreg_kernel_rule_name(k)) != 0; k++)
 			;
-		if (k > CPREG_RULE_UNREADABLE)
-			return vfail(r, "\"%s\" is not a kernel model rule", s);
-		f->rule = k;
+		f->rule = k <= CPREG_RULE_UNREADABLE ? k : 0;
+		rule_known = f->rule != 0;
 	}
 	if (f->kind == CPREG_FIND_COUNT_EXCEEDED) {
 		if ((e = vcount(r, o, at, "source_count", &f->source_value)) < 0 ||
@@ -1185,7 +1185,10 @@ static int vfinding(struct vrd *r, json_object *o, size_t i, struct cpreg_findin
 	/* reason and remedies are derived: the reason must be what the finding makes it (remedies are rewritten). */
 	if ((e = vstr(r, o, at, "reason", false, 64, &s)) < 0)
 		return e;
-	if (strcmp(s, cpreg_reason_name(cpreg_finding_reason(f))) != 0)
+	for (k = 1; k < (int)ARRAY_SIZE(reason_names) && strcmp(s, reason_names[k]) != 0; k++)
+		;
+	/* A reason this reader knows must be the one the finding makes; a newer one is taken as given. */
+	if (k < (int)ARRAY_SIZE(reason_names) && rule_known && strcmp(s, cpreg_reason_name(cpreg_finding_reason(f))) != 0)
 		return vfail(r, "\"%s\", but the finding's kind, rule and outcome make it \"%s\"", s,
 			     cpreg_reason_name(cpreg_finding_reason(f)));
 	return 0;
