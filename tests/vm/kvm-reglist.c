@@ -5,11 +5,20 @@
  * register count can be checked against what the kernel itself lists.
  * Features: PSCI 0.2, PMU, SVE (finalized), pointer auth, each when the
  * kernel offers it, as QEMU's "-cpu host" (BRIEF section 4).
+ *
+ * With --time N it is also the bare loop that make bench-vm holds cpregd's
+ * probe against: N times, the same scratch VM and vCPU, KVM_GET_REG_LIST and
+ * KVM_GET_ONE_REG of every register up to 64 bits, and closing it all;
+ * --trial-time N adds a KVM_SET_ONE_REG of each value read, as the live
+ * trial writes a source's values.  Prints the mean and the fastest run.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <time.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -24,22 +33,22 @@ static int ext(int kvm, int cap)
 	return r < 0 ? 0 : r;
 }
 
-int main(void)
+/* The scratch vCPU as QEMU's -cpu host builds it; 0, or -1 with errno's message printed. */
+static int scratch(int *ret_kvm, int *ret_vm, int *ret_vcpu)
 {
 	struct cpreg_kvm_vcpu_init init = { 0 };
-	struct cpreg_kvm_reg_list list = { .n = 0 };
 	int kvm, vm, vcpu, sve = 4;
 
 	kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (kvm < 0) {
 		perror("open /dev/kvm");
-		return 2;
+		return -1;
 	}
 	vm = ioctl(kvm, CPREG_KVM_CREATE_VM, CPREG_KVM_VM_TYPE_ARM_IPA_SIZE(ext(kvm, 165)));
 	if (vm < 0 || (vcpu = ioctl(vm, CPREG_KVM_CREATE_VCPU, 0)) < 0 ||
 	    ioctl(vm, CPREG_KVM_ARM_PREFERRED_TARGET, &init) < 0) {
 		perror("scratch vCPU");
-		return 2;
+		return -1;
 	}
 	if (ext(kvm, 102))
 		init.features[0] |= 1u << 2;
@@ -52,8 +61,76 @@ int main(void)
 	if (ioctl(vcpu, CPREG_KVM_ARM_VCPU_INIT, &init) < 0 ||
 	    ((init.features[0] & 1u << 4) && ioctl(vcpu, CPREG_KVM_ARM_VCPU_FINALIZE, &sve) < 0)) {
 		perror("vCPU init");
-		return 2;
+		return -1;
 	}
+	*ret_kvm = kvm;
+	*ret_vm = vm;
+	*ret_vcpu = vcpu;
+	return 0;
+}
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* One bare probe (and with write, one bare trial), scratch VM to close; its milliseconds, or -1. */
+static double bare_run(int write)
+{
+	struct cpreg_kvm_reg_list probe = { .n = 0 }, *list;
+	double t0 = now_ms();
+	int kvm, vm, vcpu;
+
+	if (scratch(&kvm, &vm, &vcpu) < 0)
+		return -1;
+	if (ioctl(vcpu, CPREG_KVM_GET_REG_LIST, &probe) == 0 || errno != E2BIG)
+		return -1;
+	list = malloc(sizeof(*list) + probe.n * sizeof(uint64_t));
+	list->n = probe.n;
+	if (ioctl(vcpu, CPREG_KVM_GET_REG_LIST, list) < 0)
+		return -1;
+	for (uint64_t i = 0; i < list->n; i++) {
+		uint64_t v = 0;
+		struct cpreg_kvm_one_reg one = { .id = list->reg[i], .addr = (uintptr_t)&v };
+
+		/* KVM_REG_SIZE (the UAPI's bits 52-55): the SVE Z/P registers are wider and not read. */
+		if ((1u << ((list->reg[i] >> 52) & 0xf)) > 8)
+			continue;
+		if (ioctl(vcpu, CPREG_KVM_GET_ONE_REG, &one) == 0 && write)
+			ioctl(vcpu, CPREG_KVM_SET_ONE_REG, &one);
+	}
+	free(list);
+	close(vcpu);
+	close(vm);
+	close(kvm);
+	return now_ms() - t0;
+}
+
+int main(int argc, char **argv)
+{
+	struct cpreg_kvm_reg_list list = { .n = 0 };
+	int kvm, vm, vcpu;
+
+	if (argc == 3 && (strcmp(argv[1], "--time") == 0 || strcmp(argv[1], "--trial-time") == 0)) {
+		int n = atoi(argv[2]), write = strcmp(argv[1], "--trial-time") == 0;
+		double sum = 0, best = 1e9;
+
+		for (int i = 0; i < n; i++) {
+			double ms = bare_run(write);
+
+			if (ms < 0)
+				return 2;
+			sum += ms;
+			best = ms < best ? ms : best;
+		}
+		printf("bare %s: %d runs, mean %.2f ms, fastest %.2f ms\n", write ? "trial" : "probe", n, n ? sum / n : 0, best);
+		return 0;
+	}
+	if (scratch(&kvm, &vm, &vcpu) < 0)
+		return 2;
 	if (ioctl(vcpu, CPREG_KVM_GET_REG_LIST, &list) == 0 || errno != E2BIG) {
 		perror("KVM_GET_REG_LIST");
 		return 2;

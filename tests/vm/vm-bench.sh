@@ -1,0 +1,43 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# make bench-vm: cpregd's probe and live trial against a bare loop of the
+# same KVM ioctls (tests/vm/kvm-reglist --time / --trial-time: scratch VM
+# and vCPU, KVM_GET_REG_LIST, KVM_GET_ONE_REG of each register, for the
+# trial KVM_SET_ONE_REG of each value, closing it all), on the same
+# emulated host (neoverse-n1, Linux 6.12) with real KVM.  The probe's and
+# the trial's own durations include closing their scratch VM.  Figures,
+# not pass/fail; issue 12's goal is a ratio of at most 1.2.
+set -u
+: "${top_srcdir:?run through make bench-vm}" "${top_builddir:?run through make bench-vm}"
+. "$top_srcdir/tests/vm/lib.sh"
+vm_setup
+N=${CPREG_BENCH_RUNS:-20}
+out=$top_builddir/tests/vm-out/bench
+rm -rf "$out"; mkdir -p "$out"
+script=$(mktemp)
+trap 'rm -f "$script"' EXIT
+cat >"$script" <<T
+section bare kvm-reglist --time $N
+section baretrial kvm-reglist --trial-time $N
+cpregd --socket /run/b.sock --state-dir /tmp --no-qemu --timeout 300 >/tmp/cpregd.log 2>&1 &
+pid=\$!
+i=0; while [ ! -S /run/b.sock ] && [ \$i -lt 300 ]; do sleep 0.1; i=\$((i + 1)); done
+# The daemon's own probes, warm as on a long-running host: SIGHUP re-probes; the health says how long it took.
+section probes sh -c 'hf() { cpregctl --timeout 600 -s /run/b.sock health | sed -n "s/.*\"\$1\": *\([0-9]*\).*/\\1/p"; }
+	i=0; while [ "\$(hf probes_ok)" -lt 1 ] 2>/dev/null; do sleep 0.1; done
+	while [ \$i -lt $N ]; do kill -HUP '\$pid'; while [ "\$(hf probes_ok)" -lt \$((i + 2)) ]; do sleep 0.05; done
+	hf inventory_probe_ms; i=\$((i + 1)); done'
+cpregctl --timeout 600 -s /run/b.sock inventory >/tmp/p.json
+section trials sh -c 'i=0; while [ \$i -lt $N ]; do cpregctl --timeout 600 -s /run/b.sock --json check /tmp/p.json | sed -n "s/.*\"trial\": {\"ran\": true, \"duration_ms\": \([0-9]*\).*/\\1/p"; i=\$((i + 1)); done'
+T
+if ! boot neoverse-n1 trixie bench "$script" "$out"; then
+	echo "bench-vm: the emulated host did not finish (see $out/console.log)"
+	exit 1
+fi
+mean() { awk 'NF { s += $1; n++ } END { if (n) printf "%.1f", s / n; else print "?" }' "$1"; }
+bare=$(sed -n 's/.*mean \([0-9.]*\) ms.*/\1/p' "$out/bare"); baret=$(sed -n 's/.*mean \([0-9.]*\) ms.*/\1/p' "$out/baretrial")
+probe=$(mean "$out/probes"); trial=$(mean "$out/trials")
+echo "bench-vm: neoverse-n1, $(cat "$out/kernel"), emulated (TCG) with real KVM, $N runs each:"
+echo "  probe: cpregd $probe ms (a running daemon's re-probes, health's inventory_probe_ms), bare loop $bare ms: ratio $(echo "scale=2; $probe / $bare" | bc 2>/dev/null)"
+echo "  trial: cpregd $trial ms (the verdict's trial.duration_ms, a self-check writing every value), bare loop $baret ms: ratio $(echo "scale=2; $trial / $baret" | bc 2>/dev/null)"
