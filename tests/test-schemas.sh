@@ -39,6 +39,20 @@ for f in pools prof-yes prof-no plan; do
 	ok $? "$f: valid against cpreg-pools-1.schema.json ($(head -c 300 "$tmp/err"))"
 done
 # Inventories: every fixture (converted dumps, cpregd's own probes, the real-migration hosts' exports).
+# cpregctl diff and matrix, on pairs that differ in values, in listed registers, and not at all.
+"$CTL" --json diff "$P/neoverse-n1_linux-6.12.json" "$P/cortex-a57_linux-6.12.json" >"$tmp/d1.json"
+"$CTL" --json diff "$P/neoverse-n1_linux-6.12.json" "$P/neoverse-n1_linux-7.2.json" >"$tmp/d2.json"
+"$CTL" --json diff "$P/neoverse-n1_linux-6.12.json" "$P/neoverse-n1_linux-6.12.json" >"$tmp/d3.json"
+"$CTL" --json diff "$P/a64fx_linux-6.12.json" "$P/max_linux-6.12.json" >"$tmp/d4.json"   # SVE's wide registers
+/usr/bin/python3 "$V" "$S/cpreg-diff-1.schema.json" "$tmp"/d[1234].json >"$tmp/err" 2>&1 &&
+	jq -e '.count == (.differences | length) and .count > 0' "$tmp/d1.json" >/dev/null &&
+	jq -e '[.differences[] | select(.b == null)] | length > 0' "$tmp/d2.json" >/dev/null && jq -e '.count == 0' "$tmp/d3.json" >/dev/null
+ok $? "cpregctl diff --json: valid against cpreg-diff-1.schema.json, counts agree, registers on one side only are null on the other ($(head -c 300 "$tmp/err"))"
+"$CTL" --json matrix "$P"/neoverse-n1_linux-6.12.json "$P"/cortex-a57_linux-6.12.json "$P"/neoverse-n1_linux-7.2.json \
+	"$P"/neoverse-n1_linux-6.12.json >"$tmp/m.json"
+/usr/bin/python3 "$V" "$S/cpreg-matrix-1.schema.json" "$tmp/m.json" >"$tmp/err" 2>&1 &&
+	jq -e '(.pools | length) == 3 and (.pairs | length) == 9 and ([.pools[].members | length] | add) == 4' "$tmp/m.json" >/dev/null
+ok $? "cpregctl matrix --json: valid against cpreg-matrix-1.schema.json; 4 files, 3 distinct hosts, 9 ordered pairs ($(head -c 300 "$tmp/err"))"
 /usr/bin/python3 "$V" "$S/cpreg-inventory-1.schema.json" "$top_srcdir"/tests/data/*/*.json >"$tmp/err" 2>&1
 ok $? "cpreg-inventory/1: all $(ls "$top_srcdir"/tests/data/*/*.json | wc -l) inventories in tests/data ($(head -c 300 "$tmp/err"))"
 # Health, as a running daemon answers it: ok, and degraded (its probe fails).
