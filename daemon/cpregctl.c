@@ -350,6 +350,14 @@ static int cmd_check(int argc, char **argv)
 			return fail("%s:%s: %s", argv[0], err.where, err.message);
 		}
 		cpreg_inventory_unref(s);
+		/* The daemon takes a policy by name; a policy file stays here: check offline against a destination file. */
+		if (arg.policy && strcmp(arg.policy, "qemu-legacy") != 0 && strcmp(arg.policy, "qemu-11.1") != 0 &&
+		    strcmp(arg.policy, "auto") != 0 && strcmp(arg.policy, "site") != 0) {
+			free(text);
+			return fail("-p %s: the daemon checks under its own policies only (qemu-legacy, qemu-11.1, auto, or "
+				    "site: its --policy-file); to check under a policy file, give the destination's "
+				    "inventory too: cpregctl -p %s check %s DESTINATION.json", arg.policy, arg.policy, argv[0]);
+		}
 		snprintf(target, sizeof(target), "/v1/check?trial=%d%s%s%s%s%s%s%s", arg.trial_off ? 0 : 1,
 			 arg.policy ? "&policy=" : "", arg.policy ? arg.policy : "",
 			 arg.psci ? "&psci=" : "", arg.psci ? arg.psci : "",

@@ -482,6 +482,29 @@ static void reply_json_obj(struct http_request *req, enum endpoint ep, int code,
 	free(text);
 }
 
+/*
+ * Error messages echo what the client sent (a path, a query key): a byte
+ * that is not part of valid UTF-8, or a control character, becomes '?', so
+ * that every document the daemon writes is valid JSON text.
+ */
+static void make_utf8(char *s)
+{
+	unsigned char *p = (unsigned char *)s;
+
+	while (*p) {
+		int n = *p < 0x80 ? 0 : (*p & 0xe0) == 0xc0 ? 1 : (*p & 0xf0) == 0xe0 ? 2 : (*p & 0xf8) == 0xf0 ? 3 : -1;
+		int ok = n >= 0 && !(n == 1 && *p < 0xc2) && !(n == 3 && *p > 0xf4);
+
+		for (int k = 1; ok && k <= n; k++)
+			ok = (p[k] & 0xc0) == 0x80;
+		if (!ok || *p < 0x20) {
+			*p++ = '?';
+			continue;
+		}
+		p += n + 1;
+	}
+}
+
 static void reply_error(struct http_request *req, enum endpoint ep, int code, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 static void reply_error(struct http_request *req, enum endpoint ep, int code, const char *fmt, ...)
@@ -493,6 +516,7 @@ static void reply_error(struct http_request *req, enum endpoint ep, int code, co
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	make_utf8(msg);
 	json_object_object_add(e, "code", json_object_new_int(code));
 	json_object_object_add(e, "message", json_object_new_string(msg));
 	json_object_object_add(o, "error", e);
@@ -819,6 +843,12 @@ static void h_check(struct http_request *req)
 	jd->dev = opt.dev;
 	jd->replay = opt.replay;
 	jd->want_json = true;
+	/* The verdict says how fresh this host's inventory was: a restart's persisted one, a failed re-probe. */
+	jd->dst_source = S.from_disk ? "state-dir" : "probe";
+	jd->dst_age = inventory_age();
+	if (S.degraded || S.from_disk)
+		snprintf(jd->dst_warning, sizeof(jd->dst_warning), "%s",
+			 S.reason[0] ? S.reason : "serving the persisted inventory; not re-probed yet");
 	jd->job.run = judge_run;
 	jd->job.done = check_done;
 	cj->req = req;
@@ -1121,6 +1151,14 @@ static void on_request(struct http_request *req, void *arg)
 			TAILQ_INSERT_TAIL(&PR.first, p, link);
 			return;
 		}
+	}
+	/* Only /v1/check takes query parameters; elsewhere one is a mistake to name, not to ignore. */
+	if (ep != EP_CHECK && ep != EP_OTHER && http_request_query(req) && *http_request_query(req)) {
+		char key[65];
+
+		snprintf(key, sizeof(key), "%.*s", (int)strcspn(http_request_query(req), "=&"), http_request_query(req));
+		reply_error(req, ep, 400, "query parameter \"%s\" is unknown: %s takes none", key, ep_names[ep]);
+		return;
 	}
 	switch (ep) {
 	case EP_INVENTORY:

@@ -247,6 +247,12 @@ void judge_run(struct worker_job *j)
 	if (jd->trial)
 		run_trial(jd, src);
 	cpreg_inventory_unref(src);
+	if (jd->dst_source &&
+	    cpreg_verdict_set_destination_state(jd->verdict, jd->dst_source, jd->dst_age,
+						jd->dst_warning[0] ? jd->dst_warning : NULL) < 0) {
+		jd->r = fail(jd, -ENOMEM, "check", "out of memory");
+		return;
+	}
 	if (jd->want_json && cpreg_verdict_to_json(jd->verdict, &jd->json) < 0) {
 		jd->r = fail(jd, -ENOMEM, "check", "out of memory");
 		return;

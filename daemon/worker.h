@@ -48,6 +48,10 @@ struct judge {
 	bool trial;
 	const char *dev, *replay;          /* where the trial's scratch vCPU comes from */
 	bool want_json;
+	/* How fresh dst was (the daemon's own inventory), said in the verdict; NULL: not said. */
+	const char *dst_source;
+	int64_t dst_age;
+	char dst_warning[1024];
 	/* out */
 	int r;                             /* < 0: err says what; -EBADMSG: the source is invalid */
 	struct cpreg_error err;

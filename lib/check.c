@@ -48,6 +48,9 @@ struct cpreg_verdict {
 	struct side src, dst;
 	struct cpreg_finding *f;
 	size_t n, cap;
+	/* The destination's inventory when it judged (cpreg_verdict_set_destination_state), or none. */
+	char *dst_source, *dst_warning;
+	int64_t dst_age;
 };
 
 static const char *const kind_names[] = {
@@ -440,6 +443,8 @@ struct cpreg_verdict *cpreg_verdict_unref(struct cpreg_verdict *v)
 {
 	if (!v || cpreg_ref_dec(&v->refcount) > 0)
 		return NULL;
+	free(v->dst_source);
+	free(v->dst_warning);
 	free(v->policy);
 	free(v->policy_reason);
 	for (struct side *s = &v->src; s; s = s == &v->src ? &v->dst : NULL) {
@@ -855,6 +860,25 @@ size_t cpreg_verdict_remedies(const struct cpreg_verdict *v, size_t i, struct cp
 	return n;
 }
 
+int cpreg_verdict_set_destination_state(struct cpreg_verdict *v, const char *source, int64_t age_seconds,
+					const char *warning)
+{
+	char *s = NULL, *w = NULL;
+
+	if (!v || !source)
+		return -EINVAL;
+	if (!(s = strdup(source)) || (warning && !(w = strdup(warning)))) {
+		free(s);
+		return -ENOMEM;
+	}
+	free(v->dst_source);
+	free(v->dst_warning);
+	v->dst_source = s;
+	v->dst_warning = w;
+	v->dst_age = age_seconds;
+	return 0;
+}
+
 const char *cpreg_verdict_trial_summary(const struct cpreg_verdict *v, char *buf, size_t len)
 {
 	if (!v || !len)
@@ -903,6 +927,17 @@ int cpreg_verdict_to_json(const struct cpreg_verdict *v, char **ret_text)
 	fputs(",\n", f);
 	put_side(f, "source", &v->src);
 	put_side(f, "destination", &v->dst);
+	if (v->dst_source) {
+		fputs("  \"destination_state\": {\"inventory_source\": ", f);
+		put_str(f, v->dst_source);
+		if (v->dst_age >= 0)
+			fprintf(f, ", \"inventory_age_seconds\": %" PRId64, v->dst_age);
+		else
+			fputs(", \"inventory_age_seconds\": null", f);
+		fputs(", \"warning\": ", f);
+		put_str(f, v->dst_warning);
+		fputs("},\n", f);
+	}
 	fprintf(f, "  \"counts\": {\"fail\": %zu, \"unknown\": %zu, \"tolerated\": %zu, \"ok\": %zu},\n",
 		counts[CPREG_OUT_FAIL], counts[CPREG_OUT_UNKNOWN], counts[CPREG_OUT_TOLERATED], counts[CPREG_OUT_OK]);
 	fputs("  \"findings\": [", f);
@@ -1296,6 +1331,22 @@ int cpreg_verdict_from_json(const char *text, size_t len, struct cpreg_verdict *
 	}
 	if ((e = vside(&r, root, "source", &v->src)) < 0 || (e = vside(&r, root, "destination", &v->dst)) < 0)
 		goto out;
+	if ((e = vget(&r, root, "", "destination_state", json_type_object, true, false, &o)) < 0)
+		goto out;
+	if (o) {
+		const char *src = NULL, *warn = NULL;
+		json_object *age;
+
+		v->dst_age = -1;
+		if ((e = vstr(&r, o, "destination_state", "inventory_source", false, 32, &src)) < 0 ||
+		    (e = vstr(&r, o, "destination_state", "warning", true, 1024, &warn)) < 0 ||
+		    (e = vget(&r, o, "destination_state", "inventory_age_seconds", json_type_int, false, true, &age)) < 0)
+			goto out;
+		if (cpreg_verdict_set_destination_state(v, src, age ? json_object_get_int64(age) : -1, warn) < 0) {
+			e = cpreg_err(err, -ENOMEM, "", "out of memory");
+			goto out;
+		}
+	}
 	if ((e = vget(&r, root, "", "findings", json_type_array, false, false, &list)) < 0)
 		goto out;
 	if (json_object_array_length(list) > 1 << 20) {

@@ -395,6 +395,14 @@ CPREG_EXPORT int cpreg_verdict_to_json(const struct cpreg_verdict *v, char **ret
  * typed verdict; a malformed or inconsistent one (counts, result and
  * "compatible" against the findings) is -EINVAL naming its JSON path.
  */
+/*
+ * How fresh the destination's inventory was when it judged: where it came
+ * from ("probe", or "state-dir" when a restart serves the persisted one not
+ * yet re-probed), its age, and a warning when the destination is degraded
+ * (its last probe failed), or NULL.  The daemon sets it; the verdict says it.
+ */
+CPREG_EXPORT int cpreg_verdict_set_destination_state(struct cpreg_verdict *v, const char *source, int64_t age_seconds,
+						     const char *warning);
 /* The live trial in a sentence (writes, refusals, contradictions), or why it did not run; NULL: no trial asked. */
 CPREG_EXPORT const char *cpreg_verdict_trial_summary(const struct cpreg_verdict *v, char *buf, size_t len);
 CPREG_EXPORT int cpreg_verdict_from_json(const char *text, size_t len, struct cpreg_verdict **ret,

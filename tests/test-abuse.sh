@@ -63,6 +63,26 @@ done <<EOF
 200|0|HEAD /v1/inventory HTTP/1.1\r\n\r\n|HEAD: the headers, no body (the connection stays usable)
 EOF
 
+# A query on an endpoint that takes none: 400 naming it; bytes that are not UTF-8 in what is echoed become '?'.
+code=$(curl -s -m 5 --unix-socket "$SOCK" -o "$T/body" -w '%{http_code}' 'http://x/v1/health?verbose=1')
+[ "$code" = 400 ] && jq -e '.error.message | test("verbose")' "$T/body" >/dev/null
+ok $? "GET /v1/health?verbose=1: 400 naming the parameter (the health takes none)"
+/usr/bin/python3 - "$SOCK" >"$T/raw404" <<'PY'
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(b"GET /v2/\xff\xc3( HTTP/1.1\r\nConnection: close\r\n\r\n")
+data = b""
+while True:
+    b = s.recv(65536)
+    if not b:
+        break
+    data += b
+head, body = data.split(b"\r\n\r\n", 1)
+print(head.split(b" ")[1].decode(), json.loads(body.decode("utf-8"))["error"]["message"])
+PY
+grep -q '^404 ' "$T/raw404"
+ok $? "a path with bytes that are not UTF-8: 404, and the error document is valid UTF-8 JSON ($(cat "$T/raw404"))"
 # Headers and request lines past 16 KiB, and too many fields: 431 (RFC 6585 5).
 got=$( (printf 'GET /v1/health HTTP/1.1\r\nX-Big: '; head -c 20000 /dev/zero | tr '\0' a; printf '\r\n\r\n') | "$H" raw "$SOCK" 3)
 ok "$([ "$got" = "codes=431 closed=1" ]; echo $?)" "a 20 kB header: 431 and close (got $got)"

@@ -120,6 +120,12 @@ CPREGD_SOCKET=$SOCK "$B/daemon/cpregctl" --json check "$D/neoverse-n1_linux-7.2.
 ok $? "cpregctl check SOURCE (local daemon): exit 1 when incompatible"
 "$B/daemon/cpregctl" -s "$SOCK" check "$D/neoverse-n1_linux-6.12.json" >/dev/null
 ok $? "cpregctl check SOURCE: exit 0 when compatible"
+printf '{"schema": "cpreg-policy/1", "name": "site", "base": "qemu-11.1", "tolerances": []}\n' >"$T/pol.json"
+"$B/daemon/cpregctl" -s "$SOCK" -p "$T/pol.json" check "$D/neoverse-n1_linux-6.12.json" >/dev/null 2>"$T/err"; rc=$?
+[ $rc = 2 ] && grep -q 'own policies only' "$T/err" && grep -q 'DESTINATION.json' "$T/err"
+ok $? "cpregctl -p FILE check SOURCE against the daemon: exit 2, it says the daemon takes policy names and how to check offline"
+"$B/daemon/cpregctl" -s "$SOCK" -p qemu-11.1 check "$D/neoverse-n1_linux-6.12.json" >/dev/null
+ok $? "  while -p qemu-11.1 goes to the daemon (exit 0)"
 "$B/daemon/cpregctl" -s "$SOCK" inventory >"$T/inv.json" && cmp -s "$T/inv.json" <(curl -s --unix-socket "$SOCK" http://x/v1/inventory)
 ok $? "cpregctl inventory prints the daemon's inventory"
 "$B/daemon/cpregctl" -s "$SOCK" health | grep -q '"status":"ok"'
@@ -230,6 +236,11 @@ code=$(http GET /v1/health)
 ok $? "  GET /v1/health: 503 while degraded"
 http GET /metrics >/dev/null; grep -q '^cpregd_probe_success 0$' "$T/body" && grep -q '^cpregd_probes_total{result="failure"} 1$' "$T/body"
 ok $? "  metrics show the failure"
+code=$(http POST '/v1/check?trial=0' --data-binary @"$D/neoverse-n1_linux-6.12.json")
+[ "$code" = 200 ] && jq -e '.destination_state.inventory_source == "probe" and .destination_state.inventory_age_seconds >= 0
+	and (.destination_state.warning | test("probe failed"))' "$T/body" >/dev/null
+ok $? "  a check's verdict says the destination is degraded: its inventory's source and age, and the failure"
+
 [ -f "$T/state/inventory.json" ] && [ "$("$B/tests/invinfo" "$T/state/inventory.json" | sed -n 's/^digest=//p')" = "$DIGEST" ]
 ok $? "the last good inventory is persisted in the state directory"
 
@@ -247,6 +258,11 @@ wait_for 10 test -S "$SOCK"
 code=$(http GET /v1/inventory)
 [ "$code" = 200 ] && grep -qi "^ETag: \"$DIGEST\"" "$T/headers"
 ok $? "after a restart the persisted inventory is served although the probe fails"
+code=$(http POST '/v1/check?trial=0' --data-binary @"$D/neoverse-n1_linux-6.12.json")
+[ "$code" = 200 ] && jq -e '.destination_state.inventory_source == "state-dir" and (.destination_state.warning | length > 0)' \
+	"$T/body" >/dev/null
+ok $? "  and a check's verdict says it judged with the persisted inventory ($(jq -c .destination_state "$T/body" 2>/dev/null | head -c 160))"
+
 code=$(http GET /v1/health)
 [ "$code" = 503 ] && grep -q '"inventory_source":"state-dir"' "$T/body" && grep -q '"inventory_age_seconds":[0-9]' "$T/body"
 ok $? "  and health says it is degraded, where the data is from and how old it is"

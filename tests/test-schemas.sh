@@ -64,7 +64,11 @@ for s in "$tmp/s" "$tmp/s2"; do k=0; while [ ! -S "$s" ] && [ $k -lt 100 ]; do s
 curl -s --unix-socket "$tmp/s" http://x/v1/health >"$tmp/h-ok.json"
 curl -s --unix-socket "$tmp/s2" http://x/v1/health >"$tmp/h-bad.json"
 curl -s --unix-socket "$tmp/s" http://x/v1/inventory >"$tmp/inv.json"
+curl -s --unix-socket "$tmp/s" --data-binary @"$P/neoverse-n1_linux-7.2.json" http://x/v1/check >"$tmp/dv.json"
 kill "$d1" "$d2"; wait "$d1" "$d2" 2>/dev/null
+/usr/bin/python3 "$V" "$S/cpreg-verdict-1.schema.json" "$tmp/dv.json" >"$tmp/err" 2>&1 &&
+	jq -e '.destination_state.inventory_source == "probe" and (.trial.ran == true)' "$tmp/dv.json" >/dev/null
+ok $? "the daemon's verdict (trial and destination_state included) is valid cpreg-verdict/1 ($(head -c 300 "$tmp/err"))"
 /usr/bin/python3 "$V" "$S/health.schema.json" "$tmp/h-ok.json" "$tmp/h-bad.json" >"$tmp/err" 2>&1 &&
 	jq -e '.status == "ok"' "$tmp/h-ok.json" >/dev/null && jq -e '.status == "degraded"' "$tmp/h-bad.json" >/dev/null
 ok $? "health: the daemon's ok and degraded answers are valid ($(head -c 300 "$tmp/err"))"
