@@ -203,7 +203,6 @@ static struct {
 	struct {
 		bool ok;
 		uint64_t writes, failures;
-		time_t last_ok;
 		char error[512];
 		char *last;     /* what was written last (NFD and Nova: rewritten only on change) */
 	} out[_OUT_MAX];
@@ -1035,7 +1034,6 @@ static void write_output(enum output o, const char *path, char *text)
 	}
 	S.out[o].ok = true;
 	S.out[o].writes++;
-	S.out[o].last_ok = time(NULL);
 	S.out[o].error[0] = '\0';
 	free(S.out[o].last);
 	S.out[o].last = text;

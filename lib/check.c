@@ -358,13 +358,6 @@ fail:
 /* The vCPU features that change what migrates (KVM hides their registers and ID fields). */
 #define VM_FEATURES (1u << CPREG_FEAT_PMU_V3 | 1u << CPREG_FEAT_SVE | 1u << CPREG_FEAT_PTRAUTH_ADDRESS)
 
-static uint32_t features_of(const struct cpreg_inventory *inv)
-{
-	int64_t feat;
-
-	return cpreg_inventory_get_number(inv, CPREG_NUM_VCPU_FEATURES, &feat) == 0 ? (uint32_t)feat : 0;
-}
-
 static bool has_feature_finding(const struct cpreg_verdict *v, const char *name)
 {
 	for (size_t i = 0; i < v->n; i++)
@@ -412,7 +405,7 @@ int cpreg_check_vm(const struct cpreg_inventory *src, const struct cpreg_invento
 	r = check_core(s ? s : src, d ? d : dst, policy, &v);
 	if (r < 0)
 		goto out;
-	missing = features_of(s ? s : src) & ~features_of(d ? d : dst) & VM_FEATURES;
+	missing = cpreg_inventory_features(s ? s : src) & ~cpreg_inventory_features(d ? d : dst) & VM_FEATURES;
 	for (unsigned b = 0; b < 32; b++)
 		if ((missing & (1u << b)) && (r = add_missing_feature(v, b)) < 0)
 			goto out;

@@ -62,6 +62,9 @@ struct cpreg_inventory {
 int cpreg_inventory_from_json_general(const char *text, size_t len, struct cpreg_inventory **ret_inv,
 				      struct cpreg_error *err);
 
+/* The scratch vCPU's features (CPREG_FEAT_* bits) the inventory records, 0 when none. */
+uint32_t cpreg_inventory_features(const struct cpreg_inventory *inv);
+
 /* Compute and keep the digest (only while the inventory is not shared). */
 void cpreg_inventory_seal(struct cpreg_inventory *inv);
 

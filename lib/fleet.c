@@ -336,13 +336,6 @@ bool cpreg_fleet_pool_moves(const struct cpreg_fleet *f, size_t a, size_t b)
 
 /* ---- VM profiles ---- */
 
-static uint32_t feats(const struct cpreg_inventory *inv)
-{
-	int64_t v;
-
-	return cpreg_inventory_get_number(inv, CPREG_NUM_VCPU_FEATURES, &v) == 0 ? (uint32_t)v : 0;
-}
-
 static unsigned max_vq(const uint64_t *vls)
 {
 	for (unsigned vq = 512; vq > 0; vq--)
@@ -366,8 +359,8 @@ int cpreg_fleet_profile(const struct cpreg_fleet *f, const struct cpreg_policy *
 		const struct cpreg_reg *psci = cpreg_inventory_find(inv, CPREG_PSCI_VERSION);
 		const uint64_t *vls = cpreg_inventory_sve_vls(inv);
 
-		all &= feats(inv);
-		any |= feats(inv);
+		all &= cpreg_inventory_features(inv);
+		any |= cpreg_inventory_features(inv);
 		if (psci && psci->state == CPREG_VALUE) {
 			psci_min = psci->value < psci_min ? psci->value : psci_min;
 			psci_max = psci->value > psci_max ? psci->value : psci_max;

@@ -387,6 +387,13 @@ int cpreg_inventory_digest(const struct cpreg_inventory *inv, char *buf, size_t 
 	return 0;
 }
 
+uint32_t cpreg_inventory_features(const struct cpreg_inventory *inv)
+{
+	int64_t feat;
+
+	return cpreg_inventory_get_number(inv, CPREG_NUM_VCPU_FEATURES, &feat) == 0 ? (uint32_t)feat : 0;
+}
+
 void cpreg_inventory_seal(struct cpreg_inventory *inv)
 {
 	if (inv && !inv->digest_ok && cpreg_inventory_digest(inv, inv->digest, sizeof(inv->digest)) == 0)
