@@ -144,8 +144,13 @@ wait "$C"
 hwm1=$(hwm_kb)
 diag "64 clients POSTing $(wc -c <"$T/big.json") bytes and never reading: peak RSS $((hwm0 / 1024)) -> $((hwm1 / 1024)) MiB; fresh health: $(cat "$T/fresh-noread")"
 diag "  $(tail -n 1 "$T/noread")"
-[ "$hwm1" -lt $((96 * 1024)) ]
-ok $? "  memory stays bounded: peak RSS $((hwm1 / 1024)) MiB (under 96; unbounded, this was 592 MB)"
+if ldd "$B/daemon/cpregd" 2>/dev/null | grep -q libasan; then
+	# ASan keeps freed memory in its quarantine (256 MiB): RSS says nothing about cpregd there.
+	skip "the memory ceiling under ASan (peak $((hwm1 / 1024)) MiB, its quarantine included)"
+else
+	[ "$hwm1" -lt $((96 * 1024)) ]
+	ok $? "  memory stays bounded: peak RSS $((hwm1 / 1024)) MiB (under 96; unbounded, this was 592 MB)"
+fi
 grep -q 'failed=0' "$T/fresh-noread"
 ok $? "  and fresh clients were served meanwhile"
 wait_for 10 sh -c "[ \"\$(curl -s --unix-socket '$SOCK' http://x/metrics | awk '\$1 == \"cpregd_response_buffered_bytes\" { print \$2 }')\" = 0 ]"
