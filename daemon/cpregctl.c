@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <sys/ioctl.h>
 #include <stdarg.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -100,6 +101,56 @@ static const char *host_label(const struct cpreg_inventory *inv, const char *fal
 
 
 /*
+ * The terminal's width when standard output is one (or $COLUMNS); 0 when it
+ * is a file or a pipe: there each finding stays on one line, for grep.
+ */
+static int text_width(void)
+{
+	static int w = -1;
+	struct winsize ws;
+	const char *c = getenv("COLUMNS");
+
+	if (w >= 0)
+		return w;
+	if (c && atoi(c) >= 40)
+		w = atoi(c);
+	else if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 40)
+		w = ws.ws_col;
+	else
+		w = 0;
+	return w;
+}
+
+/* Text after `lead` already printed (its width `col`), wrapped at word boundaries to the width, continuation lines indented by `indent`. */
+static void print_wrapped(const char *text, int col, int indent)
+{
+	int w = text_width();
+
+	if (w == 0 || col + (int)strlen(text) <= w) {
+		printf("%s\n", text);
+		return;
+	}
+	while (*text) {
+		int room = w - col, n = (int)strlen(text);
+
+		if (n > room) {
+			int cut = room;
+
+			while (cut > 0 && text[cut] != ' ')
+				cut--;
+			n = cut > 0 ? cut : room;
+		}
+		printf("%.*s\n", n, text);
+		text += n;
+		while (*text == ' ')
+			text++;
+		if (*text)
+			printf("%*s", indent, "");
+		col = indent;
+	}
+}
+
+/*
  * A verdict (typed: the library's own, or the daemon's read back with
  * cpreg_verdict_from_json) as a table, worst first: fail, unknown,
  * tolerated, then ok (ok only with -v).
@@ -110,8 +161,14 @@ static void print_verdict(const struct cpreg_verdict *v, const char *src, const 
 	size_t counts[4] = { 0 };
 	char sum[256];
 
-	printf("%s -> %s: %s (policy %s: %s)\n", src, dst, cpreg_result_name(cpreg_verdict_result(v)),
-	       cpreg_verdict_policy(v), cpreg_verdict_policy_reason(v));
+	{
+		char *head = NULL;
+
+		if (asprintf(&head, "%s -> %s: %s (policy %s: %s)", src, dst, cpreg_result_name(cpreg_verdict_result(v)),
+			     cpreg_verdict_policy(v), cpreg_verdict_policy_reason(v)) >= 0)
+			print_wrapped(head, 0, 4);
+		free(head);
+	}
 	for (int rank = 0; rank < 4; rank++)
 		for (size_t i = 0; i < cpreg_verdict_count(v); i++) {
 			const struct cpreg_finding *f = cpreg_verdict_at(v, i);
@@ -129,12 +186,28 @@ static void print_verdict(const struct cpreg_verdict *v, const char *src, const 
 				snprintf(a, sizeof(a), f->has_source ? "0x%016" PRIx64 : "-", f->source_value);
 				snprintf(b, sizeof(b), f->has_destination ? "0x%016" PRIx64 : "-", f->destination_value);
 			}
-			printf("  %-9s %-24s %-19s %18s -> %-18s %s\n", cpreg_outcome_name(f->outcome), f->name,
-			       cpreg_finding_kind_name(f->kind), a, b, f->message);
+			{
+				char row[160];
+				/* The columns take 97 characters; a narrower terminal gets the row in words. */
+				int col = text_width() && text_width() < 98
+					? snprintf(row, sizeof(row), "  %s %s (%s) %s -> %s", cpreg_outcome_name(f->outcome), f->name,
+						   cpreg_finding_kind_name(f->kind), a, b)
+					: snprintf(row, sizeof(row), "  %-9s %-24s %-19s %18s -> %-18s", cpreg_outcome_name(f->outcome),
+						   f->name, cpreg_finding_kind_name(f->kind), a, b);
+
+				/* On a terminal narrower than the row, the message goes under it, wrapped. */
+				if (text_width() && col + 1 + (int)strlen(f->message) > text_width()) {
+					printf("%s\n%12s", row, "");
+					col = 12;
+				} else {
+					col = printf("%s ", row);
+				}
+				print_wrapped(f->message, col, 12);
+			}
 		}
 	printf("  %zu fail, %zu unknown, %zu tolerated, %zu ok\n", counts[0], counts[1], counts[2], counts[3]);
 	if (cpreg_verdict_trial_summary(v, sum, sizeof(sum)))
-		printf("  trial: %s\n", sum);
+		print_wrapped(sum, printf("  trial: "), 4);
 	else
 		printf("  static check only: no trial ran\n");
 }
@@ -690,9 +763,15 @@ static int cmd_explain(int argc, char **argv)
 		ret = verdict_exit(cpreg_verdict_result(v));
 		goto out;
 	}
-	printf("Can a VM on %s (%s) migrate to %s (%s)?\n", host_label(s, argv[0]),
-	       cpreg_inventory_get_text(s, CPREG_TEXT_KERNEL) ?: "kernel unknown", host_label(d, argv[1]),
-	       cpreg_inventory_get_text(d, CPREG_TEXT_KERNEL) ?: "kernel unknown");
+	{
+		char *q = NULL;
+
+		if (asprintf(&q, "Can a VM on %s (%s) migrate to %s (%s)?", host_label(s, argv[0]),
+			     cpreg_inventory_get_text(s, CPREG_TEXT_KERNEL) ?: "kernel unknown", host_label(d, argv[1]),
+			     cpreg_inventory_get_text(d, CPREG_TEXT_KERNEL) ?: "kernel unknown") >= 0)
+			print_wrapped(q, 0, 4);
+		free(q);
+	}
 	printf("%s: %s under %s (%s)%s\n\n",
 	       cpreg_verdict_result(v) == CPREG_COMPATIBLE ? "YES" : cpreg_verdict_result(v) == CPREG_UNDECIDED ? "MAYBE" : "NO",
 	       cpreg_result_name(cpreg_verdict_result(v)), cpreg_verdict_policy(v), cpreg_verdict_policy_reason(v),
@@ -704,8 +783,9 @@ static int cmd_explain(int argc, char **argv)
 
 			if (f->outcome != order[o])
 				continue;
-			printf("%2d. %s %s (%s)\n     %s\n", ++k, cpreg_outcome_name(f->outcome), f->name,
-			       cpreg_finding_kind_name(f->kind), f->message);
+			printf("%2d. %s %s (%s)\n     ", ++k, cpreg_outcome_name(f->outcome), f->name,
+			       cpreg_finding_kind_name(f->kind));
+			print_wrapped(f->message, 5, 5);
 			if (f->kind == CPREG_FIND_VALUE_DIFFERS && cpreg_id_is_id_register(f->id) && x && y &&
 			    x->state == CPREG_VALUE && y->state == CPREG_VALUE)
 				print_fields(f->id, x->value, y->value, "       ");
@@ -715,12 +795,13 @@ static int cmd_explain(int argc, char **argv)
 				size_t nr = cpreg_verdict_remedies(v, i, rem, 4);
 
 				for (size_t r = 0; r < nr; r++)
-					printf("     remedy (%s): %s\n", cpreg_remedy_kind_name(rem[r].kind), rem[r].text);
+					print_wrapped(rem[r].text, printf("     remedy (%s): ", cpreg_remedy_kind_name(rem[r].kind)), 7);
 			}
 		}
 	if (k == 0)
 		printf("Nothing fails: every difference is accepted by the destination or tolerated by its QEMU.\n");
-	printf("\nStatic check only: the destination's cpregd (cpregctl check SOURCE there) adds the live trial.\n");
+	putchar('\n');
+	print_wrapped("Static check only: the destination's cpregd (cpregctl check SOURCE there) adds the live trial.", 0, 0);
 	ret = verdict_exit(cpreg_verdict_result(v));
 out:
 	cpreg_verdict_unref(v);

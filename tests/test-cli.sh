@@ -75,6 +75,11 @@ jq -e -s '[.[].findings[]] | ([.[] | select((.outcome == "fail" or .outcome == "
 ok $? "every fail or unknown finding has a remedy, and no ok or tolerated one has any"
 grep -q 'remedy (vm-option): pin the VM.s PSCI version' <("$C" explain "$M/a57-72-q11.json" "$M/a57-612-q10.json")
 ok $? "explain's text prints the same remedies, with their kind"
+COLUMNS=80 "$C" explain "$M/a57-72-q11.json" "$M/a57-612-q10.json" >"$T/ex80"
+COLUMNS=80 "$C" check "$M/a57-72-q11.json" "$M/a57-612-q10.json" >>"$T/ex80"
+! awk 'length($0) > 80 { bad = 1 } END { exit !bad }' "$T/ex80" && grep -q 'kvm-psci-version=1.1' "$T/ex80"
+ok $? "on an 80-column terminal (COLUMNS=80) explain and check wrap every line to 80 characters"
+
 "$C" explain -p qemu-11.1 "$P/neoverse-n1_linux-6.12.json" "$P/neoverse-n1_linux-6.1.json" >"$T/explain4"
 grep -q 'does not list CNTP_CTL_EL0' "$T/explain4"
 ok $? "explain 6.12 -> 6.1: the physical timer unknown to the older kernel"
