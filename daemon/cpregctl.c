@@ -487,20 +487,6 @@ out:
 	return ret;
 }
 
-static void json_str(const char *s)
-{
-	putchar('"');
-	for (; s && *s; s++) {
-		if (*s == '"' || *s == '\\')
-			printf("\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			printf("\\u%04x", *s);
-		else
-			putchar(*s);
-	}
-	putchar('"');
-}
-
 static void value_text(const struct cpreg_reg *r, char *buf, size_t len)
 {
 	if (!r)
@@ -539,6 +525,7 @@ static int cmd_diff(int argc, char **argv)
 {
 	struct cpreg_inventory *a = NULL, *b = NULL;
 	size_t i = 0, j = 0, na, nb, ndiff = 0;
+	json_object *doc = NULL, *diffs = NULL;
 	int ret = EXIT_ERR;
 
 	if (argc != 2)
@@ -547,10 +534,15 @@ static int cmd_diff(int argc, char **argv)
 		goto out;
 	na = cpreg_inventory_count(a);
 	nb = cpreg_inventory_count(b);
-	if (arg.json)
-		printf("{\n  \"a\": \"%s\",\n  \"b\": \"%s\",\n  \"differences\": [", argv[0], argv[1]);
-	else
+	if (arg.json) {
+		/* cpreg-diff-1 (docs/schemas): built with json-c, which escapes the file names. */
+		doc = json_object_new_object();
+		diffs = json_object_new_array();
+		json_object_object_add(doc, "a", json_object_new_string(argv[0]));
+		json_object_object_add(doc, "b", json_object_new_string(argv[1]));
+	} else {
 		printf("%-28s %-22s %-22s\n", "REGISTER", host_label(a, argv[0]), host_label(b, argv[1]));
+	}
 	while (i < na || j < nb) {
 		const struct cpreg_reg *x = i < na ? cpreg_inventory_at(a, i) : NULL;
 		const struct cpreg_reg *y = j < nb ? cpreg_inventory_at(b, j) : NULL;
@@ -579,25 +571,33 @@ static int cmd_diff(int argc, char **argv)
 		value_text(x, va, sizeof(va));
 		value_text(y, vb, sizeof(vb));
 		if (arg.json) {
-			printf("%s\n    {\"id\": \"0x%016" PRIx64 "\", \"name\": ", ndiff > 1 ? "," : "", id);
-			json_str(name);
-			printf(", \"a\": ");
-			if (x && x->state == CPREG_VALUE) json_str(va); else printf(x ? "\"%s\"" : "null", va);
-			printf(", \"b\": ");
-			if (y && y->state == CPREG_VALUE) json_str(vb); else printf(y ? "\"%s\"" : "null", vb);
-			printf("}");
+			json_object *o = json_object_new_object();
+			char hex[24];
+
+			snprintf(hex, sizeof(hex), "0x%016" PRIx64, id);
+			json_object_object_add(o, "id", json_object_new_string(hex));
+			json_object_object_add(o, "name", json_object_new_string(name));
+			json_object_object_add(o, "a", x ? json_object_new_string(va) : NULL);
+			json_object_object_add(o, "b", y ? json_object_new_string(vb) : NULL);
+			json_object_array_add(diffs, o);
 		} else {
 			printf("%-28s %-22s %-22s\n", name, va, vb);
 			if (x && y && x->state == CPREG_VALUE && y->state == CPREG_VALUE && cpreg_id_is_id_register(id))
 				print_fields(id, x->value, y->value, "    ");
 		}
 	}
-	if (arg.json)
-		printf("%s],\n  \"count\": %zu\n}\n", ndiff ? "\n  " : "", ndiff);
-	else
+	if (arg.json) {
+		json_object_object_add(doc, "differences", diffs);
+		json_object_object_add(doc, "count", json_object_new_int64((int64_t)ndiff));
+		puts(json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+		json_object_put(doc);
+		doc = NULL;
+	} else {
 		printf("%zu difference%s\n", ndiff, ndiff == 1 ? "" : "s");
+	}
 	ret = ndiff ? EXIT_NO : EXIT_OK;
 out:
+	json_object_put(doc);
 	cpreg_inventory_unref(a);
 	cpreg_inventory_unref(b);
 	return ret;
@@ -618,6 +618,7 @@ static int cmd_matrix(int argc, char **argv)
 	} *pools = NULL;
 	struct cpreg_policy *forced = NULL;
 	size_t npools = 0, bad = 0;
+	json_object *mdoc = NULL, *pairs = NULL;
 	int ret = EXIT_ERR;
 
 	if (argc < 1)
@@ -669,18 +670,23 @@ static int cmd_matrix(int argc, char **argv)
 		cpreg_inventory_unref(inv);
 	}
 	if (arg.json) {
-		printf("{\n  \"pools\": [");
+		/* cpreg-matrix-1 (docs/schemas), built with json-c. */
+		json_object *pl = json_object_new_array();
+
+		mdoc = json_object_new_object();
+		pairs = json_object_new_array();
 		for (size_t k = 0; k < npools; k++) {
-			printf("%s\n    {\"pool\": %zu, \"digest\": \"%s\", \"policy\": \"%s\", \"members\": [", k ? "," : "",
-			       k, pools[k].digest, pools[k].policy);
-			for (size_t m = 0; m < pools[k].n; m++) {
-				if (m)
-					printf(", ");
-				json_str(pools[k].members[m]);
-			}
-			printf("]}");
+			json_object *o = json_object_new_object(), *mem = json_object_new_array();
+
+			json_object_object_add(o, "pool", json_object_new_int64((int64_t)k));
+			json_object_object_add(o, "digest", json_object_new_string(pools[k].digest));
+			json_object_object_add(o, "policy", json_object_new_string(pools[k].policy));
+			for (size_t m = 0; m < pools[k].n; m++)
+				json_object_array_add(mem, json_object_new_string(pools[k].members[m]));
+			json_object_object_add(o, "members", mem);
+			json_object_array_add(pl, o);
 		}
-		printf("\n  ],\n  \"pairs\": [");
+		json_object_object_add(mdoc, "pools", pl);
 	} else {
 		for (size_t k = 0; k < npools; k++) {
 			printf("pool %zu (%s, %.19s…):", k, pools[k].policy, pools[k].digest);
@@ -709,20 +715,27 @@ static int cmd_matrix(int argc, char **argv)
 			bad += res != CPREG_COMPATIBLE;
 			for (size_t i = 0; i < cpreg_verdict_count(v); i++)
 				nfail += cpreg_verdict_at(v, i)->outcome == CPREG_OUT_FAIL;
-			if (arg.json)
-				printf("%s\n    {\"source\": %zu, \"destination\": %zu, \"result\": \"%s\", \"policy\": \"%s\", "
-				       "\"failing_registers\": %zu}", s || d ? "," : "", s, d, cpreg_result_name(res),
-				       cpreg_verdict_policy(v), nfail);
-			else
+			if (arg.json) {
+				json_object *o = json_object_new_object();
+
+				json_object_object_add(o, "source", json_object_new_int64((int64_t)s));
+				json_object_object_add(o, "destination", json_object_new_int64((int64_t)d));
+				json_object_object_add(o, "result", json_object_new_string(cpreg_result_name(res)));
+				json_object_object_add(o, "policy", json_object_new_string(cpreg_verdict_policy(v)));
+				json_object_object_add(o, "failing_registers", json_object_new_int64((int64_t)nfail));
+				json_object_array_add(pairs, o);
+			} else
 				printf(" %6s", res == CPREG_COMPATIBLE ? "ok" : res == CPREG_UNDECIDED ? "?" : "FAIL");
 			cpreg_verdict_unref(v);
 		}
 		if (!arg.json)
 			printf("\n");
 	}
-	if (arg.json)
-		printf("\n  ]\n}\n");
-	else
+	if (arg.json) {
+		json_object_object_add(mdoc, "pairs", pairs);
+		pairs = NULL;
+		puts(json_object_to_json_string_ext(mdoc, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+	} else
 		printf("\n%zu host%s in %zu pool%s; %zu of %zu ordered pool pairs not compatible "
 		       "(ok compatible, ? undecided without the trial, FAIL incompatible)\n",
 		       (size_t)argc, argc == 1 ? "" : "s", npools, npools == 1 ? "" : "s", bad, npools * npools);
@@ -733,6 +746,8 @@ out:
 		free(pools[k].members);
 	}
 	free(pools);
+	json_object_put(pairs);
+	json_object_put(mdoc);
 	cpreg_policy_unref(forced);
 	return ret;
 }
