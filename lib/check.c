@@ -898,6 +898,15 @@ static void put_side(FILE *f, const char *key, const struct side *s)
 	fprintf(f, ", \"migrated_registers\": %zu},\n", s->migrated);
 }
 
+/*
+ * Written by hand, not through a json-c tree: one finding per line (a
+ * verdict of 17,000 findings stays readable and diffable), and no object
+ * per key and value on the path every check takes.  What keeps it honest:
+ * cpreg_verdict_from_json reads it back through json-c's strict parser,
+ * test-check round-trips every fixture pair's verdict byte for byte, the
+ * parsers fuzz target does the same for whatever it accepts, and
+ * test-schemas validates it against docs/schemas/cpreg-verdict-1.
+ */
 int cpreg_verdict_to_json(const struct cpreg_verdict *v, char **ret_text)
 {
 	char *buf = NULL;
