@@ -104,6 +104,15 @@ ok $? "diff --json with a quote and a backslash in a file name: valid JSON that 
 	(.pairs[] | select(.source == 0 and .destination == 1) | .result == "compatible")' "$T/m.json" >/dev/null
 ok $? "matrix: 4 hosts in 3 pools (identical digests pooled), 9 pool pairs, 6.12 -> 7.2 compatible"
 
+# The man pages name every option each program's --help lists (so the two cannot drift apart).
+r=0; missing=""
+for prog in cpregctl:1 cpregd:8; do
+	name=${prog%:*}; sec=${prog#*:}
+	for o in $("$top_builddir/daemon/$name" --help | grep -o -- '--[a-z][a-z-]*' | sort -u) --help --version; do
+		grep -qF -- "$(printf '%s' "$o" | sed 's/-/\\-/g')" "$top_srcdir/man/$name.$sec" || { r=1; missing="$missing $name:$o"; }
+	done
+done
+ok $r "man pages: cpregctl.1 and cpregd.8 name every option --help lists${missing:+ (missing:$missing)}"
 echo '{"schema": "cpreg-inventory/1", "registers": [{"id": "0x603000000013c000", "value": "0x1"}, {"id": "0x603000000013c000", "value": "0x2"}]}' >"$T/dup.json"
 "$C" check "$T/dup.json" "$P/neoverse-n1_linux-6.12.json" 2>"$T/err"; rc=$?
 [ $rc = 2 ] && grep -q 'dup.json:registers\[1\].id: duplicate register' "$T/err"
