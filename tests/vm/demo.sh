@@ -65,6 +65,14 @@ printf 'check b host-b.json\ncheck b-pinned host-b.json --psci-version 1.1\nload
 boot neoverse-n1 trixie host-a "$script" "$out/a2" "$out/plan" "$out/host-b.json" "$out/b.st.gz" "$out/b-pinned.st.gz"
 echo "   B -> A  cpregd predicts: $(predicted "$out/a2/check-b")"
 echo "   B -> A  real migration:  $(real "$out/a2/load-b")"
+echo "== the policy: the destination's QEMU decides by default; forced, the older rules say otherwise (offline)"
+for pair in "a b" "b a"; do
+	set -- $pair
+	"$build/daemon/cpregctl" --json check "$out/host-$1.json" "$out/host-$2.json" >"$out/auto-$1$2.json" || true
+	"$build/daemon/cpregctl" --json -p qemu-legacy check "$out/host-$1.json" "$out/host-$2.json" >"$out/legacy-$1$2.json" || true
+	echo "   ${1^^} -> ${2^^}  default:              $(predicted "$out/auto-$1$2.json")"
+	echo "   ${1^^} -> ${2^^}  forced qemu-legacy:   $(predicted "$out/legacy-$1$2.json")"
+done
 echo "== why B -> A fails, and what would change it (cpregctl explain, offline)"
 "$build/daemon/cpregctl" explain "$out/host-b.json" "$out/host-a.json" | sed 's/^/   /' || true
 echo "== the remedy, proven: the VM pins kvm-psci-version=1.1 on both hosts"
