@@ -746,19 +746,6 @@ static struct cpreg_remedy *remedy_add(struct cpreg_remedy *out, size_t max, siz
 	return r;
 }
 
-/* Does QEMU 11.1's built-in tolerance table know this register? */
-static bool builtin_11_1_tolerates(uint64_t id)
-{
-	struct cpreg_policy *p = NULL;
-	bool r;
-
-	if (cpreg_policy_new_builtin("qemu-11.1", &p) < 0)
-		return false;
-	r = cpreg_tolerance_find(cpreg_policy_tolerances(p), id) != NULL;
-	cpreg_policy_unref(p);
-	return r;
-}
-
 size_t cpreg_verdict_remedies(const struct cpreg_verdict *v, size_t i, struct cpreg_remedy *out, size_t max)
 {
 	const struct cpreg_finding *f = v && i < v->n ? &v->f[i] : NULL;
@@ -791,7 +778,7 @@ size_t cpreg_verdict_remedies(const struct cpreg_verdict *v, size_t i, struct cp
 		break;
 	}
 	case CPREG_REASON_UNKNOWN_REGISTER:
-		if (strcmp(v->policy, "qemu-legacy") == 0 && builtin_11_1_tolerates(f->id)) {
+		if (strcmp(v->policy, "qemu-legacy") == 0 && cpreg_builtin_11_1_lists(f->id)) {
 			if ((r = remedy_add(out, max, &n, CPREG_REMEDY_QEMU, "a destination QEMU 11.1 or later tolerates %s "
 					    "(its built-in tolerance table)", f->name)))
 				snprintf(r->min_version, sizeof(r->min_version), "11.1");

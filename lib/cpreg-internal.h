@@ -62,6 +62,9 @@ struct cpreg_inventory {
 int cpreg_inventory_from_json_general(const char *text, size_t len, struct cpreg_inventory **ret_inv,
 				      struct cpreg_error *err);
 
+/* Whether QEMU 11.1's built-in tolerance table names this register (no allocation: remedies ask per finding). */
+bool cpreg_builtin_11_1_lists(uint64_t id);
+
 /* The scratch vCPU's features (CPREG_FEAT_* bits) the inventory records, 0 when none. */
 uint32_t cpreg_inventory_features(const struct cpreg_inventory *inv);
 

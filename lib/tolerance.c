@@ -176,6 +176,14 @@ static const struct cpreg_tolerance qemu_11_1[] = {
 	{ UINT64_C(0x6030000000160003), UINT64_MAX, 0, CPREG_TOL_ONLY_SRC_TEST_VALUE }, /* VENDOR_HYP_BMAP_2 */
 };
 
+bool cpreg_builtin_11_1_lists(uint64_t id)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(qemu_11_1); i++)
+		if (qemu_11_1[i].id == id)
+			return true;
+	return false;
+}
+
 static int policy_new(const char *name, enum cpreg_policy_kind kind, struct cpreg_policy **ret)
 {
 	struct cpreg_policy *p = calloc(1, sizeof(*p));
