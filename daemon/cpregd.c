@@ -496,6 +496,10 @@ static void make_utf8(char *s)
 
 		for (int k = 1; ok && k <= n; k++)
 			ok = (p[k] & 0xc0) == 0x80;
+		/* No overlong forms, no surrogates, nothing past U+10FFFF (RFC 3629 section 4). */
+		if (ok && ((*p == 0xe0 && p[1] < 0xa0) || (*p == 0xed && p[1] >= 0xa0) || (*p == 0xf0 && p[1] < 0x90) ||
+			   (*p == 0xf4 && p[1] >= 0x90)))
+			ok = 0;
 		if (!ok || *p < 0x20) {
 			*p++ = '?';
 			continue;
