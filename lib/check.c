@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -905,6 +906,8 @@ int cpreg_verdict_to_json(const struct cpreg_verdict *v, char **ret_text)
 	f = open_memstream(&buf, &len);
 	if (!f)
 		return -ENOMEM;
+	/* Ours alone: no stdio lock per small write (measured: about half of the inventory writer's time). */
+	__fsetlocking(f, FSETLOCKING_BYCALLER);
 	for (size_t i = 0; i < v->n; i++)
 		counts[v->f[i].outcome]++;
 	fprintf(f, "{\n  \"schema\": \"cpreg-verdict/1\",\n  \"result\": \"%s\",\n  \"compatible\": %s,\n",

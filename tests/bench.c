@@ -124,6 +124,37 @@ int main(int argc, char **argv)
 	t = now() - t;
 	printf("check (static):          %8.1f us per ordered pair (%zu x %zu fleet: %.1f ms)\n",
 	       t / (iters / 10 * n * n) * 1e6, n, n, t / (iters / 10) * 1e3);
+	{
+		/*
+		 * What POST /v1/check?trial=0 costs the worker: read the source's
+		 * text, check it against this host, write the verdict (every
+		 * fixture as the source, the first as this host).
+		 */
+		double tr = 0, tc = 0, tw = 0;
+
+		for (int i = 0; i < iters; i++)
+			for (size_t k = 0; k < n; k++) {
+				struct cpreg_inventory *x = NULL;
+				struct cpreg_verdict *v = NULL;
+				char *out = NULL;
+				double t0 = now(), t1, t2;
+
+				cpreg_inventory_from_json(texts[k], strlen(texts[k]), &x, NULL);
+				t1 = now();
+				cpreg_check(x, inv[0], NULL, &v);
+				t2 = now();
+				cpreg_verdict_to_json(v, &out);
+				tw += now() - t2;
+				tc += t2 - t1;
+				tr += t1 - t0;
+				free(out);
+				cpreg_verdict_unref(v);
+				cpreg_inventory_unref(x);
+			}
+		printf("a daemon check's work:   %8.1f us (read %.1f, check %.1f, write the verdict %.1f)\n",
+		       (tr + tc + tw) / (iters * n) * 1e6, tr / (iters * n) * 1e6, tc / (iters * n) * 1e6,
+		       tw / (iters * n) * 1e6);
+	}
 	getrusage(RUSAGE_SELF, &ru);
 	printf("peak resident memory:    %8ld KiB (%zu inventories loaded)\n", ru.ru_maxrss, n);
 
