@@ -495,6 +495,11 @@ static void conn_fail(struct conn *c, int code, const char *msg, const char *ext
 
 	if (c->state == C_HANDLING)
 		return;     /* the handler answers; it cannot be two answers */
+	if (c->paused) {
+		/* A request waiting for the input budget that timed out: it waits no more. */
+		TAILQ_REMOVE(&c->srv->paused, c, plink);
+		c->paused = false;
+	}
 	evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\nContent-Type: application/json; charset=utf-8\r\n"
 			    "Content-Length: %zu\r\n%s%sConnection: close\r\n\r\n", code, http_reason(code), n,
 			    common_header ? common_header : "", extra ? extra : "");
