@@ -561,6 +561,15 @@ unsigned peers_pending(void)
 		n += P.src[i]->state != SRC_JUDGED || P.src[i]->judged_gen != P.gen;
 	for (size_t i = 0; i < P.n_files; i++)
 		n += P.files[i]->stale;
+	/*
+	 * A rescan that is due (the first one after start, or one an inotify
+	 * event asked for) may find files not judged yet: until it has run,
+	 * nothing is settled (a client saw "pending": 0 before the first scan).
+	 */
+	if (P.rescan_ev && evtimer_pending(P.rescan_ev, NULL))
+		n++;
+	if (P.load_ev && evtimer_pending(P.load_ev, NULL))
+		n++;
 	return n;
 }
 
