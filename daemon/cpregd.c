@@ -197,6 +197,7 @@ static struct {
 	uint64_t trials;
 	int64_t trial_ms_total;
 	bool quitting;
+	size_t check_bytes;            /* the bodies of the checks queued or running */
 	struct event *publish_ev, *publish_timer;
 	char persist_error[512];       /* the last persist failed: why */
 	uint64_t persist_failures;
@@ -672,6 +673,7 @@ static void check_done(struct worker_job *j)
 	struct check_job *cj = (struct check_job *)j;
 	struct judge *jd = &cj->jd;
 
+	S.check_bytes -= jd->len;
 	if (j->cancelled) {
 		reply_error(cj->req, EP_CHECK, 503, "cpregd is stopping");
 	} else if (jd->r == -EBADMSG && strcmp(jd->err.where, "psci") == 0) {
@@ -827,6 +829,20 @@ static void h_check(struct http_request *req)
 			    http_server_stats(S.http)->output_bytes);
 		return;
 	}
+	/*
+	 * A check in flight costs memory in proportion to its body (the parsed
+	 * source, a verdict of about ten times the body, its JSON): the bodies
+	 * of the checks queued or running are capped at two of the largest,
+	 * so a slow machine does not pile up verdicts of huge sources (some
+	 * sixty ordinary ones fit).  One check is always let in.
+	 */
+	if (S.check_bytes && S.check_bytes + len > 2 * (size_t)opt.max_body) {
+		cpreg_policy_unref(pol);
+		http_request_add_header(req, "Retry-After", "1");
+		reply_error(req, EP_CHECK, 503, "busy: checks of %zu bytes of sources are in progress; retry",
+			    S.check_bytes);
+		return;
+	}
 	/* The parse, the check and the trial run on a worker; the loop keeps answering. */
 	cj = calloc(1, sizeof(*cj));
 	jd = cj ? &cj->jd : NULL;
@@ -856,6 +872,7 @@ static void h_check(struct http_request *req)
 	jd->job.done = check_done;
 	cj->req = req;
 	cj->uid = http_request_uid(req);
+	S.check_bytes += len;
 	worker_submit(&jd->job);
 }
 
