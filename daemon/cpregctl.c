@@ -212,6 +212,18 @@ static void print_verdict(const struct cpreg_verdict *v, const char *src, const 
 		printf("  static check only: no trial ran\n");
 }
 
+/* The verdict as cpreg-verdict/1 on standard output (check --json, explain --json). */
+static int put_verdict_json(const struct cpreg_verdict *v)
+{
+	char *json = NULL;
+
+	if (cpreg_verdict_to_json(v, &json) < 0)
+		return fail("out of memory"), -1;
+	fputs(json, stdout);
+	free(json);
+	return 0;
+}
+
 static int verdict_exit(enum cpreg_result r)
 {
 	return r == CPREG_COMPATIBLE ? EXIT_OK : EXIT_NO;
@@ -467,14 +479,8 @@ static int cmd_check(int argc, char **argv)
 	if (offline_verdict(argv, &s, &d, &p, &v) != 0)
 		goto out;
 	if (arg.json) {
-		char *json = NULL;
-
-		if (cpreg_verdict_to_json(v, &json) < 0) {
-			fail("out of memory");
+		if (put_verdict_json(v) < 0)
 			goto out;
-		}
-		fputs(json, stdout);
-		free(json);
 	} else {
 		print_verdict(v, host_label(s, argv[0]), host_label(d, argv[1]));
 	}
@@ -767,14 +773,8 @@ static int cmd_explain(int argc, char **argv)
 		goto out;
 	if (arg.json) {
 		/* The verdict itself: every finding with its reason and structured remedies. */
-		char *json = NULL;
-
-		if (cpreg_verdict_to_json(v, &json) < 0) {
-			fail("out of memory");
+		if (put_verdict_json(v) < 0)
 			goto out;
-		}
-		fputs(json, stdout);
-		free(json);
 		ret = verdict_exit(cpreg_verdict_result(v));
 		goto out;
 	}
