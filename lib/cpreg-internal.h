@@ -81,17 +81,6 @@ void cpreg_err_prefix(struct cpreg_error *err, const char *prefix);
 /* Strict "0x..." hex (1..16 digits); -EINVAL when malformed. */
 int cpreg_parse_hex(const char *s, uint64_t *ret);
 
-/* SHA-256 (FIPS 180-4) for the inventory digest. */
-struct cpreg_sha256 {
-	uint32_t h[8];
-	uint64_t len;
-	uint8_t buf[64];
-	size_t used;
-};
-void cpreg_sha256_init(struct cpreg_sha256 *s);
-void cpreg_sha256_update(struct cpreg_sha256 *s, const void *data, size_t len);
-void cpreg_sha256_final(struct cpreg_sha256 *s, uint8_t out[32]);
-
 /* The sysreg encoding fields of an id. */
 struct cpreg_enc { unsigned op0, op1, crn, crm, op2; };
 static inline struct cpreg_enc cpreg_sysreg_enc(uint64_t id)

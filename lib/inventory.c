@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <strings.h>
 
+#include <nettle/sha2.h>
+
 #include "cpreg-internal.h"
 
 static const struct { int cap; const char *name; } caps[] = {
@@ -355,8 +357,10 @@ size_t cpreg_inventory_migration_count(const struct cpreg_inventory *inv)
  */
 int cpreg_inventory_digest(const struct cpreg_inventory *inv, char *buf, size_t len)
 {
-	struct cpreg_sha256 s;
-	uint8_t out[32];
+	static const char hex[] = "0123456789abcdef";
+	struct sha256_ctx s;
+	uint8_t out[SHA256_DIGEST_SIZE], rec[240 * 17];
+	size_t used = 0;
 
 	if (!inv || len < CPREG_DIGEST_LEN)
 		return -EINVAL;
@@ -364,26 +368,40 @@ int cpreg_inventory_digest(const struct cpreg_inventory *inv, char *buf, size_t 
 		memcpy(buf, inv->digest, CPREG_DIGEST_LEN);
 		return 0;
 	}
-	cpreg_sha256_init(&s);
-	cpreg_sha256_update(&s, "cpreg-digest/1", 14);
+	/*
+	 * Nettle's SHA-256 uses the CPU's SHA instructions where it has them
+	 * (ARMv8 crypto extensions, x86 SHA-NI): a sixth of the time of a
+	 * portable loop.  Records go to it in runs of a few kilobytes, not 17
+	 * bytes at a time.
+	 */
+	sha256_init(&s);
+	sha256_update(&s, 14, (const uint8_t *)"cpreg-digest/1");
 	for (size_t i = 0; i < inv->n_regs; i++) {
 		const struct cpreg_reg *r = &inv->regs[i];
-		uint8_t rec[17];
+		uint8_t *p = rec + used;
 		uint64_t v = cpreg_id_is_counter(r->id) ? 0 : r->value;
 
 		if (!cpreg_id_migrates(r->id))
 			continue;
 		for (int b = 0; b < 8; b++) {
-			rec[b] = r->id >> (8 * b);
-			rec[9 + b] = v >> (8 * b);
+			p[b] = r->id >> (8 * b);
+			p[9 + b] = v >> (8 * b);
 		}
-		rec[8] = (uint8_t)r->state;
-		cpreg_sha256_update(&s, rec, sizeof(rec));
+		p[8] = (uint8_t)r->state;
+		used += 17;
+		if (used == sizeof(rec)) {
+			sha256_update(&s, used, rec);
+			used = 0;
+		}
 	}
-	cpreg_sha256_final(&s, out);
+	sha256_update(&s, used, rec);
+	sha256_digest(&s, sizeof(out), out);
 	memcpy(buf, "sha256:", 7);
-	for (int i = 0; i < 32; i++)
-		snprintf(buf + 7 + 2 * i, 3, "%02x", out[i]);
+	for (int i = 0; i < 32; i++) {
+		buf[7 + 2 * i] = hex[out[i] >> 4];
+		buf[8 + 2 * i] = hex[out[i] & 15];
+	}
+	buf[7 + 64] = '\0';
 	return 0;
 }
 

@@ -218,39 +218,42 @@ int cpreg_inventory_to_json(const struct cpreg_inventory *inv, char **ret_text)
 
 struct rd {
 	struct cpreg_error *err;
-	char path[128];
 	/*
-	 * Inside the registers array the path is "registers[reg_idx].reg_key",
-	 * formatted only when an error is reported: a document of 350
-	 * registers would otherwise format 1,400 paths that nobody reads.
+	 * Where the next error is: "prefix.key" or "prefix[idx]", then ".sub"
+	 * when sub is set.  Kept as pointers and formatted only when an error
+	 * is reported: a document of 350 registers would otherwise format
+	 * 1,400 paths that nobody reads.  The strings are literals or keys of
+	 * the parsed document, which outlives every report.
 	 */
-	long reg_idx;           /* -1: path is the whole path */
-	const char *reg_key;
+	const char *prefix, *key, *sub;
+	long idx;
 };
 
 static int fail(struct rd *rd, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int fail(struct rd *rd, int code, const char *fmt, ...)
 {
-	char msg[300];
+	char msg[300], path[160];
+	const char *p = rd->prefix ? rd->prefix : "";
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (rd->reg_idx >= 0)
-		snprintf(rd->path, sizeof(rd->path), "registers[%ld]%s%s", rd->reg_idx, rd->reg_key ? "." : "",
-			 rd->reg_key ? rd->reg_key : "");
-	return cpreg_err(rd->err, code, rd->path, "%s", msg);
+	if (rd->key)
+		snprintf(path, sizeof(path), "%s%s%s%s%s", p, *p ? "." : "", rd->key, rd->sub ? "." : "",
+			 rd->sub ? rd->sub : "");
+	else
+		snprintf(path, sizeof(path), "%s[%ld]%s%s", p, rd->idx, rd->sub ? "." : "", rd->sub ? rd->sub : "");
+	return cpreg_err(rd->err, code, path, "%s", msg);
 }
 
-/* Set rd->path to "prefix.key" or "prefix[i]" for the next error. */
+/* The next error is at "prefix.key", or at "prefix[idx]" when key is NULL. */
 static void at(struct rd *rd, const char *prefix, const char *key, long idx)
 {
-	rd->reg_idx = -1;
-	if (key)
-		snprintf(rd->path, sizeof(rd->path), "%s%s%s", prefix, *prefix ? "." : "", key);
-	else
-		snprintf(rd->path, sizeof(rd->path), "%s[%ld]", prefix, idx);
+	rd->prefix = prefix;
+	rd->key = key;
+	rd->idx = idx;
+	rd->sub = NULL;
 }
 
 static const char *type_name(json_object *o)
@@ -355,18 +358,16 @@ static int read_host(struct rd *rd, json_object *host, struct cpreg_inventory *i
 			json_object *c = json_object_array_get_idx(o, i), *f;
 			int64_t cpu;
 			uint64_t midr;
-			char base[64];
 
 			at(rd, "host.cpus", NULL, (long)i);
-			snprintf(base, sizeof(base), "%s", rd->path);
 			if ((r = want_type(rd, c, json_type_object)) < 0)
 				return r;
-			at(rd, base, "cpu", 0);
+			rd->sub = "cpu";
 			if (!json_object_object_get_ex(c, "cpu", &f))
 				return fail(rd, -EINVAL, "missing");
 			if ((r = get_int(rd, f, 0, 65535, &cpu)) < 0)
 				return r;
-			at(rd, base, "midr", 0);
+			rd->sub = "midr";
 			if (!json_object_object_get_ex(c, "midr", &f))
 				return fail(rd, -EINVAL, "missing");
 			if ((r = get_hex(rd, f, &midr)) < 0)
@@ -447,22 +448,20 @@ static int read_kvm(struct rd *rd, json_object *kvm, struct cpreg_inventory *inv
 			return r;
 		for (size_t i = 0; i < json_object_array_length(o); i++) {
 			json_object *m = json_object_array_get_idx(o, i), *f;
-			char base[64];
 			int64_t idx;
 			uint64_t mask;
 
 			at(rd, "kvm.writable_masks", NULL, (long)i);
-			snprintf(base, sizeof(base), "%s", rd->path);
 			if ((r = want_type(rd, m, json_type_object)) < 0)
 				return r;
-			at(rd, base, "index", 0);
+			rd->sub = "index";
 			if (!json_object_object_get_ex(m, "index", &f))
 				return fail(rd, -EINVAL, "missing");
 			if ((r = get_int(rd, f, 0, CPREG_WRITABLE_MASKS - 1, &idx)) < 0)
 				return r;
 			if (masks[idx])
 				return fail(rd, -EINVAL, "index %" PRId64 " listed twice", idx);
-			at(rd, base, "mask", 0);
+			rd->sub = "mask";
 			if (!json_object_object_get_ex(m, "mask", &f))
 				return fail(rd, -EINVAL, "missing");
 			if ((r = get_hex(rd, f, &mask)) < 0)
@@ -503,11 +502,10 @@ static int read_registers(struct rd *rd, json_object *regs, struct cpreg_invento
 		struct cpreg_reg reg = { 0 };
 		int present = 0;
 
-		rd->reg_idx = (long)i;
-		rd->reg_key = NULL;
+		at(rd, "registers", NULL, (long)i);
 		if ((r = want_type(rd, o, json_type_object)) < 0)
 			return r;
-		rd->reg_key = "id";
+		rd->sub = "id";
 		if (!json_object_object_get_ex(o, "id", &f))
 			return fail(rd, -EINVAL, "missing");
 		if ((r = get_hex(rd, f, &reg.id)) < 0)
@@ -515,7 +513,7 @@ static int read_registers(struct rd *rd, json_object *regs, struct cpreg_invento
 		if (!cpreg_id_valid(reg.id))
 			return fail(rd, -EINVAL, "0x%016" PRIx64 " is not an arm64 KVM register id", reg.id);
 		if (json_object_object_get_ex(o, "value", &f)) {
-			rd->reg_key = "value";
+			rd->sub = "value";
 			present++;
 			if (CPREG_ID_BYTES(reg.id) > 8)
 				return fail(rd, -EINVAL, "register is %u bits wide and cannot carry a value",
@@ -528,7 +526,7 @@ static int read_registers(struct rd *rd, json_object *regs, struct cpreg_invento
 			reg.state = CPREG_VALUE;
 		}
 		if (json_object_object_get_ex(o, "wide", &f)) {
-			rd->reg_key = "wide";
+			rd->sub = "wide";
 			present++;
 			if (!json_object_is_type(f, json_type_boolean) || !json_object_get_boolean(f))
 				return fail(rd, -EINVAL, "expected true");
@@ -539,7 +537,7 @@ static int read_registers(struct rd *rd, json_object *regs, struct cpreg_invento
 		if (json_object_object_get_ex(o, "error", &f)) {
 			const char *s;
 
-			rd->reg_key = "error";
+			rd->sub = "error";
 			present++;
 			if ((r = get_str(rd, f, 32, &s)) < 0)
 				return r;
@@ -549,18 +547,17 @@ static int read_registers(struct rd *rd, json_object *regs, struct cpreg_invento
 			reg.state = CPREG_UNREADABLE;
 		}
 		if (present != 1) {
-			rd->reg_key = NULL;
+			rd->sub = NULL;
 			return fail(rd, -EINVAL, "needs exactly one of \"value\", \"wide\" or \"error\"");
 		}
 		r = cpreg_inventory_add(inv, &reg);
 		if (r == -EEXIST) {
-			rd->reg_key = "id";
+			rd->sub = "id";
 			return fail(rd, r, "duplicate register 0x%016" PRIx64, reg.id);
 		}
 		if (r < 0)
 			return fail(rd, r, "cannot store: %s", strerror(-r));
 	}
-	rd->reg_idx = -1;
 	return 0;
 }
 
@@ -793,7 +790,9 @@ int cpreg_json_parse(const char *text, size_t len, json_object **ret, struct cpr
  */
 static const char *skip_ws(const char *p, const char *e)
 {
-	while (p < e && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+	static const bool ws[256] = { [' '] = true, ['\t'] = true, ['\n'] = true, ['\r'] = true };
+
+	while (p < e && ws[(unsigned char)*p])
 		p++;
 	return p;
 }
@@ -849,15 +848,116 @@ static const char *skip_value(const char *p, const char *e)
 	return p;
 }
 
-static bool token_hex(const char *s, size_t n, uint64_t *v)
+/*
+ * A "0x..." string of 1 to 16 hex digits, parsed where it stands; NULL for
+ * anything else (longer forms with leading zeros are left to the general
+ * path, which takes them).
+ */
+/*
+ * Eight hex digits at s at once: their value, or -1 when a byte is not a
+ * hex digit.  Every byte is checked for being a digit, A-F or a-f with the
+ * usual SIMD-within-a-register range test (exact per byte, no carries
+ * between bytes once the top bits are known clear), then the nibbles are
+ * gathered pairwise.  Ids and values are 8 or 16 digits: most of a
+ * document's digits go through here.
+ */
+static int64_t hex8(const char *s)
 {
-	char buf[24];
+	const uint64_t ones = 0x0101010101010101u, high = ones * 0x80, low7 = ones * 0x7f;
+	uint64_t x, m, dig, up, lo, v;
 
-	if (n >= sizeof(buf))
-		return false;
-	memcpy(buf, s, n);
-	buf[n] = '\0';
-	return cpreg_parse_hex(buf, v) == 0;
+	memcpy(&x, s, 8);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	x = __builtin_bswap64(x);       /* the first character in the lowest byte */
+#endif
+	if (x & high)
+		return -1;
+	m = x & low7;
+	/* Bytes strictly between a and b (0 <= a, b <= 128), flagged in their top bit. */
+#define BETWEEN(a, b) (((ones * (127 + (b)) - m) & ~x & (m + ones * (127 - (a)))) & high)
+	dig = BETWEEN(0x2f, 0x3a);
+	up = BETWEEN(0x40, 0x47);
+	lo = BETWEEN(0x60, 0x67);
+#undef BETWEEN
+	if ((dig | up | lo) != high)
+		return -1;
+	v = (x & ones * 0x0f) + ((up | lo) >> 7) * 9;
+	v = ((v & 0x00ff00ff00ff00ffu) << 4) | ((v >> 8) & 0x00ff00ff00ff00ffu);
+	v = ((v & 0x0000ffff0000ffffu) << 8) | ((v >> 16) & 0x0000ffff0000ffffu);
+	return (int64_t)(((v & 0xffffffffu) << 16) | (v >> 32));
+}
+
+/*
+ * A "0x..." string of 1 to 16 hex digits, parsed where it stands; NULL for
+ * anything else (longer forms with leading zeros are left to the general
+ * path, which takes them).
+ */
+static const char *hex_string(const char *p, const char *e, uint64_t *ret)
+{
+	/* Each byte's digit value plus one, 0 for a byte that is not a hex digit. */
+	static const uint8_t digit1[256] = {
+		['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5, ['5'] = 6, ['6'] = 7, ['7'] = 8,
+		['8'] = 9, ['9'] = 10, ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
+		['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16,
+	};
+	const char *start, *lim;
+	uint64_t v = 0;
+
+	if (e - p < 5 || p[0] != '"' || p[1] != '0' || (p[2] | 0x20) != 'x')
+		return NULL;
+	start = p += 3;
+	if (e - p > 16 && p[16] == '"') {
+		int64_t a = hex8(p), b = hex8(p + 8);
+
+		if (a < 0 || b < 0)
+			return NULL;
+		*ret = (uint64_t)a << 32 | (uint64_t)b;
+		return p + 17;
+	}
+	if (e - p > 8 && p[8] == '"') {
+		int64_t a = hex8(p);
+
+		if (a < 0)
+			return NULL;
+		*ret = (uint64_t)a;
+		return p + 9;
+	}
+	lim = e - p > 17 ? p + 17 : e;
+	for (; p < lim; p++) {
+		unsigned d = digit1[(unsigned char)*p] - 1u;
+
+		if (d > 15)
+			break;
+		v = v << 4 | d;
+	}
+	if (p == start || p - start > 16 || p >= e || *p != '"')
+		return NULL;
+	*ret = v;
+	return p + 1;
+}
+
+/* The key at p, one of the register object's: its bit, and p past its closing quote; 0 for any other. */
+static unsigned reg_key(const char **pp, const char *e)
+{
+	const char *p = *pp;
+	size_t left = (size_t)(e - p);
+
+#define KEY(lit, bit) \
+	if (left >= sizeof(lit) - 1 && memcmp(p, lit, sizeof(lit) - 1) == 0) { \
+		*pp = p + sizeof(lit) - 1; \
+		return bit; \
+	}
+	if (left < 4 || p[0] != '"')
+		return 0;
+	switch (p[1]) {
+	case 'i': KEY("\"id\"", 1); break;
+	case 'v': KEY("\"value\"", 2); break;
+	case 'w': KEY("\"wide\"", 4); break;
+	case 'e': KEY("\"error\"", 8); break;
+	case 'n': KEY("\"name\"", 16); break;
+	}
+#undef KEY
+	return 0;
 }
 
 /* One register object at p; NULL when it is not the plain form or not valid. */
@@ -870,60 +970,51 @@ static const char *fast_register(const char *p, const char *e, struct cpreg_reg 
 	if (p >= e || *p++ != '{')
 		return NULL;
 	for (;;) {
-		const char *k, *v;
-		size_t kn, vn;
+		const char *v;
+		size_t vn;
 		unsigned bit;
 
 		p = skip_ws(p, e);
-		if (!(p = plain_string(p, e, &k, &kn)))
-			return NULL;
+		if (!(bit = reg_key(&p, e)))
+			return NULL;    /* another key, or one written with escapes */
 		p = skip_ws(p, e);
 		if (p >= e || *p++ != ':')
 			return NULL;
 		p = skip_ws(p, e);
-		if (kn == 2 && memcmp(k, "id", 2) == 0)
-			bit = 1;
-		else if (kn == 5 && memcmp(k, "value", 5) == 0)
-			bit = 2;
-		else if (kn == 4 && memcmp(k, "wide", 4) == 0)
-			bit = 4;
-		else if (kn == 5 && memcmp(k, "error", 5) == 0)
-			bit = 8;
-		else if (kn == 4 && memcmp(k, "name", 4) == 0)
-			bit = 16;       /* written for people; readers go by the id */
-		else
-			return NULL;
 		if (seen & bit)
 			return NULL;    /* a duplicate key: the general path names it */
 		seen |= bit;
-		if (bit == 4) {
+		switch (bit) {
+		case 1:
+			if (!(p = hex_string(p, e, &reg->id)))
+				return NULL;
+			break;
+		case 2:
+			if (!(p = hex_string(p, e, &reg->value)))
+				return NULL;
+			reg->state = CPREG_VALUE;
+			break;
+		case 4:
 			if (e - p < 4 || memcmp(p, "true", 4) != 0)
 				return NULL;
 			p += 4;
 			reg->state = CPREG_WIDE;
-		} else {
-			if (!(p = plain_string(p, e, &v, &vn)))
-				return NULL;
-			if (bit == 16 && vn > 64)
-				return NULL;
-			if (bit == 1 && !token_hex(v, vn, &reg->id))
-				return NULL;
-			if (bit == 2) {
-				if (!token_hex(v, vn, &reg->value))
-					return NULL;
-				reg->state = CPREG_VALUE;
-			}
-			if (bit == 8) {
-				char name[33];
+			break;
+		case 8: {
+			char name[33];
 
-				if (vn >= sizeof(name))
-					return NULL;
-				memcpy(name, v, vn);
-				name[vn] = '\0';
-				if ((reg->read_errno = errno_from_name(name)) < 0)
-					return NULL;
-				reg->state = CPREG_UNREADABLE;
-			}
+			if (!(p = plain_string(p, e, &v, &vn)) || vn >= sizeof(name))
+				return NULL;
+			memcpy(name, v, vn);
+			name[vn] = '\0';
+			if ((reg->read_errno = errno_from_name(name)) < 0)
+				return NULL;
+			reg->state = CPREG_UNREADABLE;
+			break;
+		}
+		default:        /* the name: written for people; readers go by the id */
+			if (!(p = plain_string(p, e, &v, &vn)) || vn > 64)
+				return NULL;
 		}
 		p = skip_ws(p, e);
 		if (p < e && *p == ',') {
@@ -935,7 +1026,7 @@ static const char *fast_register(const char *p, const char *e, struct cpreg_reg 
 		return NULL;
 	}
 	/* The general path's rules: an id, exactly one of the three, a value that fits. */
-	if (!(seen & 1) || __builtin_popcount(seen & 14) != 1 || !cpreg_id_valid(reg->id))
+	if (!(seen & 1) || ((seen & 14) != 2 && (seen & 14) != 4 && (seen & 14) != 8) || !cpreg_id_valid(reg->id))
 		return NULL;
 	if (reg->state == CPREG_VALUE &&
 	    (CPREG_ID_BYTES(reg->id) > 8 || (CPREG_ID_BYTES(reg->id) < 8 && reg->value >> (CPREG_ID_BYTES(reg->id) * 8))))
@@ -947,81 +1038,225 @@ static const char *fast_register(const char *p, const char *e, struct cpreg_reg 
 
 struct fast_regs {
 	struct cpreg_reg *regs;
-	size_t n;
-	char *reduced;          /* the document with the array replaced by [] */
+	size_t n, cap;
+	bool ascending;         /* every id above the one before: the array is the inventory's as it stands */
+	bool has_masks;         /* kvm.writable_masks was read here */
+	uint64_t masks[CPREG_WRITABLE_MASKS];
+	char *reduced;          /* the document with those arrays replaced by [] */
 	size_t reduced_len;
 };
 
-/* 1 when the fast path applies (fr filled), 0 when the general path must read it all, < 0 on ENOMEM. */
-static int fast_scan(const char *text, size_t len, struct fast_regs *fr)
+/* The registers array at p (its '['), into fr; past its ']', or NULL. */
+static const char *fast_registers(const char *p, const char *e, struct fast_regs *fr)
 {
-	const char *p = text, *e = text + len, *start = NULL, *end = NULL;
-	size_t cap = 0;
-
-	p = skip_ws(p, e);
-	if (p >= e || *p++ != '{')
-		return 0;
-	while (!start) {
-		const char *k;
-		size_t kn;
-
-		p = skip_ws(p, e);
-		if (!(p = plain_string(p, e, &k, &kn)))
-			return 0;
-		p = skip_ws(p, e);
-		if (p >= e || *p++ != ':')
-			return 0;
-		p = skip_ws(p, e);
-		if (kn == 9 && memcmp(k, "registers", 9) == 0 && p < e && *p == '[') {
-			start = p;
-			break;
-		}
-		if (!(p = skip_value(p, e)))
-			return 0;
-		p = skip_ws(p, e);
-		if (p >= e || *p++ != ',')
-			return 0;
-	}
+	fr->ascending = true;
 	p = skip_ws(p + 1, e);
-	if (p < e && *p == ']') {
-		end = p + 1;
-	} else {
-		for (;;) {
-			if (fr->n == cap) {
-				struct cpreg_reg *nr;
+	if (p < e && *p == ']')
+		return p + 1;
+	for (;;) {
+		if (fr->n == fr->cap) {
+			struct cpreg_reg *nr;
 
-				if (cap >= 65536)
-					return 0;
-				cap = cap ? cap * 2 : 512;
-				if (!(nr = reallocarray(fr->regs, cap, sizeof(*nr))))
-					return -ENOMEM;
-				fr->regs = nr;
+			if (fr->cap >= 65536)
+				return NULL;
+			fr->cap = fr->cap ? fr->cap * 2 : 512;
+			if (!(nr = reallocarray(fr->regs, fr->cap, sizeof(*nr))))
+				return NULL;    /* the general path meets the same shortage and says so */
+			fr->regs = nr;
+		}
+		if (!(p = fast_register(p, e, &fr->regs[fr->n++])))
+			return NULL;
+		if (fr->n > 1 && fr->regs[fr->n - 1].id <= fr->regs[fr->n - 2].id)
+			fr->ascending = false;
+		p = skip_ws(p, e);
+		if (p < e && *p == ',') {
+			p++;
+			continue;
+		}
+		return p < e && *p == ']' ? p + 1 : NULL;
+	}
+}
+
+/*
+ * kvm.writable_masks at p (its '['): objects of exactly "index" (a plain
+ * JSON integer) and "mask" (hex), into fr->masks; past its ']', or NULL.
+ * An index given twice with a nonzero mask before is the general path's
+ * error, so it goes there.
+ */
+static const char *fast_masks(const char *p, const char *e, struct fast_regs *fr)
+{
+	p = skip_ws(p + 1, e);
+	if (p < e && *p == ']')
+		return p + 1;
+	for (;;) {
+		unsigned seen = 0;
+		long idx = 0;
+		uint64_t mask = 0;
+
+		p = skip_ws(p, e);
+		if (p >= e || *p++ != '{')
+			return NULL;
+		for (;;) {
+			p = skip_ws(p, e);
+			if (e - p >= 7 && memcmp(p, "\"index\"", 7) == 0 && !(seen & 1)) {
+				seen |= 1;
+				p = skip_ws(p + 7, e);
+				if (p >= e || *p++ != ':')
+					return NULL;
+				p = skip_ws(p, e);
+				if (p < e && *p == '0') {
+					p++;
+				} else {
+					const char *d = p;
+
+					for (; p < e && *p >= '0' && *p <= '9' && p - d < 4; p++)
+						idx = idx * 10 + (*p - '0');
+					if (p == d)
+						return NULL;
+				}
+				/* A fraction, an exponent or more digits: not this plain form. */
+				if (p >= e || (*p >= '0' && *p <= '9') || *p == '.' || *p == 'e' || *p == 'E')
+					return NULL;
+			} else if (e - p >= 6 && memcmp(p, "\"mask\"", 6) == 0 && !(seen & 2)) {
+				seen |= 2;
+				p = skip_ws(p + 6, e);
+				if (p >= e || *p++ != ':')
+					return NULL;
+				if (!(p = hex_string(skip_ws(p, e), e, &mask)))
+					return NULL;
+			} else {
+				return NULL;
 			}
-			if (!(p = fast_register(p, e, &fr->regs[fr->n++])))
-				return 0;
 			p = skip_ws(p, e);
 			if (p < e && *p == ',') {
 				p++;
 				continue;
 			}
-			if (p < e && *p == ']') {
-				end = p + 1;
+			if (p < e && *p == '}')
 				break;
+			return NULL;
+		}
+		p++;
+		if (seen != 3 || idx >= CPREG_WRITABLE_MASKS || fr->masks[idx])
+			return NULL;
+		fr->masks[idx] = mask;
+		p = skip_ws(p, e);
+		if (p < e && *p == ',') {
+			p++;
+			continue;
+		}
+		return p < e && *p == ']' ? p + 1 : NULL;
+	}
+}
+
+/* One member's key and colon at p: the key, and p at its value; NULL when not plain. */
+static const char *member(const char *p, const char *e, const char **k, size_t *kn)
+{
+	p = skip_ws(p, e);
+	if (!(p = plain_string(p, e, k, kn)))
+		return NULL;
+	p = skip_ws(p, e);
+	if (p >= e || *p++ != ':')
+		return NULL;
+	return skip_ws(p, e);
+}
+
+/* After a member's value: 1 at ',' (p past it), 0 at '}' (p past it), -1 for anything else. */
+static int next_member(const char **pp, const char *e)
+{
+	const char *p = skip_ws(*pp, e);
+
+	if (p >= e || (*p != ',' && *p != '}'))
+		return -1;
+	*pp = p + 1;
+	return *p == ',';
+}
+
+/* 1 when the fast path applies (fr filled), 0 when the general path must read it all, < 0 on ENOMEM. */
+static int fast_scan(const char *text, size_t len, struct fast_regs *fr)
+{
+	const char *p = text, *e = text + len, *cut[2][2] = { { NULL, NULL }, { NULL, NULL } };
+	bool regs = false, kvm = false;
+	size_t ncut = 0, o = 0;
+	int more;
+
+	p = skip_ws(p, e);
+	if (p >= e || *p++ != '{')
+		return 0;
+	do {
+		const char *k;
+		size_t kn;
+
+		if (!(p = member(p, e, &k, &kn)))
+			return 0;
+		if (kn == 9 && memcmp(k, "registers", 9) == 0 && p < e && *p == '[') {
+			if (regs)
+				return 0;       /* a duplicate key: the general path names it */
+			regs = true;
+			cut[ncut][0] = p;
+			if (!(p = fast_registers(p, e, fr)))
+				return 0;
+			cut[ncut++][1] = p;
+		} else if (kn == 3 && memcmp(k, "kvm", 3) == 0 && p < e && *p == '{') {
+			bool masks = false;
+
+			if (kvm)
+				return 0;
+			kvm = true;
+			p = skip_ws(p + 1, e);
+			if (p < e && *p == '}') {
+				p++;
+			} else {
+				do {
+					if (!(p = member(p, e, &k, &kn)))
+						return 0;
+					if (kn == 14 && memcmp(k, "writable_masks", 14) == 0 && p < e && *p == '[') {
+						if (masks)
+							return 0;
+						masks = fr->has_masks = true;
+						cut[ncut][0] = p;
+						if (!(p = fast_masks(p, e, fr)))
+							return 0;
+						cut[ncut++][1] = p;
+					} else if (!(p = skip_value(p, e))) {
+						return 0;
+					}
+				} while ((more = next_member(&p, e)) == 1);
+				if (more < 0)
+					return 0;
 			}
+		} else if (!(p = skip_value(p, e))) {
 			return 0;
 		}
+	} while ((more = next_member(&p, e)) == 1);
+	if (more < 0 || !regs)
+		return 0;
+	/* The reduced document: each cut array becomes [], in the order they stand. */
+	if (ncut == 2 && cut[1][0] < cut[0][0]) {
+		const char *t0 = cut[0][0], *t1 = cut[0][1];
+
+		cut[0][0] = cut[1][0], cut[0][1] = cut[1][1];
+		cut[1][0] = t0, cut[1][1] = t1;
 	}
-	fr->reduced_len = len - (size_t)(end - start) + 2;
+	fr->reduced_len = len;
+	for (size_t i = 0; i < ncut; i++)
+		fr->reduced_len -= (size_t)(cut[i][1] - cut[i][0]) - 2;
 	if (!(fr->reduced = malloc(fr->reduced_len + 1)))
 		return -ENOMEM;
-	memcpy(fr->reduced, text, (size_t)(start - text));
-	memcpy(fr->reduced + (start - text), "[]", 2);
-	memcpy(fr->reduced + (start - text) + 2, end, (size_t)(e - end));
+	p = text;
+	for (size_t i = 0; i < ncut; i++) {
+		memcpy(fr->reduced + o, p, (size_t)(cut[i][0] - p));
+		o += (size_t)(cut[i][0] - p);
+		memcpy(fr->reduced + o, "[]", 2);
+		o += 2;
+		p = cut[i][1];
+	}
+	memcpy(fr->reduced + o, p, (size_t)(e - p));
 	fr->reduced[fr->reduced_len] = '\0';
 	return 1;
 }
 
-static int from_json(const char *text, size_t len, const struct fast_regs *fr, struct cpreg_inventory **ret_inv,
+static int from_json(const char *text, size_t len, struct fast_regs *fr, struct cpreg_inventory **ret_inv,
 		     struct cpreg_error *err);
 
 int cpreg_inventory_from_json(const char *text, size_t len, struct cpreg_inventory **ret_inv,
@@ -1054,10 +1289,10 @@ int cpreg_inventory_from_json_general(const char *text, size_t len, struct cpreg
 	return from_json(text, len, NULL, ret_inv, err);
 }
 
-static int from_json(const char *text, size_t len, const struct fast_regs *fr, struct cpreg_inventory **ret_inv,
+static int from_json(const char *text, size_t len, struct fast_regs *fr, struct cpreg_inventory **ret_inv,
 		     struct cpreg_error *err)
 {
-	struct rd rd = { .err = err, .reg_idx = -1 };
+	struct rd rd = { .err = err, .prefix = "", .key = "" };  /* the whole document */
 	json_object *root = NULL, *o;
 	struct cpreg_inventory *inv = NULL;
 	const char *s;
@@ -1123,10 +1358,26 @@ static int from_json(const char *text, size_t len, const struct fast_regs *fr, s
 	}
 	if ((r = read_registers(&rd, o, inv)) < 0)
 		goto out;
-	/* The fast path's registers, where the reduced document has []: any refusal goes the general way. */
-	for (size_t i = 0; fr && i < fr->n; i++)
-		if ((r = cpreg_inventory_add(inv, &fr->regs[i])) < 0)
-			goto out;
+	/* The fast path's writable masks, where the reduced document has []. */
+	if (fr && fr->has_masks)
+		cpreg_inventory_set_writable_masks(inv, fr->masks);
+	/*
+	 * The fast path's registers, where the reduced document has []: in
+	 * ascending order (as every writer writes them) the array becomes the
+	 * inventory's; otherwise each is added, and any refusal (a duplicate)
+	 * goes the general way.
+	 */
+	if (fr && fr->ascending && inv->n_regs == 0) {
+		free(inv->regs);
+		inv->regs = TAKE_PTR(fr->regs);
+		inv->n_regs = fr->n;
+		inv->cap_regs = fr->cap;
+		inv->digest_ok = false;
+	} else {
+		for (size_t i = 0; fr && i < fr->n; i++)
+			if ((r = cpreg_inventory_add(inv, &fr->regs[i])) < 0)
+				goto out;
+	}
 	if (json_object_object_get_ex(root, "digest", &o)) {
 		char digest[CPREG_DIGEST_LEN];
 

@@ -61,10 +61,67 @@ static int write_fleet(const char *dir)
 	return 0;
 }
 
+/*
+ * bench --profile PHASE [SECONDS]: one phase in a loop for a while and
+ * nothing else, for perf record (read, write, check, verdict: the pieces of
+ * a daemon check).
+ */
+static int profile(const char *phase, double seconds)
+{
+	char **names = fixture_names();
+	struct cpreg_inventory *inv[32];
+	struct cpreg_verdict *v[32];
+	char *texts[32];
+	size_t n = 0, rounds = 0;
+	double t0 = now();
+
+	for (char **p = names; *p && n < 32; p++, n++) {
+		inv[n] = fixture(*p);
+		cpreg_inventory_to_json(inv[n], &texts[n]);
+	}
+	for (size_t k = 0; k < n; k++)
+		cpreg_check(inv[k], inv[0], NULL, &v[k]);
+	if (strcmp(phase, "read") && strcmp(phase, "write") && strcmp(phase, "check") && strcmp(phase, "verdict")) {
+		fprintf(stderr, "bench --profile: read, write, check or verdict\n");
+		return 2;
+	}
+	while (now() - t0 < seconds) {
+		for (size_t k = 0; k < n; k++) {
+			struct cpreg_inventory *x = NULL;
+			struct cpreg_verdict *y = NULL;
+			char *out = NULL;
+
+			if (phase[0] == 'r') {
+				cpreg_inventory_from_json(texts[k], strlen(texts[k]), &x, NULL);
+				cpreg_inventory_unref(x);
+			} else if (phase[0] == 'w') {
+				cpreg_inventory_to_json(inv[k], &out);
+			} else if (phase[0] == 'c') {
+				cpreg_check(inv[k], inv[0], NULL, &y);
+				cpreg_verdict_unref(y);
+			} else {
+				cpreg_verdict_to_json(v[k], &out);
+			}
+			free(out);
+		}
+		rounds++;
+	}
+	printf("%s: %.1f us each (%zu runs)\n", phase, (now() - t0) / (rounds * n) * 1e6, rounds * n);
+	for (size_t k = 0; k < n; k++) {
+		free(texts[k]);
+		cpreg_verdict_unref(v[k]);
+		cpreg_inventory_unref(inv[k]);
+	}
+	fixture_names_free(names);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 3 && strcmp(argv[1], "--write-fleet") == 0)
 		return write_fleet(argv[2]);
+	if (argc >= 3 && strcmp(argv[1], "--profile") == 0)
+		return profile(argv[2], argc > 3 ? atof(argv[3]) : 3);
 
 	char **names = fixture_names();
 	struct cpreg_inventory *inv[32];

@@ -51,7 +51,10 @@ int main(void)
 {
 	char **names = fixture_names(), path[512];
 	static const char *const tokens[] = { "\"", "{", "}", "[", "]", ",", ":", "0x", "null", "true", "-1",
-					      "\"0x6030000000140000\"", "1e999", "\\u0000", "\"value\": \"0x1\"" };
+					      "\"0x6030000000140000\"", "1e999", "\\u0000", "\"value\": \"0x1\"",
+					      /* near misses of the fast path's plain forms (registers, writable masks) */
+					      "\"index\": 01", "\"index\": 1.5", "\"index\": 7", "\"mask\": \"0x1\"", "0x00000000000000001",
+					      "\"writable_masks\": []", "\"kvm\": {}", "\"registers\": []", "\"i\\u0064\"" };
 	unsigned runs = 0, accepted = 0;
 
 	for (char **n = names; *n; n++) {

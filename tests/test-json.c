@@ -5,6 +5,7 @@
 #include <errno.h>
 
 #include "cpreg.h"
+#include "cpreg-internal.h"
 #include "fixture.h"
 #include "tap.h"
 
@@ -198,6 +199,44 @@ int main(void)
 		       "an unreadable register is recorded with its errno");
 		free(out);
 		cpreg_inventory_unref(inv);
+	}
+	/*
+	 * The reader's fast path parses 8 and 16 hex digits at a time.  Every
+	 * byte value in every digit position of an id (16 digits), a 32-bit
+	 * value (8) and a 64-bit value (16) must read exactly as the general
+	 * path, the reference, reads it: the same result, error and value.
+	 */
+	{
+		static const char *const forms[] = {
+			HEAD "\"registers\": [{\"id\": \"0x603000000013c000\", \"value\": \"0x00000000410fd0c0\"}]}",
+			HEAD "\"registers\": [{\"id\": \"0x6020000000110000\", \"value\": \"0x7003e01a\"}]}",
+		};
+		unsigned bad = 0, runs = 0;
+
+		for (size_t f = 0; f < ARRAY_SIZE(forms); f++)
+			for (const char *d = strstr(forms[f], "0x"); d; d = strstr(d + 1, "0x"))
+				for (size_t pos = 2; d[pos] != '"'; pos++)
+					for (unsigned b = 1; b < 256; b++) {
+						char *doc = strdup(forms[f]);
+						struct cpreg_inventory *a = NULL, *g = NULL;
+						struct cpreg_error ea = { 0 }, eg = { 0 };
+						int ra, rg;
+
+						doc[d - forms[f] + pos] = (char)b;
+						ra = cpreg_inventory_from_json(doc, strlen(doc), &a, &ea);
+						rg = cpreg_inventory_from_json_general(doc, strlen(doc), &g, &eg);
+						runs++;
+						if (ra != rg || (ra < 0 && strcmp(ea.message, eg.message) != 0) ||
+						    (ra == 0 && (cpreg_inventory_at(a, 0)->id != cpreg_inventory_at(g, 0)->id ||
+								 cpreg_inventory_at(a, 0)->value != cpreg_inventory_at(g, 0)->value))) {
+							if (bad++ < 5)
+								tap_diag("byte 0x%02x at %zu of \"%s\": %d vs %d", b, pos, doc, ra, rg);
+						}
+						cpreg_inventory_unref(a);
+						cpreg_inventory_unref(g);
+						free(doc);
+					}
+		tap_ok(bad == 0 && runs > 10000, "every byte in every hex digit reads as the general path reads it (%u documents)", runs);
 	}
 	/* A file that does not exist names the file. */
 	{

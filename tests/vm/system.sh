@@ -92,7 +92,7 @@ case $cmd in
 image)
 	# What the package needs at run time, and what the test uses (curl, jq);
 	# base.img.done holds the list it was built with: a change here rebuilds it.
-	include=systemd,systemd-sysv,udev,dbus,libjson-c5,libevent-core-2.1-7t64,libevent-extra-2.1-7t64,libhttp-parser2.9
+	include=systemd,systemd-sysv,udev,dbus,libjson-c5,libevent-core-2.1-7t64,libevent-extra-2.1-7t64,libhttp-parser2.9,libnettle8t64
 	include=$include,curl,jq,passwd,util-linux,procps
 	[ "$(cat "$dir/base.img.done" 2>/dev/null)" = "$include" ] && { echo "$dir/base.img"; exit 0; }
 	[ "$(id -u)" = 0 ] || { echo "system.sh: building the image needs root (debootstrap)" >&2; exit 77; }
