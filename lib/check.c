@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdio_ext.h>
 #include <stdlib.h>
+#include <pthread.h>
 #include <string.h>
 
 #include <json.h>
@@ -52,7 +53,36 @@ struct cpreg_verdict {
 	/* The destination's inventory when it judged (cpreg_verdict_set_destination_state), or none. */
 	char *dst_source, *dst_warning;
 	int64_t dst_age;
+	/*
+	 * Words are written when first read, not while judging: a check of two
+	 * similar hosts has ~40 findings, and wording them (names, field lists,
+	 * QEMU's sentences) was four fifths of a check that a fleet's pool
+	 * judgement never reads.  how[i] says how finding i is worded (enum
+	 * how, HOW_NAME when its name is still to be written); value findings
+	 * are worded by judging again against `judged`, the destination as
+	 * checked (with judged_vm applied when has_judged_vm).  texts_done is
+	 * set, under texts_lock, once every pending finding is worded, so
+	 * verdicts may be read from several threads.
+	 */
+	uint8_t *how;
+	struct cpreg_inventory *judged;
+	struct cpreg_vm_options judged_vm;
+	bool has_judged_vm, legacy;
+	int texts_done;
+	pthread_mutex_t texts_lock;
 };
+
+/* How a finding's message is worded, when it is first read (see fill_texts). */
+enum how {
+	HOW_DONE = 0,           /* worded already (or read from JSON) */
+	HOW_LEGACY_TAIL, HOW_LEGACY_FAIL, HOW_SRC_TOL_BOTH, HOW_SRC_TOL_VALUE, HOW_SRC_FAIL,
+	HOW_DST_TOL, HOW_DST_OK, HOW_DST_OK_LEGACY,
+	HOW_UNREADABLE, HOW_JUDGE, HOW_NOT_LISTED, HOW_VALUE_TOL,
+	HOW_MASK = 0x7f,
+	HOW_NAME = 0x80,        /* the name is still to be written from the id */
+};
+
+static const char oom_message[] = "(out of memory)";
 
 static const char *const kind_names[] = {
 	[CPREG_FIND_COUNT_EXCEEDED] = "count-exceeded",
@@ -89,32 +119,55 @@ static struct cpreg_finding *add_finding(struct cpreg_verdict *v, uint64_t id, e
 {
 	struct cpreg_finding *f;
 
-	if (v->n == v->cap) {
-		size_t ncap = v->cap ? v->cap * 2 : 32;
+	if (v->n == v->cap || !v->how) {
+		size_t ncap = v->n < v->cap ? v->cap : v->cap ? v->cap * 2 : 64;
 		struct cpreg_finding *n = reallocarray(v->f, ncap, sizeof(*n));
+		uint8_t *h;
 
 		if (!n)
 			return NULL;
 		v->f = n;
+		if (!(h = realloc(v->how, ncap)))
+			return NULL;
+		if (!v->how)
+			memset(h, HOW_DONE, v->n);   /* a verdict read from JSON: its findings are worded */
+		v->how = h;
 		v->cap = ncap;
 	}
+	v->how[v->n] = id ? HOW_NAME : HOW_DONE;
+	if (id)
+		v->texts_done = 0;      /* a finding added after the others were read (the trial's) */
 	f = &v->f[v->n++];
 	memset(f, 0, sizeof(*f));
 	f->id = id;
 	f->kind = kind;
-	if (id)
-		cpreg_id_name(id, f->name, sizeof(f->name));
 	return f;
 }
 
+/* Word finding f now (replacing any words it had). */
 static void msg(struct cpreg_finding *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void msg(struct cpreg_finding *f, const char *fmt, ...)
 {
+	char *text = NULL;
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(f->message, sizeof(f->message), fmt, ap);
+	if (vasprintf(&text, fmt, ap) < 0)
+		text = NULL;
+	else if (strlen(text) > CPREG_MESSAGE_MAX)
+		text[CPREG_MESSAGE_MAX] = '\0';   /* as the reader takes it back */
 	va_end(ap);
+	if (f->message != oom_message)
+		free((char *)f->message);
+	f->message = text ? text : oom_message;
+}
+
+/* Word finding i of v later, when it is first read. */
+static void later(struct cpreg_verdict *v, const struct cpreg_finding *f, enum how how)
+{
+	size_t i = (size_t)(f - v->f);
+
+	v->how[i] = (uint8_t)((v->how[i] & HOW_NAME) | how);
 }
 
 /* How QEMU names a register in "Could not set register ..." (target/arm/kvm.c). */
@@ -149,27 +202,119 @@ static void write_refused(struct cpreg_finding *f, const char *why)
 	    f->source_value, f->destination_value, why);
 }
 
+/* Finding i's words, from how check_core judged it (its name is written already). */
+static void word(struct cpreg_verdict *v, size_t i, const struct cpreg_inventory *dst)
+{
+	struct cpreg_finding *f = &v->f[i];
+	struct cpreg_kernel_answer a;
+
+	switch (v->how[i] & HOW_MASK) {
+	case HOW_LEGACY_TAIL:
+		msg(f, "sorts after the destination's last register: QEMU before 11.1 drops it silently "
+		    "(a bug fixed in 11.1)");
+		break;
+	case HOW_LEGACY_FAIL:
+		msg(f, "register in their list but not ours: fail migration "
+		    "(error while loading state for instance 0x0 of device 'cpu')");
+		break;
+	case HOW_SRC_TOL_BOTH:
+		msg(f, "in the incoming stream but unknown on the destination: tolerated (%s)", f->tolerance);
+		break;
+	case HOW_SRC_TOL_VALUE:
+		msg(f, "in the incoming stream but unknown on the destination: tolerated, its value 0x%" PRIx64
+		    " passes %s", f->source_value, f->tolerance);
+		break;
+	case HOW_SRC_FAIL:
+		msg(f, "%s (0x%016" PRIx64 ") in the incoming stream but unknown on the destination: fail migration",
+		    f->name, f->id);
+		break;
+	case HOW_DST_TOL:
+		msg(f, "expected by the destination but not in the incoming stream: tolerated (%s)", f->tolerance);
+		break;
+	case HOW_DST_OK:
+		msg(f, "expected by the destination but not in the incoming stream: skip it");
+		break;
+	case HOW_DST_OK_LEGACY:
+		msg(f, "register in our list but not incoming: it keeps its reset value");
+		break;
+	case HOW_UNREADABLE:
+		msg(f, "not readable on the %s, so not compared", f->has_source ? "destination" : "source");
+		break;
+	case HOW_JUDGE:
+		/* The kernel model again, with words: the same destination gives the same answer. */
+		if (dst && cpreg_kernel_judge(dst, f->id, f->source_value, &a) == 0) {
+			if (a.outcome == CPREG_OUT_FAIL)
+				write_refused(f, a.why);
+			else
+				msg(f, "%s", a.why);
+			break;
+		}
+		/* fall through */
+	case HOW_NOT_LISTED:
+		msg(f, "not listed on the destination");
+		break;
+	case HOW_VALUE_TOL:
+		msg(f, "value differs within what tolerance %s allows", f->tolerance);
+		break;
+	default:
+		msg(f, "%s", "");
+	}
+}
+
+/* Write every finding's pending name and words (once; safe from several threads). */
+static void fill_texts(const struct cpreg_verdict *cv)
+{
+	struct cpreg_verdict *v = (struct cpreg_verdict *)cv;
+	struct cpreg_inventory *adjusted = NULL;
+	const struct cpreg_inventory *dst;
+	bool judge = false;
+
+	if (!v || !v->how || __atomic_load_n(&v->texts_done, __ATOMIC_ACQUIRE))
+		return;
+	pthread_mutex_lock(&v->texts_lock);
+	if (v->texts_done)
+		goto out;
+	dst = v->judged;
+	for (size_t i = 0; i < v->n; i++) {
+		if (v->how[i] & HOW_NAME)
+			cpreg_id_name(v->f[i].id, v->f[i].name, sizeof(v->f[i].name));
+		judge |= !v->f[i].message && (v->how[i] & HOW_MASK) == HOW_JUDGE;
+	}
+	if (judge && dst && v->has_judged_vm && cpreg_inventory_copy(dst, &adjusted) == 0 &&
+	    cpreg_inventory_apply_vm_options(adjusted, &v->judged_vm) == 0)
+		dst = adjusted;
+	for (size_t i = 0; i < v->n; i++) {
+		if (!v->f[i].message)
+			word(v, i, dst);
+		v->how[i] = HOW_DONE;
+	}
+	/* Nothing needs the destination any more. */
+	cpreg_inventory_unref(v->judged);
+	v->judged = NULL;
+	__atomic_store_n(&v->texts_done, 1, __ATOMIC_RELEASE);
+out:
+	pthread_mutex_unlock(&v->texts_lock);
+	cpreg_inventory_unref(adjusted);
+}
+
 /*
  * Statically judge a value the destination kernel will be asked to take
  * with KVM_SET_ONE_REG: the kernel model (kmodel.c) decides, and a refusal
  * is worded as QEMU words it.  What only that kernel can tell is UNKNOWN:
  * the live trial decides it.
  */
-static void judge_value(struct cpreg_finding *f, const struct cpreg_inventory *dst)
+static void judge_value(struct cpreg_verdict *v, struct cpreg_finding *f, const struct cpreg_inventory *dst)
 {
 	struct cpreg_kernel_answer a;
 
-	if (cpreg_kernel_judge(dst, f->id, f->source_value, &a) < 0) {
+	if (cpreg_kernel_judge_outcome(dst, f->id, f->source_value, &a) < 0) {
 		f->outcome = CPREG_OUT_UNKNOWN;
-		msg(f, "not listed on the destination");
+		later(v, f, HOW_NOT_LISTED);
 		return;
 	}
 	f->outcome = a.outcome;
 	f->rule = a.rule;
-	if (a.outcome == CPREG_OUT_FAIL)
-		write_refused(f, a.why);
-	else
-		msg(f, "%s", a.why);
+	later(v, f, HOW_JUDGE);
 }
 
 static void recompute_result(struct cpreg_verdict *v);
@@ -225,6 +370,9 @@ static int check_core(const struct cpreg_inventory *src, const struct cpreg_inve
 	if (!v)
 		goto fail;
 	v->refcount = 1;
+	pthread_mutex_init(&v->texts_lock, NULL);
+	v->legacy = legacy;
+	v->judged = cpreg_inventory_ref((struct cpreg_inventory *)dst);
 	v->policy = strdup(cpreg_policy_name(policy));
 	v->policy_reason = strdup(reason);
 	if (!v->policy || !v->policy_reason || finish_side(&v->src, src) < 0 || finish_side(&v->dst, dst) < 0)
@@ -245,19 +393,19 @@ static int check_core(const struct cpreg_inventory *src, const struct cpreg_inve
 		    v->src.migrated, v->dst.migrated);
 	}
 	for (size_t k = nd; k > 0; k--)
-		if (cpreg_id_migrates(cpreg_inventory_at(dst, k - 1)->id)) {
-			dst_last = cpreg_inventory_at(dst, k - 1)->id;
+		if (cpreg_migrates(dst->regs[k - 1].id)) {
+			dst_last = dst->regs[k - 1].id;
 			break;
 		}
 
 	/* Step 2, the index merge over both ascending lists; step 3, the values. */
 	while (i < ns || j < nd) {
-		const struct cpreg_reg *a = i < ns ? cpreg_inventory_at(src, i) : NULL;
-		const struct cpreg_reg *b = j < nd ? cpreg_inventory_at(dst, j) : NULL;
+		const struct cpreg_reg *a = i < ns ? &src->regs[i] : NULL;
+		const struct cpreg_reg *b = j < nd ? &dst->regs[j] : NULL;
 		struct cpreg_finding *f;
 
-		if (a && !cpreg_id_migrates(a->id)) { i++; continue; }
-		if (b && !cpreg_id_migrates(b->id)) { j++; continue; }
+		if (a && !cpreg_migrates(a->id)) { i++; continue; }
+		if (b && !cpreg_migrates(b->id)) { j++; continue; }
 
 		if (a && (!b || a->id < b->id)) {
 			i++;
@@ -269,25 +417,21 @@ static int check_core(const struct cpreg_inventory *src, const struct cpreg_inve
 			if (legacy && a->id > dst_last) {
 				f->outcome = CPREG_OUT_TOLERATED;
 				f->tolerance = legacy_tail;
-				msg(f, "sorts after the destination's last register: QEMU before 11.1 drops it "
-				    "silently (a bug fixed in 11.1)");
+				later(v, f, HOW_LEGACY_TAIL);
 			} else if (legacy) {
 				f->outcome = CPREG_OUT_FAIL;
-				msg(f, "register in their list but not ours: fail migration "
-				    "(error while loading state for instance 0x0 of device 'cpu')");
+				later(v, f, HOW_LEGACY_FAIL);
 			} else if (cpreg_tolerance_match(tols, a->id, a->value, 0, CPREG_TOL_NOT_ON_BOTH_ENDS)) {
 				f->outcome = CPREG_OUT_TOLERATED;
 				f->tolerance = cpreg_tol_type_name(CPREG_TOL_NOT_ON_BOTH_ENDS);
-				msg(f, "in the incoming stream but unknown on the destination: tolerated (%s)", f->tolerance);
+				later(v, f, HOW_SRC_TOL_BOTH);
 			} else if (cpreg_tolerance_match(tols, a->id, a->value, 0, CPREG_TOL_ONLY_SRC_TEST_VALUE)) {
 				f->outcome = CPREG_OUT_TOLERATED;
 				f->tolerance = cpreg_tol_type_name(CPREG_TOL_ONLY_SRC_TEST_VALUE);
-				msg(f, "in the incoming stream but unknown on the destination: tolerated, its value "
-				    "0x%" PRIx64 " passes %s", a->value, f->tolerance);
+				later(v, f, HOW_SRC_TOL_VALUE);
 			} else {
 				f->outcome = CPREG_OUT_FAIL;
-				msg(f, "%s (0x%016" PRIx64 ") in the incoming stream but unknown on the destination: "
-				    "fail migration", f->name, a->id);
+				later(v, f, HOW_SRC_FAIL);
 			}
 			continue;
 		}
@@ -301,12 +445,10 @@ static int check_core(const struct cpreg_inventory *src, const struct cpreg_inve
 			if (tols && cpreg_tolerance_match(tols, b->id, 0, b->value, CPREG_TOL_NOT_ON_BOTH_ENDS)) {
 				f->outcome = CPREG_OUT_TOLERATED;
 				f->tolerance = cpreg_tol_type_name(CPREG_TOL_NOT_ON_BOTH_ENDS);
-				msg(f, "expected by the destination but not in the incoming stream: tolerated (%s)",
-				    f->tolerance);
+				later(v, f, HOW_DST_TOL);
 			} else {
 				f->outcome = CPREG_OUT_OK;
-				msg(f, "%s", legacy ? "register in our list but not incoming: it keeps its reset value"
-					 : "expected by the destination but not in the incoming stream: skip it");
+				later(v, f, legacy ? HOW_DST_OK_LEGACY : HOW_DST_OK);
 			}
 			continue;
 		}
@@ -326,10 +468,10 @@ static int check_core(const struct cpreg_inventory *src, const struct cpreg_inve
 		f->destination_value = b->value;
 		if (!f->has_source || !f->has_destination) {
 			f->outcome = CPREG_OUT_UNKNOWN;
-			msg(f, "not readable on the %s, so not compared", f->has_source ? "destination" : "source");
+			later(v, f, HOW_UNREADABLE);
 			continue;
 		}
-		judge_value(f, dst);
+		judge_value(v, f, dst);
 		/* QEMU 11.1 lets a value tolerance accept a difference the write would refuse. */
 		if (tols && f->outcome != CPREG_OUT_OK) {
 			static const enum cpreg_tol_type vt[] = {
@@ -340,7 +482,7 @@ static int check_core(const struct cpreg_inventory *src, const struct cpreg_inve
 				if (cpreg_tolerance_match(tols, a->id, a->value, b->value, vt[k])) {
 					f->outcome = CPREG_OUT_TOLERATED;
 					f->tolerance = cpreg_tol_type_name(vt[k]);
-					msg(f, "value differs within what tolerance %s allows", f->tolerance);
+					later(v, f, HOW_VALUE_TOL);
 					break;
 				}
 		}
@@ -406,6 +548,13 @@ int cpreg_check_vm(const struct cpreg_inventory *src, const struct cpreg_invento
 	r = check_core(s ? s : src, d ? d : dst, policy, &v);
 	if (r < 0)
 		goto out;
+	if (d) {
+		/* Word later from the destination itself and the options, not by keeping this copy. */
+		cpreg_inventory_unref(v->judged);
+		v->judged = cpreg_inventory_ref((struct cpreg_inventory *)dst);
+		v->judged_vm = (struct cpreg_vm_options){ .disable = vm->disable, .sve_max_vq = vm->sve_max_vq };
+		v->has_judged_vm = true;
+	}
 	missing = cpreg_inventory_features(s ? s : src) & ~cpreg_inventory_features(d ? d : dst) & VM_FEATURES;
 	for (unsigned b = 0; b < 32; b++)
 		if ((missing & (1u << b)) && (r = add_missing_feature(v, b)) < 0)
@@ -446,7 +595,13 @@ struct cpreg_verdict *cpreg_verdict_unref(struct cpreg_verdict *v)
 		free(s->kernel);
 		free(s->qemu);
 	}
+	for (size_t i = 0; i < v->n; i++)
+		if (v->f[i].message != oom_message)
+			free((char *)v->f[i].message);
 	free(v->f);
+	free(v->how);
+	cpreg_inventory_unref(v->judged);
+	pthread_mutex_destroy(&v->texts_lock);
 	free(v->contra);
 	free(v->trial_error);
 	free(v);
@@ -620,11 +775,13 @@ size_t cpreg_verdict_count(const struct cpreg_verdict *v) { return v ? v->n : 0;
 
 const struct cpreg_finding *cpreg_verdict_at(const struct cpreg_verdict *v, size_t i)
 {
+	fill_texts(v);
 	return v && i < v->n ? &v->f[i] : NULL;
 }
 
 const struct cpreg_finding *cpreg_verdict_find(const struct cpreg_verdict *v, uint64_t id, enum cpreg_finding_kind kind)
 {
+	fill_texts(v);
 	for (size_t i = 0; v && i < v->n; i++)
 		if (v->f[i].id == id && v->f[i].kind == kind)
 			return &v->f[i];
@@ -749,7 +906,7 @@ static struct cpreg_remedy *remedy_add(struct cpreg_remedy *out, size_t max, siz
 
 size_t cpreg_verdict_remedies(const struct cpreg_verdict *v, size_t i, struct cpreg_remedy *out, size_t max)
 {
-	const struct cpreg_finding *f = v && i < v->n ? &v->f[i] : NULL;
+	const struct cpreg_finding *f = cpreg_verdict_at(v, i);
 	const char *sk, *dk;
 	struct cpreg_remedy *r;
 	size_t n = 0;
@@ -903,6 +1060,7 @@ int cpreg_verdict_to_json(const struct cpreg_verdict *v, char **ret_text)
 
 	if (!v || !ret_text)
 		return -EINVAL;
+	fill_texts(v);
 	f = open_memstream(&buf, &len);
 	if (!f)
 		return -ENOMEM;
@@ -1206,9 +1364,10 @@ static int vfinding(struct vrd *r, json_object *o, size_t i, struct cpreg_findin
 		   (e = vhex(r, o, at, "destination_value", true, &f->has_destination, &f->destination_value)) < 0) {
 		return e;
 	}
-	if ((e = vstr(r, o, at, "message", false, sizeof(f->message) - 1, &s)) < 0)
+	if ((e = vstr(r, o, at, "message", false, CPREG_MESSAGE_MAX, &s)) < 0)
 		return e;
-	snprintf(f->message, sizeof(f->message), "%s", s);
+	if (!(f->message = strdup(s)))
+		return vfail(r, "out of memory");
 	/* reason and remedies are derived: the reason must be what the finding makes it (remedies are rewritten). */
 	if ((e = vstr(r, o, at, "reason", false, 64, &s)) < 0)
 		return e;
@@ -1302,6 +1461,7 @@ int cpreg_verdict_from_json(const char *text, size_t len, struct cpreg_verdict *
 		goto out;
 	}
 	v->refcount = 1;
+	pthread_mutex_init(&v->texts_lock, NULL);
 	if (!json_object_is_type(root, json_type_object)) {
 		e = vfail(&r, "expected an object");
 		goto out;

@@ -53,6 +53,7 @@ struct cpreg_inventory {
 	 */
 	bool digest_ok;
 	char digest[CPREG_DIGEST_LEN];
+	size_t migrated;          /* kept with the digest: the registers QEMU migrates */
 };
 
 /*
@@ -77,6 +78,27 @@ int cpreg_err(struct cpreg_error *err, int code, const char *where, const char *
 
 /* Prefix err->where with "prefix:" (a file name before a JSON path). */
 void cpreg_err_prefix(struct cpreg_error *err, const char *prefix);
+
+/* cpreg_id_migrates for the library's own loops: QEMU migrates all but the core and SVE groups. */
+static inline bool cpreg_migrates(uint64_t id)
+{
+	unsigned g = CPREG_ID_GROUP(id);
+
+	return g != CPREG_GROUP_CORE && g != CPREG_GROUP_SVE;
+}
+
+/* Each register's fields stand together in the ID field table (cpreg_fields_of relies on it). */
+bool cpreg_fields_grouped(void);
+
+/* The longest finding message written or read (the verdict reader refuses longer ones). */
+#define CPREG_MESSAGE_MAX 383
+
+/*
+ * cpreg_kernel_judge's outcome and rule without its words (ret->why is
+ * left as it was): what the static check's merge needs.
+ */
+int cpreg_kernel_judge_outcome(const struct cpreg_inventory *dst, uint64_t id, uint64_t value,
+			       struct cpreg_kernel_answer *ret);
 
 /* Strict "0x..." hex (1..16 digits); -EINVAL when malformed. */
 int cpreg_parse_hex(const char *s, uint64_t *ret);

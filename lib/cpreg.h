@@ -316,7 +316,12 @@ struct cpreg_finding {
 	const char *tolerance;   /* tolerance type name, or NULL */
 	int rule;                /* enum cpreg_kernel_rule that judged a value, 0 for none */
 	char name[48];
-	char message[384];       /* what QEMU would say, or why it is fine */
+	/*
+	 * What QEMU would say, or why it is fine.  The verdict owns it; the
+	 * check words its findings when they are first read (cpreg_verdict_at,
+	 * _find, _to_json), not while it judges.
+	 */
+	const char *message;
 };
 
 struct cpreg_verdict;

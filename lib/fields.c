@@ -12,6 +12,8 @@
  */
 #include "config.h"
 
+#include <pthread.h>
+
 #include <inttypes.h>
 #include <stdio.h>
 
@@ -364,18 +366,65 @@ static const struct cpreg_field fields[] = {
 	F(CTR, 32, 6, false, L, 0, "TminLine", "FEAT_MTE2"),
 };
 
+/*
+ * The table is grouped by register (each register's fields together,
+ * cpreg_fields_grouped, tested) in the order people read it, AArch64
+ * before AArch32.  Lookups go through an index of the groups in register
+ * order, built once.
+ */
+static struct field_group { uint64_t reg; uint16_t first, n; } groups[ARRAY_SIZE(fields)];
+static size_t n_groups;
+static pthread_once_t groups_once = PTHREAD_ONCE_INIT;
+
+static int group_cmp(const void *a, const void *b)
+{
+	const struct field_group *x = a, *y = b;
+
+	return (x->reg > y->reg) - (x->reg < y->reg);
+}
+
+static void build_groups(void)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(fields); i++) {
+		if (n_groups && groups[n_groups - 1].reg == fields[i].reg) {
+			groups[n_groups - 1].n++;
+			continue;
+		}
+		groups[n_groups++] = (struct field_group){ fields[i].reg, (uint16_t)i, 1 };
+	}
+	qsort(groups, n_groups, sizeof(groups[0]), group_cmp);
+}
+
 size_t cpreg_fields_of(uint64_t id, const struct cpreg_field **ret)
 {
-	size_t first = ARRAY_SIZE(fields), n = 0;
+	size_t lo = 0, hi;
 
-	for (size_t i = 0; i < ARRAY_SIZE(fields); i++)
-		if (fields[i].reg == id) {
-			if (!n)
-				first = i;
-			n++;
-		}
-	*ret = n ? &fields[first] : NULL;
-	return n;
+	pthread_once(&groups_once, build_groups);
+	hi = n_groups;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (groups[mid].reg < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == n_groups || groups[lo].reg != id) {
+		*ret = NULL;
+		return 0;
+	}
+	*ret = &fields[groups[lo].first];
+	return groups[lo].n;
+}
+
+bool cpreg_fields_grouped(void)
+{
+	for (size_t i = 1; i < ARRAY_SIZE(fields); i++)
+		if (fields[i].reg != fields[i - 1].reg)
+			for (size_t k = i + 1; k < ARRAY_SIZE(fields); k++)
+				if (fields[k].reg == fields[i - 1].reg)
+					return false;
+	return true;
 }
 
 int64_t cpreg_field_get(const struct cpreg_field *f, uint64_t v)

@@ -344,8 +344,10 @@ size_t cpreg_inventory_migration_count(const struct cpreg_inventory *inv)
 {
 	size_t n = 0;
 
+	if (inv && inv->digest_ok)
+		return inv->migrated;
 	for (size_t i = 0; inv && i < inv->n_regs; i++)
-		n += cpreg_id_migrates(inv->regs[i].id);
+		n += cpreg_migrates(inv->regs[i].id);
 	return n;
 }
 
@@ -381,7 +383,7 @@ int cpreg_inventory_digest(const struct cpreg_inventory *inv, char *buf, size_t 
 		uint8_t *p = rec + used;
 		uint64_t v = cpreg_id_is_counter(r->id) ? 0 : r->value;
 
-		if (!cpreg_id_migrates(r->id))
+		if (!cpreg_migrates(r->id))
 			continue;
 		for (int b = 0; b < 8; b++) {
 			p[b] = r->id >> (8 * b);
@@ -414,8 +416,10 @@ uint32_t cpreg_inventory_features(const struct cpreg_inventory *inv)
 
 void cpreg_inventory_seal(struct cpreg_inventory *inv)
 {
-	if (inv && !inv->digest_ok && cpreg_inventory_digest(inv, inv->digest, sizeof(inv->digest)) == 0)
+	if (inv && !inv->digest_ok && cpreg_inventory_digest(inv, inv->digest, sizeof(inv->digest)) == 0) {
+		inv->migrated = cpreg_inventory_migration_count(inv);
 		inv->digest_ok = true;
+	}
 }
 
 int cpreg_inventory_set_text(struct cpreg_inventory *inv, enum cpreg_text what, const char *text)

@@ -87,7 +87,8 @@ static int field_summary(uint64_t id, uint64_t s, uint64_t d, uint64_t mask, boo
 	int n = cpreg_field_diff(id, s, d, ch, 40), listed = 0;
 	size_t off = 0;
 
-	buf[0] = '\0';
+	if (buf)
+		buf[0] = '\0';
 	if (ret_generic)
 		*ret_generic = false;
 	for (int i = 0; i < n; i++) {
@@ -98,15 +99,17 @@ static int field_summary(uint64_t id, uint64_t s, uint64_t d, uint64_t mask, boo
 			continue;
 		if (ch[i].generic && ret_generic)
 			*ret_generic = true;
+		listed++;
+		if (!buf)
+			continue;       /* counted, not worded */
 		if (ch[i].field.name)
 			snprintf(name, sizeof(name), "%s", ch[i].field.name);
 		else
 			snprintf(name, sizeof(name), "[%u:%u]", ch[i].field.shift + ch[i].field.width - 1, ch[i].field.shift);
 		if (off < len)
-			off += snprintf(buf + off, len - off, "%s%s %" PRId64 "->%" PRId64 "%s%s%s", listed ? ", " : "", name,
+			off += snprintf(buf + off, len - off, "%s%s %" PRId64 "->%" PRId64 "%s%s%s", listed > 1 ? ", " : "", name,
 					ch[i].a, ch[i].b, ch[i].field.feat ? " (" : "", ch[i].field.feat ? ch[i].field.feat : "",
 					ch[i].field.feat ? ")" : "");
-		listed++;
 	}
 	return listed;
 }
@@ -133,16 +136,29 @@ static bool is_imp_id(uint64_t id)
 	return id == CPREG_MIDR_EL1 || id == CPREG_SYSREG(3, 0, 0, 0, 6) || id == CPREG_SYSREG(3, 1, 0, 0, 7);
 }
 
-static void answer(struct cpreg_kernel_answer *a, enum cpreg_outcome o, enum cpreg_kernel_rule rule, const char *fmt, ...)
+/*
+ * The answer being built, and whether its words are wanted: the static
+ * check needs only the outcome and the rule, and words for the findings
+ * someone reads (check.c writes them on first access), so a check of two
+ * similar hosts formats nothing.
+ */
+struct judge {
+	struct cpreg_kernel_answer *ans;
+	bool text;
+};
+
+static void answer(struct judge *a, enum cpreg_outcome o, enum cpreg_kernel_rule rule, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
-static void answer(struct cpreg_kernel_answer *a, enum cpreg_outcome o, enum cpreg_kernel_rule rule, const char *fmt, ...)
+static void answer(struct judge *a, enum cpreg_outcome o, enum cpreg_kernel_rule rule, const char *fmt, ...)
 {
 	va_list ap;
 
-	a->outcome = o;
-	a->rule = rule;
+	a->ans->outcome = o;
+	a->ans->rule = rule;
+	if (!a->text)
+		return;
 	va_start(ap, fmt);
-	vsnprintf(a->why, sizeof(a->why), fmt, ap);
+	vsnprintf(a->ans->why, sizeof(a->ans->why), fmt, ap);
 	va_end(ap);
 }
 
@@ -157,7 +173,7 @@ static void answer(struct cpreg_kernel_answer *a, enum cpreg_outcome o, enum cpr
  * 6.12/7.2 loads; an a64fx destination (256-byte lines) refuses every
  * CCSIDR of 64-byte lines.
  */
-static void judge_ccsidr(struct cpreg_kernel_answer *a, const struct cpreg_inventory *dst, uint64_t id, uint64_t s,
+static void judge_ccsidr(struct judge *a, const struct cpreg_inventory *dst, uint64_t id, uint64_t s,
 			 bool writable)
 {
 	const struct cpreg_reg *ctr = cpreg_inventory_find(dst, CPREG_SYSREG(3, 3, 0, 0, 1));
@@ -181,13 +197,13 @@ static void judge_ccsidr(struct cpreg_kernel_answer *a, const struct cpreg_inven
 	       "is at least the host's minimum (%u bytes)", 1u << min);
 }
 
-static void judge_idreg(struct cpreg_kernel_answer *a, const struct cpreg_inventory *dst, uint64_t id, uint64_t s,
+static void judge_idreg(struct judge *a, const struct cpreg_inventory *dst, uint64_t id, uint64_t s,
 			uint64_t d)
 {
 	const uint64_t *masks = cpreg_inventory_writable_masks(dst);
 	int idx = cpreg_writable_mask_index(id);
 	uint64_t m = masks && idx >= 0 ? masks[idx] : 0;
-	char fl[160];
+	char fl[160] = "";
 	bool generic = false;
 
 	if (is_aa32_idreg(id) && !has_aa32_el0(dst))
@@ -202,7 +218,7 @@ static void judge_idreg(struct cpreg_kernel_answer *a, const struct cpreg_invent
 		return judge_ccsidr(a, dst, id, s, masks != NULL);
 	if (!masks) {
 		/* Before 6.7 set_id_reg(): "you can't change it". */
-		field_summary(id, s, d, ~UINT64_C(0), false, fl, sizeof(fl), NULL);
+		field_summary(id, s, d, ~UINT64_C(0), false, a->text ? fl : NULL, sizeof(fl), NULL);
 		return answer(a, CPREG_OUT_FAIL, CPREG_RULE_INVARIANT, "the destination kernel reports no writable ID "
 			      "registers (before Linux 6.7 they are invariant)%s%s", fl[0] ? "; fields " : "", fl);
 	}
@@ -226,31 +242,31 @@ static void judge_idreg(struct cpreg_kernel_answer *a, const struct cpreg_invent
 		return answer(a, CPREG_OUT_OK, CPREG_RULE_CLIDR, "cache levels differ; KVM takes any consistent CLIDR_EL1");
 	}
 	if ((s ^ d) & ~m) {
-		field_summary(id, s & ~m, d & ~m, ~UINT64_C(0), false, fl, sizeof(fl), NULL);
+		field_summary(id, s & ~m, d & ~m, ~UINT64_C(0), false, a->text ? fl : NULL, sizeof(fl), NULL);
 		return answer(a, CPREG_OUT_FAIL, CPREG_RULE_OUTSIDE_MASK, "bits 0x%" PRIx64 " differ outside the "
 			      "writable mask 0x%" PRIx64 "%s%s", (s ^ d) & ~m, m, fl[0] ? ": fields " : "", fl);
 	}
-	if (field_summary(id, s, d, m, true, fl, sizeof(fl), &generic) > 0)
+	if (field_summary(id, s, d, m, true, a->text ? fl : NULL, sizeof(fl), &generic) > 0)
 		/* arm64_check_features(): an unsafe field is -E2BIG. */
 		return answer(a, CPREG_OUT_FAIL, CPREG_RULE_FIELD_UNSAFE, "unsafe for the destination kernel (6.7+ "
 			      "rules): %s", fl);
-	field_summary(id, s, d, m, false, fl, sizeof(fl), &generic);
+	field_summary(id, s, d, m, false, a->text ? fl : NULL, sizeof(fl), &generic);
 	answer(a, CPREG_OUT_OK, CPREG_RULE_FIELD_SAFE, "every differing field is safe for the destination kernel "
 	       "(6.7+ rules%s): %s", generic ? "; unnamed fields judged lower-safe" : "", fl);
 }
 
-int cpreg_kernel_judge(const struct cpreg_inventory *dst, uint64_t id, uint64_t s, struct cpreg_kernel_answer *a)
+static int kernel_judge(const struct cpreg_inventory *dst, uint64_t id, uint64_t s, struct judge *a)
 {
 	const struct cpreg_reg *r;
 	unsigned g = CPREG_ID_GROUP(id), lo = id & 0xffff;
 	uint64_t d;
 
-	if (!dst || !a)
-		return -EINVAL;
 	r = cpreg_inventory_find(dst, id);
 	if (!r)
 		return -ENOENT;
-	memset(a, 0, sizeof(*a));
+	a->ans->outcome = 0;
+	a->ans->rule = 0;
+	a->ans->why[0] = '\0';
 	if (cpreg_id_is_counter(id)) {
 		answer(a, CPREG_OUT_OK, CPREG_RULE_COUNTER, "counter: a clock reading, not a host property");
 		return 0;
@@ -299,4 +315,19 @@ int cpreg_kernel_judge(const struct cpreg_inventory *dst, uint64_t id, uint64_t 
 	}
 	answer(a, CPREG_OUT_OK, CPREG_RULE_ANY, "vCPU state, not a host property: KVM takes the incoming value");
 	return 0;
+}
+
+int cpreg_kernel_judge(const struct cpreg_inventory *dst, uint64_t id, uint64_t s, struct cpreg_kernel_answer *a)
+{
+	if (!dst || !a)
+		return -EINVAL;
+	memset(a, 0, sizeof(*a));
+	return kernel_judge(dst, id, s, &(struct judge){ a, true });
+}
+
+int cpreg_kernel_judge_outcome(const struct cpreg_inventory *dst, uint64_t id, uint64_t s, struct cpreg_kernel_answer *a)
+{
+	if (!dst || !a)
+		return -EINVAL;
+	return kernel_judge(dst, id, s, &(struct judge){ a, false });
 }

@@ -267,9 +267,7 @@ bool cpreg_id_valid(uint64_t id)
 
 bool cpreg_id_migrates(uint64_t id)
 {
-	unsigned g = CPREG_ID_GROUP(id);
-
-	return g != CPREG_GROUP_CORE && g != CPREG_GROUP_SVE;
+	return cpreg_migrates(id);
 }
 
 bool cpreg_id_is_counter(uint64_t id)

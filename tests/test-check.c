@@ -6,6 +6,8 @@
  */
 #include "config.h"
 
+#include <pthread.h>
+
 #include "cpreg.h"
 #include "fixture.h"
 #include "tap.h"
@@ -49,6 +51,20 @@ static enum cpreg_outcome outcome(const struct cpreg_verdict *v, uint64_t id, en
 static const char *const policies[] = { "qemu-legacy", "qemu-11.1" };
 
 #define TAKE_J(p) ({ char *_p = (p); (p) = NULL; _p; })
+
+/* A thread reading every finding's words and writing the verdict, as the daemon's threads may. */
+static void *read_words(void *arg)
+{
+	struct cpreg_verdict *v = arg;
+	char *out = NULL;
+
+	for (size_t i = 0; i < cpreg_verdict_count(v); i++)
+		if (!cpreg_verdict_at(v, i)->message || !cpreg_verdict_at(v, i)->name[0])
+			return NULL;
+	if (cpreg_verdict_to_json(v, &out) < 0)
+		return NULL;
+	return out;
+}
 
 int main(void)
 {
@@ -376,6 +392,38 @@ int main(void)
 		}
 		tap_ok(first != NULL, "  (an incompatible verdict with findings was found for the cases above)");
 		free(first);
+	}
+	/*
+	 * Findings are worded when first read, from the destination the check
+	 * keeps: the words do not depend on when or by how many threads they
+	 * are read, nor on the caller still holding the destination.
+	 */
+	{
+		struct cpreg_inventory *src = fixture("max_linux-7.2"), *dst = fixture("a64fx_linux-6.1");
+		struct cpreg_vm_options vm = { .disable = 1u << CPREG_FEAT_SVE };
+		struct cpreg_verdict *held = NULL, *lazy = NULL;
+		char *want = NULL, *got[4] = { NULL };
+		pthread_t t[4];
+		bool same = true;
+
+		cpreg_check_vm(src, dst, NULL, &vm, &held);
+		cpreg_verdict_to_json(held, &want);
+		cpreg_check_vm(src, dst, NULL, &vm, &lazy);
+		cpreg_inventory_unref(dst);
+		for (int k = 0; k < 4; k++)
+			pthread_create(&t[k], NULL, read_words, lazy);
+		for (int k = 0; k < 4; k++) {
+			pthread_join(t[k], (void **)&got[k]);
+			same = same && got[k] && want && strcmp(got[k], want) == 0;
+			free(got[k]);
+		}
+		tap_ok(cpreg_verdict_count(lazy) > 10 && same,
+		       "a verdict's %zu findings read the same from four threads at once, after the destination was let go",
+		       cpreg_verdict_count(lazy));
+		free(want);
+		cpreg_verdict_unref(held);
+		cpreg_verdict_unref(lazy);
+		cpreg_inventory_unref(src);
 	}
 	fixture_names_free(names);
 	return tap_done();

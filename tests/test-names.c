@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include "cpreg.h"
+#include "cpreg-internal.h"
 #include "fixture.h"
 #include "tap.h"
 
@@ -59,6 +60,8 @@ int main(void)
 	size_t total = 0, unnamed = 0, roundtrip_bad = 0;
 	uint64_t id;
 
+	/* cpreg_fields_of hands out each register's fields as one run of the table. */
+	tap_ok(cpreg_fields_grouped(), "each register's ID fields stand together in the field table");
 	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
 		cpreg_id_name(known[i].id, buf, sizeof(buf));
 		tap_eq_str(buf, known[i].name, "0x%016" PRIx64 " is %s", known[i].id, known[i].name);
