@@ -90,6 +90,39 @@ static inline bool cpreg_migrates(uint64_t id)
 /* Each register's fields stand together in the ID field table (cpreg_fields_of relies on it). */
 bool cpreg_fields_grouped(void);
 
+/*
+ * A growing text buffer for the JSON writers (inventory, verdict): appends
+ * without stdio's per-call costs.  On out-of-memory it stops growing and
+ * cpreg_buf_finish says -ENOMEM.
+ */
+struct cpreg_buf {
+	char *p;
+	size_t n, cap;
+	bool failed;
+};
+bool cpreg_buf_reserve(struct cpreg_buf *b, size_t more);
+static inline void cpreg_buf_add(struct cpreg_buf *b, const void *s, size_t n)
+{
+	if (cpreg_buf_reserve(b, n)) {
+		memcpy(b->p + b->n, s, n);
+		b->n += n;
+	}
+}
+static inline void cpreg_buf_str(struct cpreg_buf *b, const char *s)
+{
+	cpreg_buf_add(b, s, strlen(s));
+}
+#define cpreg_buf_lit(b, lit) cpreg_buf_add((b), "" lit, sizeof(lit) - 1)
+void cpreg_buf_printf(struct cpreg_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* v in lowercase hex, zero-padded to `digits` (1..16), no prefix. */
+void cpreg_buf_hex(struct cpreg_buf *b, uint64_t v, unsigned digits);
+void cpreg_buf_u64(struct cpreg_buf *b, uint64_t v);
+void cpreg_buf_i64(struct cpreg_buf *b, int64_t v);
+/* s as a JSON string (quotes; \" \\ and \u00XX for control bytes), or null for NULL. */
+void cpreg_buf_json(struct cpreg_buf *b, const char *s);
+/* The text, NUL-terminated, handed to *ret; -ENOMEM if any append failed. */
+int cpreg_buf_finish(struct cpreg_buf *b, char **ret);
+
 /* The longest finding message written or read (the verdict reader refuses longer ones). */
 #define CPREG_MESSAGE_MAX 383
 

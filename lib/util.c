@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Small helpers: error filling, hex parsing, file reading, SHA-256. */
+/* Small helpers: error filling, hex parsing, file reading, the writers' text buffer. */
 #include "config.h"
 
 #include <fcntl.h>
@@ -128,5 +128,145 @@ int cpreg_read_file(const char *path, size_t max, char **ret, size_t *ret_len, s
 	buf[len] = '\0';
 	*ret = TAKE_PTR(buf);
 	*ret_len = len;
+	return 0;
+}
+
+/* ---- the writers' text buffer ---- */
+
+bool cpreg_buf_reserve(struct cpreg_buf *b, size_t more)
+{
+	size_t cap;
+	char *p;
+
+	if (b->failed)
+		return false;
+	if (b->cap - b->n > more)       /* one byte always left for the final NUL */
+		return true;
+	cap = b->cap ? b->cap : 4096;
+	while (cap - b->n <= more)
+		cap *= 2;
+	if (!(p = realloc(b->p, cap))) {
+		b->failed = true;
+		return false;
+	}
+	b->p = p;
+	b->cap = cap;
+	return true;
+}
+
+void cpreg_buf_printf(struct cpreg_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (!cpreg_buf_reserve(b, 256))
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(b->p + b->n, b->cap - b->n, fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		b->failed = true;
+		return;
+	}
+	if ((size_t)n >= b->cap - b->n) {
+		if (!cpreg_buf_reserve(b, (size_t)n))
+			return;
+		va_start(ap, fmt);
+		vsnprintf(b->p + b->n, b->cap - b->n, fmt, ap);
+		va_end(ap);
+	}
+	b->n += (size_t)n;
+}
+
+void cpreg_buf_hex(struct cpreg_buf *b, uint64_t v, unsigned digits)
+{
+	static const char hex[] = "0123456789abcdef";
+	char out[16];
+
+	if (digits < 1 || digits > 16)
+		digits = 16;
+	for (unsigned i = digits; i > 0; i--, v >>= 4)
+		out[i - 1] = hex[v & 15];
+	cpreg_buf_add(b, out, digits);
+}
+
+void cpreg_buf_u64(struct cpreg_buf *b, uint64_t v)
+{
+	char out[20];
+	size_t i = sizeof(out);
+
+	do
+		out[--i] = (char)('0' + v % 10);
+	while (v /= 10);
+	cpreg_buf_add(b, out + i, sizeof(out) - i);
+}
+
+void cpreg_buf_i64(struct cpreg_buf *b, int64_t v)
+{
+	if (v < 0) {
+		cpreg_buf_lit(b, "-");
+		cpreg_buf_u64(b, -(uint64_t)v);
+	} else {
+		cpreg_buf_u64(b, (uint64_t)v);
+	}
+}
+
+void cpreg_buf_json(struct cpreg_buf *b, const char *s)
+{
+	const uint64_t ones = 0x0101010101010101u, high = ones * 0x80;
+	const char *end;
+
+	if (!s) {
+		cpreg_buf_lit(b, "null");
+		return;
+	}
+	end = s + strlen(s);
+	cpreg_buf_lit(b, "\"");
+	/*
+	 * Runs that need no escape go out whole (most strings are one run),
+	 * found eight bytes at a time: a word holds a byte to escape when one
+	 * is below 0x20, or equal to '"' or '\\' (the has-zero-byte test on
+	 * the word XORed with each).
+	 */
+	while (s < end) {
+		const char *run = s;
+
+		for (; end - s >= 8; s += 8) {
+			uint64_t x, q, bs;
+
+			memcpy(&x, s, 8);
+			q = x ^ (ones * '"');
+			bs = x ^ (ones * '\\');
+			if ((((x - ones * 0x20) & ~x) | ((q - ones) & ~q) | ((bs - ones) & ~bs)) & high)
+				break;
+		}
+		while (s < end && (unsigned char)*s >= 0x20 && *s != '"' && *s != '\\')
+			s++;
+		cpreg_buf_add(b, run, (size_t)(s - run));
+		if (s == end)
+			break;
+		if (*s == '"' || *s == '\\') {
+			char e[2] = { '\\', *s };
+
+			cpreg_buf_add(b, e, 2);
+		} else {
+			cpreg_buf_lit(b, "\\u00");
+			cpreg_buf_hex(b, (unsigned char)*s, 2);
+		}
+		s++;
+	}
+	cpreg_buf_lit(b, "\"");
+}
+
+int cpreg_buf_finish(struct cpreg_buf *b, char **ret)
+{
+	if (!cpreg_buf_reserve(b, 0)) {
+		free(b->p);
+		*b = (struct cpreg_buf){ 0 };
+		return -ENOMEM;
+	}
+	b->p[b->n] = '\0';
+	*ret = b->p;
+	*b = (struct cpreg_buf){ 0 };
 	return 0;
 }

@@ -64,7 +64,7 @@ static int write_fleet(const char *dir)
 /*
  * bench --profile PHASE [SECONDS]: one phase in a loop for a while and
  * nothing else, for perf record (read, write, check, verdict: the pieces of
- * a daemon check).
+ * a daemon check; daemon: the three together).
  */
 static int profile(const char *phase, double seconds)
 {
@@ -81,8 +81,9 @@ static int profile(const char *phase, double seconds)
 	}
 	for (size_t k = 0; k < n; k++)
 		cpreg_check(inv[k], inv[0], NULL, &v[k]);
-	if (strcmp(phase, "read") && strcmp(phase, "write") && strcmp(phase, "check") && strcmp(phase, "verdict")) {
-		fprintf(stderr, "bench --profile: read, write, check or verdict\n");
+	if (strcmp(phase, "read") && strcmp(phase, "write") && strcmp(phase, "check") && strcmp(phase, "verdict") &&
+	    strcmp(phase, "daemon")) {
+		fprintf(stderr, "bench --profile: read, write, check, verdict or daemon (all three of a daemon check)\n");
 		return 2;
 	}
 	while (now() - t0 < seconds) {
@@ -99,6 +100,12 @@ static int profile(const char *phase, double seconds)
 			} else if (phase[0] == 'c') {
 				cpreg_check(inv[k], inv[0], NULL, &y);
 				cpreg_verdict_unref(y);
+			} else if (phase[0] == 'd') {
+				cpreg_inventory_from_json(texts[k], strlen(texts[k]), &x, NULL);
+				cpreg_check(x, inv[0], NULL, &y);
+				cpreg_verdict_to_json(y, &out);
+				cpreg_verdict_unref(y);
+				cpreg_inventory_unref(x);
 			} else {
 				cpreg_verdict_to_json(v[k], &out);
 			}

@@ -4,6 +4,8 @@
 
 #include <errno.h>
 
+#include <json.h>
+
 #include "cpreg.h"
 #include "cpreg-internal.h"
 #include "fixture.h"
@@ -237,6 +239,37 @@ int main(void)
 						free(doc);
 					}
 		tap_ok(bad == 0 && runs > 10000, "every byte in every hex digit reads as the general path reads it (%u documents)", runs);
+	}
+	/*
+	 * The writers' JSON strings (cpreg_buf_json scans eight bytes at a
+	 * time): every byte value at every offset of a 20-byte string, read
+	 * back by json-c, gives the string again.
+	 */
+	{
+		unsigned bad = 0, runs = 0;
+
+		for (unsigned b = 1; b < 256; b++)
+			for (size_t pos = 0; pos < 20; pos++) {
+				char in[21];
+				struct cpreg_buf buf = { 0 };
+				char *out = NULL;
+				json_object *o;
+
+				memset(in, 'a', 20);
+				in[20] = '\0';
+				in[pos] = (char)b;
+				cpreg_buf_json(&buf, in);
+				cpreg_buf_finish(&buf, &out);
+				o = out ? json_tokener_parse(out) : NULL;
+				runs++;
+				if (!o || !json_object_is_type(o, json_type_string) || strcmp(json_object_get_string(o), in) != 0)
+					if (bad++ < 5)
+						tap_diag("byte 0x%02x at %zu: %s", b, pos, out ? out : "(none)");
+				json_object_put(o);
+				free(out);
+			}
+		tap_ok(bad == 0, "every byte at every offset of a string is written as JSON that reads back the same (%u strings)",
+		       runs);
 	}
 	/* A file that does not exist names the file. */
 	{
