@@ -147,18 +147,22 @@ static struct cpreg_finding *add_finding(struct cpreg_verdict *v, uint64_t id, e
 static void msg(struct cpreg_finding *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void msg(struct cpreg_finding *f, const char *fmt, ...)
 {
-	char *text = NULL;
+	char text[CPREG_MESSAGE_MAX + 1], *copy;
 	va_list ap;
+	int n;
 
+	/* Cut at the length the verdict reader takes back. */
 	va_start(ap, fmt);
-	if (vasprintf(&text, fmt, ap) < 0)
-		text = NULL;
-	else if (strlen(text) > CPREG_MESSAGE_MAX)
-		text[CPREG_MESSAGE_MAX] = '\0';   /* as the reader takes it back */
+	n = vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
+	n = n < 0 ? 0 : n > CPREG_MESSAGE_MAX ? CPREG_MESSAGE_MAX : n;
+	if ((copy = malloc((size_t)n + 1))) {
+		memcpy(copy, text, (size_t)n);
+		copy[n] = '\0';
+	}
 	if (f->message != oom_message)
 		free((char *)f->message);
-	f->message = text ? text : oom_message;
+	f->message = copy ? copy : oom_message;
 }
 
 /* Word finding i of v later, when it is first read. */

@@ -100,7 +100,12 @@ struct cpreg_buf {
 	size_t n, cap;
 	bool failed;
 };
-bool cpreg_buf_reserve(struct cpreg_buf *b, size_t more);
+bool cpreg_buf_grow(struct cpreg_buf *b, size_t more);
+/* Room for `more` bytes and the final NUL; false once out of memory. */
+static inline bool cpreg_buf_reserve(struct cpreg_buf *b, size_t more)
+{
+	return (!b->failed && b->cap - b->n > more) || cpreg_buf_grow(b, more);
+}
 static inline void cpreg_buf_add(struct cpreg_buf *b, const void *s, size_t n)
 {
 	if (cpreg_buf_reserve(b, n)) {

@@ -92,7 +92,6 @@ static int field_summary(uint64_t id, uint64_t s, uint64_t d, uint64_t mask, boo
 	if (ret_generic)
 		*ret_generic = false;
 	for (int i = 0; i < n; i++) {
-		char name[64];
 		uint64_t fm = cpreg_field_mask(&ch[i].field);
 
 		if (unsafe_only && ((fm & mask) != fm || cpreg_field_safe(&ch[i].field, ch[i].a, ch[i].b)))
@@ -102,13 +101,16 @@ static int field_summary(uint64_t id, uint64_t s, uint64_t d, uint64_t mask, boo
 		listed++;
 		if (!buf)
 			continue;       /* counted, not worded */
+		if (off >= len)
+			continue;
 		if (ch[i].field.name)
-			snprintf(name, sizeof(name), "%s", ch[i].field.name);
+			off += snprintf(buf + off, len - off, "%s%s %" PRId64 "->%" PRId64 "%s%s%s", listed > 1 ? ", " : "",
+					ch[i].field.name, ch[i].a, ch[i].b, ch[i].field.feat ? " (" : "",
+					ch[i].field.feat ? ch[i].field.feat : "", ch[i].field.feat ? ")" : "");
 		else
-			snprintf(name, sizeof(name), "[%u:%u]", ch[i].field.shift + ch[i].field.width - 1, ch[i].field.shift);
-		if (off < len)
-			off += snprintf(buf + off, len - off, "%s%s %" PRId64 "->%" PRId64 "%s%s%s", listed > 1 ? ", " : "", name,
-					ch[i].a, ch[i].b, ch[i].field.feat ? " (" : "", ch[i].field.feat ? ch[i].field.feat : "",
+			off += snprintf(buf + off, len - off, "%s[%u:%u] %" PRId64 "->%" PRId64 "%s%s%s", listed > 1 ? ", " : "",
+					ch[i].field.shift + ch[i].field.width - 1, ch[i].field.shift, ch[i].a, ch[i].b,
+					ch[i].field.feat ? " (" : "", ch[i].field.feat ? ch[i].field.feat : "",
 					ch[i].field.feat ? ")" : "");
 	}
 	return listed;

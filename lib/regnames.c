@@ -384,7 +384,18 @@ static int name_of(uint64_t id, char *buf, size_t len, bool *ret_known)
 	if (!n)
 		return snprintf(buf, len, "0x%016" PRIx64, id);
 	*ret_known = true;
-	return snprintf(buf, len, "%s", n);
+	{
+		/* snprintf's "%s" without its format parsing: names are written for every register listed. */
+		size_t nl = strlen(n);
+
+		if (len) {
+			size_t c = nl < len ? nl : len - 1;
+
+			memcpy(buf, n, c);
+			buf[c] = '\0';
+		}
+		return (int)nl;
+	}
 }
 
 int cpreg_id_name(uint64_t id, char *buf, size_t len)
