@@ -661,6 +661,55 @@ static void h_refresh_answer(struct http_request *req)
 	reply_json_obj(req, EP_REFRESH, S.degraded ? 503 : 200, health_object(&code));
 }
 
+/*
+ * The "check answered" event, at most once a minute for each client uid,
+ * source digest and result: an orchestrator asking thousands of times a
+ * second would otherwise flood the journal (journald's rate limit then
+ * drops other messages too).  The first check of a kind is logged at once;
+ * the next logged one says how many alike were answered in between.  The
+ * remembered kinds are a small direct-mapped table: a kind pushed out by
+ * another is logged again the next time, which only costs a line.
+ */
+#define CHECK_LOG_SLOTS 64
+#define CHECK_LOG_EVERY 60
+
+static void log_check(long uid, const char *digest, enum cpreg_result result, const char *policy, bool trial)
+{
+	static struct {
+		long uid;
+		enum cpreg_result result;
+		char digest[CPREG_DIGEST_LEN];
+		time_t logged;
+		unsigned long alike;
+	} slot[CHECK_LOG_SLOTS];
+	time_t now = time(NULL);
+	uint64_t h = 1469598103934665603u;      /* FNV-1a over the kind */
+	char more[64] = "";
+	typeof(&slot[0]) e;
+
+	for (const char *p = digest; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211u;
+	h = (h ^ (uint64_t)uid ^ (uint64_t)result << 40) * 1099511628211u;
+	e = &slot[h % CHECK_LOG_SLOTS];
+	if (e->logged && e->uid == uid && e->result == result && strcmp(e->digest, digest) == 0) {
+		if (now - e->logged < CHECK_LOG_EVERY && now >= e->logged) {
+			e->alike++;
+			return;
+		}
+		if (e->alike)
+			snprintf(more, sizeof(more), "; %lu alike since the last", e->alike);
+	}
+	e->uid = uid;
+	e->result = result;
+	snprintf(e->digest, sizeof(e->digest), "%s", digest);
+	e->logged = now;
+	e->alike = 0;
+	log_full(LOG_INFO, &(struct log_fields){ .msgid = MSGID_CHECK, .digest = digest,
+						 .result = cpreg_result_name(result), .uid = uid },
+		 "check from uid %ld: source %s is %s here (%s%s)%s", uid, digest, cpreg_result_name(result), policy,
+		 trial ? ", with the trial" : "", more);
+}
+
 /* A check in flight: the request waits for its worker (libevent keeps it even if the client leaves). */
 struct check_job {
 	struct judge jd;
@@ -693,11 +742,8 @@ static void check_done(struct worker_job *j)
 		if (cpreg_verdict_contradictions(jd->verdict))
 			log_info("trial contradicted the static rules on %zu register(s)", cpreg_verdict_contradictions(jd->verdict));
 		S.checks[cpreg_verdict_result(jd->verdict)]++;
-		log_full(LOG_INFO, &(struct log_fields){ .msgid = MSGID_CHECK, .digest = jd->src_digest,
-							 .result = cpreg_result_name(cpreg_verdict_result(jd->verdict)), .uid = cj->uid },
-			 "check from uid %ld: source %s is %s here (%s%s)", cj->uid, jd->src_digest,
-			 cpreg_result_name(cpreg_verdict_result(jd->verdict)), cpreg_verdict_policy(jd->verdict),
-			 jd->trial_ran ? ", with the trial" : "");
+		log_check(cj->uid, jd->src_digest, cpreg_verdict_result(jd->verdict), cpreg_verdict_policy(jd->verdict),
+			  jd->trial_ran);
 		reply(cj->req, EP_CHECK, 200, "application/json; charset=utf-8", jd->json);
 	}
 	judge_clear(jd);

@@ -449,12 +449,13 @@ static json_object *deciding_findings(const struct cpreg_verdict *v)
 	size_t shown = 0;
 
 	for (size_t i = 0; i < cpreg_verdict_count(v) && shown < PEER_FINDINGS_MAX; i++) {
-		const struct cpreg_finding *f = cpreg_verdict_at(v, i);
+		const struct cpreg_finding *f;
 		json_object *o;
 		char id[24];
 
-		if (f->outcome != want)
+		if (cpreg_verdict_outcome_at(v, i) != want)
 			continue;
+		f = cpreg_verdict_at(v, i);     /* only the deciding ones are worded */
 		o = json_object_new_object();
 		snprintf(id, sizeof(id), "0x%016" PRIx64, f->id);
 		json_object_object_add(o, "id", f->id ? json_object_new_string(id) : NULL);

@@ -56,18 +56,21 @@ struct cpreg_verdict {
 	 * Words are written when first read, not while judging: a check of two
 	 * similar hosts has ~40 findings, and wording them (names, field lists,
 	 * QEMU's sentences) was four fifths of a check that a fleet's pool
-	 * judgement never reads.  how[i] says how finding i is worded (enum
-	 * how, HOW_NAME when its name is still to be written); value findings
-	 * are worded by judging again against `judged`, the destination as
-	 * checked (with judged_vm applied when has_judged_vm).  texts_done is
-	 * set, under texts_lock, once every pending finding is worded, so
-	 * verdicts may be read from several threads.
+	 * judgement never reads.  how[i] says how finding i is still to be
+	 * worded (enum how; HOW_NAME while its name is unwritten, HOW_DONE
+	 * once worded).  Value findings are worded by judging again against
+	 * `judged`, the destination as checked (with judged_vm applied, into
+	 * `adjusted`, when has_judged_vm); both are let go when the last of
+	 * them (pending_judge) is worded.  Wording happens under texts_lock, so
+	 * verdicts may be read from several threads; all_done skips it once
+	 * every finding is worded.
 	 */
 	uint8_t *how;
-	struct cpreg_inventory *judged;
+	struct cpreg_inventory *judged, *adjusted;
 	struct cpreg_vm_options judged_vm;
 	bool has_judged_vm, legacy;
-	int texts_done;
+	size_t pending_judge;
+	int all_done;
 	pthread_mutex_t texts_lock;
 };
 
@@ -135,7 +138,7 @@ static struct cpreg_finding *add_finding(struct cpreg_verdict *v, uint64_t id, e
 	}
 	v->how[v->n] = id ? HOW_NAME : HOW_DONE;
 	if (id)
-		v->texts_done = 0;      /* a finding added after the others were read (the trial's) */
+		v->all_done = 0;        /* a finding added after the others were read (the trial's) */
 	f = &v->f[v->n++];
 	memset(f, 0, sizeof(*f));
 	f->id = id;
@@ -171,6 +174,7 @@ static void later(struct cpreg_verdict *v, const struct cpreg_finding *f, enum h
 	size_t i = (size_t)(f - v->f);
 
 	v->how[i] = (uint8_t)((v->how[i] & HOW_NAME) | how);
+	v->pending_judge += how == HOW_JUDGE;
 }
 
 /* How QEMU names a register in "Could not set register ..." (target/arm/kvm.c). */
@@ -264,40 +268,61 @@ static void word(struct cpreg_verdict *v, size_t i, const struct cpreg_inventory
 	}
 }
 
-/* Write every finding's pending name and words (once; safe from several threads). */
+/* The destination to word value findings against (with the VM's options again when it had some). */
+static const struct cpreg_inventory *judge_against(struct cpreg_verdict *v)
+{
+	if (!v->has_judged_vm || !v->judged)
+		return v->judged;
+	if (!v->adjusted && (cpreg_inventory_copy(v->judged, &v->adjusted) < 0 ||
+			     cpreg_inventory_apply_vm_options(v->adjusted, &v->judged_vm) < 0))
+		v->adjusted = cpreg_inventory_unref(v->adjusted);
+	return v->adjusted ? v->adjusted : v->judged;
+}
+
+/* Word finding i if it is still pending; texts_lock held. */
+static void word_locked(struct cpreg_verdict *v, size_t i)
+{
+	struct cpreg_finding *f = &v->f[i];
+	bool judge = (v->how[i] & HOW_MASK) == HOW_JUDGE;
+
+	if (v->how[i] == HOW_DONE)
+		return;
+	if (v->how[i] & HOW_NAME)
+		cpreg_id_name(f->id, f->name, sizeof(f->name));
+	if (!f->message)
+		word(v, i, judge ? judge_against(v) : NULL);
+	__atomic_store_n(&v->how[i], HOW_DONE, __ATOMIC_RELEASE);
+	if (judge && --v->pending_judge == 0) {
+		/* Nothing needs the destination any more. */
+		v->judged = cpreg_inventory_unref(v->judged);
+		v->adjusted = cpreg_inventory_unref(v->adjusted);
+	}
+}
+
+/* Word finding i (cpreg_verdict_at reads one at a time: a fleet reads only the failing ones). */
+static void word_one(const struct cpreg_verdict *cv, size_t i)
+{
+	struct cpreg_verdict *v = (struct cpreg_verdict *)cv;
+
+	if (!v || !v->how || i >= v->n || __atomic_load_n(&v->how[i], __ATOMIC_ACQUIRE) == HOW_DONE)
+		return;
+	pthread_mutex_lock(&v->texts_lock);
+	word_locked(v, i);
+	pthread_mutex_unlock(&v->texts_lock);
+}
+
+/* Word every pending finding (to_json writes them all). */
 static void fill_texts(const struct cpreg_verdict *cv)
 {
 	struct cpreg_verdict *v = (struct cpreg_verdict *)cv;
-	struct cpreg_inventory *adjusted = NULL;
-	const struct cpreg_inventory *dst;
-	bool judge = false;
 
-	if (!v || !v->how || __atomic_load_n(&v->texts_done, __ATOMIC_ACQUIRE))
+	if (!v || !v->how || __atomic_load_n(&v->all_done, __ATOMIC_ACQUIRE))
 		return;
 	pthread_mutex_lock(&v->texts_lock);
-	if (v->texts_done)
-		goto out;
-	dst = v->judged;
-	for (size_t i = 0; i < v->n; i++) {
-		if (v->how[i] & HOW_NAME)
-			cpreg_id_name(v->f[i].id, v->f[i].name, sizeof(v->f[i].name));
-		judge |= !v->f[i].message && (v->how[i] & HOW_MASK) == HOW_JUDGE;
-	}
-	if (judge && dst && v->has_judged_vm && cpreg_inventory_copy(dst, &adjusted) == 0 &&
-	    cpreg_inventory_apply_vm_options(adjusted, &v->judged_vm) == 0)
-		dst = adjusted;
-	for (size_t i = 0; i < v->n; i++) {
-		if (!v->f[i].message)
-			word(v, i, dst);
-		v->how[i] = HOW_DONE;
-	}
-	/* Nothing needs the destination any more. */
-	cpreg_inventory_unref(v->judged);
-	v->judged = NULL;
-	__atomic_store_n(&v->texts_done, 1, __ATOMIC_RELEASE);
-out:
+	for (size_t i = 0; i < v->n; i++)
+		word_locked(v, i);
+	__atomic_store_n(&v->all_done, 1, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&v->texts_lock);
-	cpreg_inventory_unref(adjusted);
 }
 
 /*
@@ -604,6 +629,7 @@ struct cpreg_verdict *cpreg_verdict_unref(struct cpreg_verdict *v)
 	free(v->f);
 	free(v->how);
 	cpreg_inventory_unref(v->judged);
+	cpreg_inventory_unref(v->adjusted);
 	pthread_mutex_destroy(&v->texts_lock);
 	free(v->contra);
 	free(v->trial_error);
@@ -778,16 +804,20 @@ size_t cpreg_verdict_count(const struct cpreg_verdict *v) { return v ? v->n : 0;
 
 const struct cpreg_finding *cpreg_verdict_at(const struct cpreg_verdict *v, size_t i)
 {
-	fill_texts(v);
+	word_one(v, i);
 	return v && i < v->n ? &v->f[i] : NULL;
+}
+
+enum cpreg_outcome cpreg_verdict_outcome_at(const struct cpreg_verdict *v, size_t i)
+{
+	return v && i < v->n ? v->f[i].outcome : CPREG_OUT_OK;
 }
 
 const struct cpreg_finding *cpreg_verdict_find(const struct cpreg_verdict *v, uint64_t id, enum cpreg_finding_kind kind)
 {
-	fill_texts(v);
 	for (size_t i = 0; v && i < v->n; i++)
 		if (v->f[i].id == id && v->f[i].kind == kind)
-			return &v->f[i];
+			return cpreg_verdict_at(v, i);
 	return NULL;
 }
 

@@ -318,7 +318,7 @@ struct cpreg_finding {
 	char name[48];
 	/*
 	 * What QEMU would say, or why it is fine.  The verdict owns it; the
-	 * check words its findings when they are first read (cpreg_verdict_at,
+	 * check words each finding when it is first read (cpreg_verdict_at,
 	 * _find, _to_json), not while it judges.
 	 */
 	const char *message;
@@ -391,6 +391,8 @@ CPREG_EXPORT const char *cpreg_verdict_policy(const struct cpreg_verdict *v);
 CPREG_EXPORT const char *cpreg_verdict_policy_reason(const struct cpreg_verdict *v);
 CPREG_EXPORT size_t cpreg_verdict_count(const struct cpreg_verdict *v);
 CPREG_EXPORT const struct cpreg_finding *cpreg_verdict_at(const struct cpreg_verdict *v, size_t i);
+/* Finding i's outcome without wording it: for scanning a verdict for the findings to read. */
+CPREG_EXPORT enum cpreg_outcome cpreg_verdict_outcome_at(const struct cpreg_verdict *v, size_t i);
 /* The finding for id, NULL when the id gave none. */
 CPREG_EXPORT const struct cpreg_finding *cpreg_verdict_find(const struct cpreg_verdict *v, uint64_t id, enum cpreg_finding_kind kind);
 /* JSON form "cpreg-verdict/1"; free() the result. */
