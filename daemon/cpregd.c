@@ -1017,6 +1017,15 @@ static void metrics_build(struct evbuffer *b)
 			    "# HELP cpregd_persist_failures_total Failed writes of the persisted inventory.\n"
 			    "# TYPE cpregd_persist_failures_total counter\ncpregd_persist_failures_total %" PRIu64 "\n",
 			    !S.persist_error[0], S.persist_failures);
+	{
+		uint64_t hits, misses;
+
+		worker_source_cache_stats(&hits, &misses);
+		evbuffer_add_printf(b, "# HELP cpregd_source_cache_total Check sources found already read (hit) or read (miss).\n"
+				    "# TYPE cpregd_source_cache_total counter\n"
+				    "cpregd_source_cache_total{result=\"hit\"} %" PRIu64 "\n"
+				    "cpregd_source_cache_total{result=\"miss\"} %" PRIu64 "\n", hits, misses);
+	}
 	evbuffer_add_printf(b, "# HELP cpregd_worker_jobs Checks and peer judgements queued or running.\n"
 			    "# TYPE cpregd_worker_jobs gauge\ncpregd_worker_jobs %u\n", worker_busy());
 	peers_metrics(b);

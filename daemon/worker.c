@@ -29,6 +29,8 @@ static struct {
 	struct event *ev;
 } W = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER, .efd = -1 };
 
+static void src_cache_clear(void);
+
 /* Scratch VMs one at a time: a trial is cheap, but two at once only slow each other on a small host. */
 static pthread_mutex_t trial_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -138,6 +140,7 @@ void worker_stop(void)
 		j->cancelled = true;
 		j->done(j);
 	}
+	src_cache_clear();
 	if (W.ev)
 		event_free(W.ev);
 	if (W.efd >= 0)
@@ -203,25 +206,105 @@ static void run_trial(struct judge *jd, const struct cpreg_inventory *src)
 	cpreg_inventory_unref(rec);
 }
 
+/*
+ * Sources already parsed, by their exact bytes.  An orchestrator placing
+ * VMs asks each candidate destination about the same few source hosts over
+ * and over; reading an inventory is most of a static check's cost, and the
+ * same bytes always read the same.  A hit is a length match and a memcmp
+ * (a microsecond or two for 30 kB), never a hash that could collide.  The
+ * inventories are shared, so a check that adjusts its source copies it.
+ */
+#define SRC_CACHE_SLOTS 8
+#define SRC_CACHE_MAX_BYTES (256 * 1024)
+
+static struct {
+	pthread_mutex_t lock;
+	struct { char *text; size_t len; struct cpreg_inventory *inv; uint64_t used; } slot[SRC_CACHE_SLOTS];
+	uint64_t clock, hits, misses;
+} SC = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static struct cpreg_inventory *src_cache_get(const char *text, size_t len)
+{
+	struct cpreg_inventory *inv = NULL;
+
+	pthread_mutex_lock(&SC.lock);
+	for (size_t i = 0; i < SRC_CACHE_SLOTS && !inv; i++)
+		if (SC.slot[i].inv && SC.slot[i].len == len && memcmp(SC.slot[i].text, text, len) == 0) {
+			inv = cpreg_inventory_ref(SC.slot[i].inv);
+			SC.slot[i].used = ++SC.clock;
+		}
+	if (inv)
+		SC.hits++;
+	else
+		SC.misses++;
+	pthread_mutex_unlock(&SC.lock);
+	return inv;
+}
+
+/* Keep a parsed source with its text (taken from *text), in the least recently used slot. */
+static void src_cache_put(char **text, size_t len, struct cpreg_inventory *inv)
+{
+	size_t lru = 0;
+
+	if (len > SRC_CACHE_MAX_BYTES)
+		return;
+	pthread_mutex_lock(&SC.lock);
+	for (size_t i = 1; i < SRC_CACHE_SLOTS; i++)
+		if (SC.slot[i].used < SC.slot[lru].used)
+			lru = i;
+	free(SC.slot[lru].text);
+	cpreg_inventory_unref(SC.slot[lru].inv);
+	SC.slot[lru].text = *text;
+	SC.slot[lru].len = len;
+	SC.slot[lru].inv = cpreg_inventory_ref(inv);
+	SC.slot[lru].used = ++SC.clock;
+	*text = NULL;
+	pthread_mutex_unlock(&SC.lock);
+}
+
+void worker_source_cache_stats(uint64_t *hits, uint64_t *misses)
+{
+	pthread_mutex_lock(&SC.lock);
+	*hits = SC.hits;
+	*misses = SC.misses;
+	pthread_mutex_unlock(&SC.lock);
+}
+
+static void src_cache_clear(void)
+{
+	pthread_mutex_lock(&SC.lock);
+	for (size_t i = 0; i < SRC_CACHE_SLOTS; i++) {
+		free(SC.slot[i].text);
+		cpreg_inventory_unref(SC.slot[i].inv);
+		SC.slot[i].text = NULL;
+		SC.slot[i].inv = NULL;
+		SC.slot[i].used = 0;
+	}
+	pthread_mutex_unlock(&SC.lock);
+}
+
 void judge_run(struct worker_job *j)
 {
 	struct judge *jd = (struct judge *)j;
 	struct cpreg_inventory *src = NULL;
+	bool shared = true;     /* src is someone else's too: copy before changing it */
 	int r;
 
-	if (jd->text) {
+	if (jd->text && !(src = src_cache_get(jd->text, jd->len))) {
 		r = cpreg_inventory_from_json(jd->text, jd->len, &src, &jd->err);
 		if (r < 0) {
 			jd->r = r == -ENOMEM ? r : -EBADMSG;
 			return;
 		}
-	} else {
+		src_cache_put(&jd->text, jd->len, src);
+		shared = !jd->text;
+	} else if (!jd->text) {
 		src = cpreg_inventory_ref(jd->src);
 	}
 	cpreg_inventory_digest(src, jd->src_digest, sizeof(jd->src_digest));
 	if (jd->vm.psci_version || jd->vm.disable || jd->vm.sve_max_vq) {
-		/* Ours to change: a copy when the caller shares its parsed source. */
-		if (!jd->text) {
+		/* Ours to change: a copy when the source is shared. */
+		if (shared) {
 			struct cpreg_inventory *c = NULL;
 
 			r = cpreg_inventory_copy(src, &c);

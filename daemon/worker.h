@@ -64,6 +64,8 @@ struct judge {
 };
 
 void judge_run(struct worker_job *j);
+/* The parsed-source cache's hits and misses (judge_run: a source already read is not read again). */
+void worker_source_cache_stats(uint64_t *hits, uint64_t *misses);
 /* Release what a judge holds (not the struct itself). */
 void judge_clear(struct judge *jd);
 

@@ -76,6 +76,16 @@ ok $? "?psci=1.1 (the VM pins kvm-psci-version=1.1): 7.2 -> 6.12 is compatible"
 code=$(http POST '/v1/check?policy=qemu-11.1&pauth=off&sve=off' --data-binary @"$D/max_linux-6.12.json")
 [ "$code" = 200 ] && ! grep -q 'APIAKEYLO_EL1\|"name": "ZCR_EL1"\|"name": "sve"' "$T/body"
 ok $? "?pauth=off&sve=off: the VM's options adjust the source (no key registers, ZCR_EL1 or SVE feature)"
+# Sources already read are kept by their bytes (the source cache): a check with VM options adjusts
+# a copy, so the same source checked plain before and after gives the same verdict.
+http POST '/v1/check?policy=qemu-11.1&trial=0' --data-binary @"$D/max_linux-6.12.json" >/dev/null
+jq 'del(.destination_state)' "$T/body" >"$T/plain1"
+http POST '/v1/check?policy=qemu-11.1&trial=0&pauth=off&sve=off' --data-binary @"$D/max_linux-6.12.json" >/dev/null
+http POST '/v1/check?policy=qemu-11.1&trial=0' --data-binary @"$D/max_linux-6.12.json" >/dev/null
+jq 'del(.destination_state)' "$T/body" >"$T/plain2"
+hits=$(curl -s --unix-socket "$SOCK" http://cpregd/metrics | sed -n 's/^cpregd_source_cache_total{result="hit"} //p')
+grep -q APIAKEYLO_EL1 "$T/plain1" && cmp -s "$T/plain1" "$T/plain2" && [ "${hits:-0}" -ge 3 ]
+ok $? "a source read again from the cache ($hits hits) is not changed by a check with VM options in between"
 code=$(http POST '/v1/check?pmu=maybe' --data-binary @"$D/max_linux-6.12.json")
 [ "$code" = 400 ] && grep -q 'pmu: expected on or off' "$T/body"
 ok $? "?pmu=maybe: 400"
@@ -188,8 +198,8 @@ wait_for 30 test "$(wc -l <"$T/many" 2>/dev/null)" -ge 40
 [ "$(grep -c '^200$' "$T/many")" = 40 ]
 ok $? "40 clients at once: all 200"
 
-# Incompatible checks so far: eight (three of them the log test's), and one more when the schema checks above ran.
-inc=8; /usr/bin/python3 -c 'import jsonschema' 2>/dev/null && inc=9
+# Incompatible checks so far: eleven (three the log test's, three the source cache test's), and one more when the schema checks above ran.
+inc=11; /usr/bin/python3 -c 'import jsonschema' 2>/dev/null && inc=12
 code=$(http GET /metrics)
 [ "$code" = 200 ] && grep -qi '^Content-Type: text/plain; version=0.0.4' "$T/headers" &&
 	grep -q '^cpregd_build_info{version="' "$T/body" && grep -q '^cpregd_probe_success 1$' "$T/body" &&
