@@ -213,7 +213,7 @@ int main(void)
 			HEAD "\"registers\": [{\"id\": \"0x603000000013c000\", \"value\": \"0x00000000410fd0c0\"}]}",
 			HEAD "\"registers\": [{\"id\": \"0x6020000000110000\", \"value\": \"0x7003e01a\"}]}",
 		};
-		unsigned bad = 0, runs = 0;
+		unsigned nbad = 0, runs = 0;
 
 		for (size_t f = 0; f < ARRAY_SIZE(forms); f++)
 			for (const char *d = strstr(forms[f], "0x"); d; d = strstr(d + 1, "0x"))
@@ -231,14 +231,14 @@ int main(void)
 						if (ra != rg || (ra < 0 && strcmp(ea.message, eg.message) != 0) ||
 						    (ra == 0 && (cpreg_inventory_at(a, 0)->id != cpreg_inventory_at(g, 0)->id ||
 								 cpreg_inventory_at(a, 0)->value != cpreg_inventory_at(g, 0)->value))) {
-							if (bad++ < 5)
+							if (nbad++ < 5)
 								tap_diag("byte 0x%02x at %zu of \"%s\": %d vs %d", b, pos, doc, ra, rg);
 						}
 						cpreg_inventory_unref(a);
 						cpreg_inventory_unref(g);
 						free(doc);
 					}
-		tap_ok(bad == 0 && runs > 10000, "every byte in every hex digit reads as the general path reads it (%u documents)", runs);
+		tap_ok(nbad == 0 && runs > 10000, "every byte in every hex digit reads as the general path reads it (%u documents)", runs);
 	}
 	/*
 	 * The writers' JSON strings (cpreg_buf_json scans eight bytes at a
@@ -246,7 +246,7 @@ int main(void)
 	 * back by json-c, gives the string again.
 	 */
 	{
-		unsigned bad = 0, runs = 0;
+		unsigned nbad = 0, runs = 0;
 
 		for (unsigned b = 1; b < 256; b++)
 			for (size_t pos = 0; pos < 20; pos++) {
@@ -263,12 +263,12 @@ int main(void)
 				o = out ? json_tokener_parse(out) : NULL;
 				runs++;
 				if (!o || !json_object_is_type(o, json_type_string) || strcmp(json_object_get_string(o), in) != 0)
-					if (bad++ < 5)
+					if (nbad++ < 5)
 						tap_diag("byte 0x%02x at %zu: %s", b, pos, out ? out : "(none)");
 				json_object_put(o);
 				free(out);
 			}
-		tap_ok(bad == 0, "every byte at every offset of a string is written as JSON that reads back the same (%u strings)",
+		tap_ok(nbad == 0, "every byte at every offset of a string is written as JSON that reads back the same (%u strings)",
 		       runs);
 	}
 	/* A file that does not exist names the file. */
