@@ -17,6 +17,7 @@ out=$top_builddir/tests/vm-out/bench
 rm -rf "$out"; mkdir -p "$out"
 script=$(mktemp)
 trap 'rm -f "$script"' EXIT
+# The bare loops run before and after cpregd's, on the same boot: the emulated host's speed drifts.
 cat >"$script" <<T
 section bare kvm-reglist --time $N
 section baretrial kvm-reglist --trial-time $N
@@ -31,14 +32,22 @@ section probes sh -c 'hf() { cpregctl --timeout 600 -s /run/b.sock health | sed 
 	hf inventory_probe_ms; i=\$((i + 1)); done'
 cpregctl --timeout 600 -s /run/b.sock inventory >/tmp/p.json
 section trials sh -c 'i=0; while [ \$i -lt $N ]; do cpregctl --timeout 600 -s /run/b.sock --json check /tmp/p.json | sed -n "s/.*\"trial\": {\"ran\": true, \"duration_ms\": \([0-9]*\).*/\\1/p"; i=\$((i + 1)); done'
+kill \$pid
+section bare2 kvm-reglist --time $N
+section baretrial2 kvm-reglist --trial-time $N
 T
 if ! boot neoverse-n1 trixie bench "$script" "$out"; then
 	echo "bench-vm: the emulated host did not finish (see $out/console.log)"
 	exit 1
 fi
-mean() { awk 'NF { s += $1; n++ } END { if (n) printf "%.1f", s / n; else print "?" }' "$1"; }
-bare=$(sed -n 's/.*mean \([0-9.]*\) ms.*/\1/p' "$out/bare"); baret=$(sed -n 's/.*mean \([0-9.]*\) ms.*/\1/p' "$out/baretrial")
-probe=$(mean "$out/probes"); trial=$(mean "$out/trials")
-echo "bench-vm: neoverse-n1, $(cat "$out/kernel"), emulated (TCG) with real KVM, $N runs each:"
-echo "  probe: cpregd $probe ms (a running daemon's re-probes, health's inventory_probe_ms), bare loop $bare ms: ratio $(echo "scale=2; $probe / $bare" | bc 2>/dev/null)"
-echo "  trial: cpregd $trial ms (the verdict's trial.duration_ms, a self-check writing every value), bare loop $baret ms: ratio $(echo "scale=2; $trial / $baret" | bc 2>/dev/null)"
+# median FILE...: of the numbers, one per line; bare runs are "run MS" lines, each batch's first (cold) left out.
+median() {
+	for f in "$@"; do
+		if grep -q '^run ' "$f"; then sed -n 's/^run //p' "$f" | tail -n +2; else grep -E '^[0-9.]+$' "$f"; fi
+	done | sort -n | awk '{ v[NR] = $1 } END { if (!NR) print "?"; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+bare=$(median "$out/bare" "$out/bare2"); baret=$(median "$out/baretrial" "$out/baretrial2")
+probe=$(median "$out/probes"); trial=$(median "$out/trials")
+echo "bench-vm: neoverse-n1, $(cat "$out/kernel"), emulated (TCG) with real KVM, medians of $N runs (bare loops: $((2 * N - 2)) warm runs, before and after):"
+echo "  probe: cpregd $probe ms (a running daemon's re-probes, health's inventory_probe_ms, whole ms), bare loop $bare ms: ratio $(echo "scale=2; $probe / $bare" | bc 2>/dev/null)"
+echo "  trial: cpregd $trial ms (the verdict's trial.duration_ms, whole ms; a self-check writing every value), bare loop $baret ms: ratio $(echo "scale=2; $trial / $baret" | bc 2>/dev/null)"
