@@ -331,11 +331,12 @@ static void fill_texts(const struct cpreg_verdict *cv)
  * is worded as QEMU words it.  What only that kernel can tell is UNKNOWN:
  * the live trial decides it.
  */
-static void judge_value(struct cpreg_verdict *v, struct cpreg_finding *f, const struct cpreg_inventory *dst)
+static void judge_value(struct cpreg_verdict *v, struct cpreg_finding *f, const struct cpreg_inventory *dst,
+			const struct cpreg_reg *dreg)
 {
 	struct cpreg_kernel_answer a;
 
-	if (cpreg_kernel_judge_outcome(dst, f->id, f->source_value, &a) < 0) {
+	if (cpreg_kernel_judge_outcome(dst, dreg, f->id, f->source_value, &a) < 0) {
 		f->outcome = CPREG_OUT_UNKNOWN;
 		later(v, f, HOW_NOT_LISTED);
 		return;
@@ -499,7 +500,7 @@ static int check_core(const struct cpreg_inventory *src, const struct cpreg_inve
 			later(v, f, HOW_UNREADABLE);
 			continue;
 		}
-		judge_value(v, f, dst);
+		judge_value(v, f, dst, b);
 		/* QEMU 11.1 lets a value tolerance accept a difference the write would refuse. */
 		if (tols && f->outcome != CPREG_OUT_OK) {
 			static const enum cpreg_tol_type vt[] = {

@@ -133,10 +133,12 @@ int cpreg_buf_finish(struct cpreg_buf *b, char **ret);
 
 /*
  * cpreg_kernel_judge's outcome and rule without its words (ret->why is
- * left as it was): what the static check's merge needs.
+ * left as it was): what the static check's merge needs.  dreg: the
+ * destination's register for id when the caller has it at hand (the merge
+ * does), or NULL to look it up.
  */
-int cpreg_kernel_judge_outcome(const struct cpreg_inventory *dst, uint64_t id, uint64_t value,
-			       struct cpreg_kernel_answer *ret);
+int cpreg_kernel_judge_outcome(const struct cpreg_inventory *dst, const struct cpreg_reg *dreg, uint64_t id,
+			       uint64_t value, struct cpreg_kernel_answer *ret);
 
 /* Strict "0x..." hex (1..16 digits); -EINVAL when malformed. */
 int cpreg_parse_hex(const char *s, uint64_t *ret);

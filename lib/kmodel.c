@@ -257,13 +257,14 @@ static void judge_idreg(struct judge *a, const struct cpreg_inventory *dst, uint
 	       "(6.7+ rules%s): %s", generic ? "; unnamed fields judged lower-safe" : "", fl);
 }
 
-static int kernel_judge(const struct cpreg_inventory *dst, uint64_t id, uint64_t s, struct judge *a)
+static int kernel_judge(const struct cpreg_inventory *dst, const struct cpreg_reg *r, uint64_t id, uint64_t s,
+			struct judge *a)
 {
-	const struct cpreg_reg *r;
 	unsigned g = CPREG_ID_GROUP(id), lo = id & 0xffff;
 	uint64_t d;
 
-	r = cpreg_inventory_find(dst, id);
+	if (!r)
+		r = cpreg_inventory_find(dst, id);
 	if (!r)
 		return -ENOENT;
 	a->ans->outcome = 0;
@@ -324,12 +325,13 @@ int cpreg_kernel_judge(const struct cpreg_inventory *dst, uint64_t id, uint64_t 
 	if (!dst || !a)
 		return -EINVAL;
 	memset(a, 0, sizeof(*a));
-	return kernel_judge(dst, id, s, &(struct judge){ a, true });
+	return kernel_judge(dst, NULL, id, s, &(struct judge){ a, true });
 }
 
-int cpreg_kernel_judge_outcome(const struct cpreg_inventory *dst, uint64_t id, uint64_t s, struct cpreg_kernel_answer *a)
+int cpreg_kernel_judge_outcome(const struct cpreg_inventory *dst, const struct cpreg_reg *dreg, uint64_t id, uint64_t s,
+			       struct cpreg_kernel_answer *a)
 {
-	if (!dst || !a)
+	if (!dst || !a || (dreg && dreg->id != id))
 		return -EINVAL;
-	return kernel_judge(dst, id, s, &(struct judge){ a, false });
+	return kernel_judge(dst, dreg, id, s, &(struct judge){ a, false });
 }
