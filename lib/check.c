@@ -68,7 +68,7 @@ struct cpreg_verdict {
 	uint8_t *how;
 	struct cpreg_inventory *judged, *adjusted;
 	struct cpreg_vm_options judged_vm;
-	bool has_judged_vm, legacy;
+	bool has_judged_vm;
 	size_t pending_judge;
 	int all_done;
 	pthread_mutex_t texts_lock;
@@ -173,6 +173,8 @@ static void later(struct cpreg_verdict *v, const struct cpreg_finding *f, enum h
 {
 	size_t i = (size_t)(f - v->f);
 
+	/* A tolerance may take over a value finding the kernel model judged: it no longer needs the destination. */
+	v->pending_judge -= (v->how[i] & HOW_MASK) == HOW_JUDGE;
 	v->how[i] = (uint8_t)((v->how[i] & HOW_NAME) | how);
 	v->pending_judge += how == HOW_JUDGE;
 }
@@ -400,7 +402,6 @@ static int check_core(const struct cpreg_inventory *src, const struct cpreg_inve
 		goto fail;
 	v->refcount = 1;
 	pthread_mutex_init(&v->texts_lock, NULL);
-	v->legacy = legacy;
 	v->judged = cpreg_inventory_ref((struct cpreg_inventory *)dst);
 	v->policy = strdup(cpreg_policy_name(policy));
 	v->policy_reason = strdup(reason);
@@ -560,6 +561,7 @@ int cpreg_check_vm(const struct cpreg_inventory *src, const struct cpreg_invento
 {
 	struct cpreg_inventory *s = NULL, *d = NULL;
 	struct cpreg_verdict *v = NULL;
+	struct cpreg_vm_options dvm = { 0 };
 	uint32_t missing;
 	int r;
 
@@ -567,8 +569,7 @@ int cpreg_check_vm(const struct cpreg_inventory *src, const struct cpreg_invento
 		return -EINVAL;
 	if (vm && (vm->psci_version || vm->disable || vm->sve_max_vq)) {
 		/* The destination takes the VM's vCPU options, not its pinned PSCI version (that migrates). */
-		struct cpreg_vm_options dvm = { .disable = vm->disable, .sve_max_vq = vm->sve_max_vq };
-
+		dvm = (struct cpreg_vm_options){ .disable = vm->disable, .sve_max_vq = vm->sve_max_vq };
 		if ((r = cpreg_inventory_copy(src, &s)) < 0 || (r = cpreg_inventory_copy(dst, &d)) < 0)
 			goto out;
 		if ((r = cpreg_inventory_apply_vm_options(s, vm)) < 0 || (r = cpreg_inventory_apply_vm_options(d, &dvm)) < 0)
@@ -581,7 +582,7 @@ int cpreg_check_vm(const struct cpreg_inventory *src, const struct cpreg_invento
 		/* Word later from the destination itself and the options, not by keeping this copy. */
 		cpreg_inventory_unref(v->judged);
 		v->judged = cpreg_inventory_ref((struct cpreg_inventory *)dst);
-		v->judged_vm = (struct cpreg_vm_options){ .disable = vm->disable, .sve_max_vq = vm->sve_max_vq };
+		v->judged_vm = dvm;
 		v->has_judged_vm = true;
 	}
 	missing = cpreg_inventory_features(s ? s : src) & ~cpreg_inventory_features(d ? d : dst) & VM_FEATURES;
