@@ -377,7 +377,10 @@ CPREG_EXPORT const char *cpreg_result_name(enum cpreg_result r);
 
 /*
  * Check whether a VM on `source` can migrate to `destination`.  policy NULL
- * chooses by the destination's QEMU version (legacy when unknown).
+ * chooses by the destination's QEMU version (legacy when unknown).  The
+ * verdict keeps a reference to the destination and words its findings from
+ * it when they are first read: leave the destination unchanged while its
+ * verdicts are read (inventories are shared read-only once built anyway).
  */
 CPREG_EXPORT int cpreg_check(const struct cpreg_inventory *source,
 			     const struct cpreg_inventory *destination,
