@@ -23,6 +23,7 @@
 
 #include "client.h"
 #include "domain.h"
+#include "jsonw.h"
 #include "cpreg.h"
 #include "probe.h"
 
@@ -934,178 +935,246 @@ static void group_line(const struct cpreg_fleet_group *g, char *buf, size_t len)
 		 q ? q : "?", pol, g->digest);
 }
 
-/* The failing findings of a verdict, by name: "MIDR_EL1, ID_AA64ISAR0_EL1 (+3)". */
-static void fails_line(const struct cpreg_verdict *v, char *buf, size_t len, struct json_object *arr,
-		       struct json_object *reasons)
+static bool deciding(enum cpreg_outcome o)
+{
+	return o == CPREG_OUT_FAIL || o == CPREG_OUT_UNKNOWN;
+}
+
+/* The failing findings of a verdict, by name: "MIDR_EL1, ID_AA64ISAR0_EL1 (+3 more)". */
+static void fails_line(const struct cpreg_verdict *v, char *buf, size_t len)
 {
 	size_t off = 0, shown = 0, total = 0;
 
 	buf[0] = '\0';
 	for (size_t i = 0; i < cpreg_verdict_count(v); i++) {
-		enum cpreg_outcome o = cpreg_verdict_outcome_at(v, i);
 		const struct cpreg_finding *f;
 
-		if (o != CPREG_OUT_FAIL && o != CPREG_OUT_UNKNOWN)
+		if (!deciding(cpreg_verdict_outcome_at(v, i)))
+			continue;
+		total++;
+		if (shown == 6 || off >= len)
 			continue;
 		f = cpreg_verdict_at(v, i);     /* worded only now: most findings of a pair are never read */
-		total++;
-		if (arr)
-			json_object_array_add(arr, json_object_new_string(f->name));
-		if (reasons) {
-			struct json_object *r = json_object_new_object();
-
-			json_object_object_add(r, "name", json_object_new_string(f->name));
-			json_object_object_add(r, "kind", json_object_new_string(cpreg_finding_kind_name(f->kind)));
-			json_object_object_add(r, "rule", f->rule ? json_object_new_string(cpreg_kernel_rule_name(f->rule)) : NULL);
-			json_object_object_add(r, "message", json_object_new_string(f->message));
-			json_object_array_add(reasons, r);
-		}
-		if (shown < 6 && off < len) {
-			off += (size_t)snprintf(buf + off, len - off, "%s%s%s", shown ? ", " : "", f->name,
-						f->outcome == CPREG_OUT_UNKNOWN ? " (undecided)" : "");
-			shown++;
-		}
+		off += (size_t)snprintf(buf + off, len - off, "%s%s%s", shown ? ", " : "", f->name,
+					f->outcome == CPREG_OUT_UNKNOWN ? " (undecided)" : "");
+		shown++;
 	}
 	if (total > shown && off < len)
 		snprintf(buf + off, len - off, " (+%zu more)", total - shown);
 }
 
-static struct json_object *vm_json(const struct cpreg_vm_options *vm)
+/* The failing findings' names ("deciding") and, with reasons, what each one is. */
+static void fails_json(struct jw *w, const struct cpreg_verdict *v, bool reasons)
 {
-	struct json_object *o = json_object_new_object();
+	size_t n = cpreg_verdict_count(v);
+
+	jw_array(w, "deciding");
+	for (size_t i = 0; i < n; i++)
+		if (deciding(cpreg_verdict_outcome_at(v, i)))
+			jw_string(w, NULL, cpreg_verdict_at(v, i)->name);
+	jw_end_array(w);
+	if (!reasons)
+		return;
+	jw_array(w, "reasons");
+	for (size_t i = 0; i < n; i++) {
+		const struct cpreg_finding *f;
+
+		if (!deciding(cpreg_verdict_outcome_at(v, i)))
+			continue;
+		f = cpreg_verdict_at(v, i);
+		jw_object(w, NULL);
+		jw_string(w, "name", f->name);
+		jw_string(w, "kind", cpreg_finding_kind_name(f->kind));
+		jw_string(w, "rule", f->rule ? cpreg_kernel_rule_name(f->rule) : NULL);
+		jw_string(w, "message", f->message);
+		jw_end_object(w);
+	}
+	jw_end_array(w);
+}
+
+static void vm_json(struct jw *w, const char *key, const struct cpreg_vm_options *vm)
+{
 	char q[160];
 
 	cpreg_vm_options_qemu(vm, q, sizeof(q));
-	json_object_object_add(o, "qemu_cpu", json_object_new_string(q));
-	json_object_object_add(o, "pmu", json_object_new_boolean(!(vm->disable & (1u << CPREG_FEAT_PMU_V3))));
-	json_object_object_add(o, "sve", json_object_new_boolean(!(vm->disable & (1u << CPREG_FEAT_SVE))));
-	json_object_object_add(o, "pauth", json_object_new_boolean(!(vm->disable & (1u << CPREG_FEAT_PTRAUTH_ADDRESS))));
-	json_object_object_add(o, "sve_max_vq", vm->sve_max_vq ? json_object_new_int((int)vm->sve_max_vq) : NULL);
+	jw_object(w, key);
+	jw_string(w, "qemu_cpu", q);
+	jw_bool(w, "pmu", !(vm->disable & (1u << CPREG_FEAT_PMU_V3)));
+	jw_bool(w, "sve", !(vm->disable & (1u << CPREG_FEAT_SVE)));
+	jw_bool(w, "pauth", !(vm->disable & (1u << CPREG_FEAT_PTRAUTH_ADDRESS)));
+	if (vm->sve_max_vq)
+		jw_int(w, "sve_max_vq", vm->sve_max_vq);
+	else
+		jw_null(w, "sve_max_vq");
 	if (vm->psci_version) {
 		char p[16];
 
 		snprintf(p, sizeof(p), "%u.%u", vm->psci_version >> 16, vm->psci_version & 0xffff);
-		json_object_object_add(o, "psci_version", json_object_new_string(p));
+		jw_string(w, "psci_version", p);
 	} else {
-		json_object_object_add(o, "psci_version", NULL);
+		jw_null(w, "psci_version");
 	}
-	return o;
+	jw_end_object(w);
 }
 
-/* The pools of a judged fleet, as JSON (cpreg-pools/1) or text. */
-static struct json_object *pools_report(const struct cpreg_fleet *f, const struct cpreg_vm_options *vm, bool text)
+/* A writer of the answer to standard output. */
+static struct jw jw_stdout(void)
+{
+	return (struct jw){ .out = stdout, .first = true };
+}
+
+static int jw_done(struct jw *w, int ret)
+{
+	int r = jw_finish(w);
+
+	return r < 0 ? fail("cannot write the answer: %s", strerror(-r)) : ret;
+}
+
+/* A pool's hosts. */
+static size_t pool_hosts(const struct cpreg_fleet *f, size_t p)
+{
+	const size_t *gs;
+	size_t n = cpreg_fleet_pool_at(f, p, &gs), hosts = 0;
+
+	for (size_t k = 0; k < n; k++)
+		hosts += cpreg_fleet_group_at(f, gs[k])->n_members;
+	return hosts;
+}
+
+/* Pools a and b are one way apart: VMs of a may move to b, not back. */
+static bool one_way(const struct cpreg_fleet *f, size_t a, size_t b)
+{
+	return a != b && cpreg_fleet_pool_moves(f, a, b) && !cpreg_fleet_pool_moves(f, b, a);
+}
+
+/* The verdict that keeps groups i and j apart in that direction, or NULL. */
+static const struct cpreg_verdict *apart_verdict(const struct cpreg_fleet *f, size_t i, size_t j)
+{
+	const struct cpreg_verdict *v = i == j ? NULL : cpreg_fleet_verdict(f, i, j);
+
+	return v && cpreg_verdict_result(v) != CPREG_COMPATIBLE ? v : NULL;
+}
+
+/* The pools of a judged fleet, in words. */
+static void pools_text(const struct cpreg_fleet *f, const struct cpreg_vm_options *vm)
 {
 	size_t ng = cpreg_fleet_group_count(f), np = cpreg_fleet_pool_count(f), nh = 0;
-	struct json_object *root = json_object_new_object(), *groups = json_object_new_array(),
-			   *pools = json_object_new_array(), *oneway = json_object_new_array(),
-			   *apart = json_object_new_array();
 	char line[512], q[160];
 
 	for (size_t i = 0; i < ng; i++)
 		nh += cpreg_fleet_group_at(f, i)->n_members;
 	cpreg_vm_options_qemu(vm, q, sizeof(q));
-	if (text)
-		printf("%zu host%s, %zu group%s of identical hosts, %zu migration pool%s for VMs with -cpu %s\n", nh,
-		       nh == 1 ? "" : "s", ng, ng == 1 ? "" : "s", np, np == 1 ? "" : "s", q);
-	json_object_object_add(root, "schema", json_object_new_string("cpreg-pools/1"));
-	json_object_object_add(root, "policy", json_object_new_string(arg.policy ? arg.policy : "auto"));
-	json_object_object_add(root, "vm_options", vm_json(vm));
+	printf("%zu host%s, %zu group%s of identical hosts, %zu migration pool%s for VMs with -cpu %s\n", nh,
+	       nh == 1 ? "" : "s", ng, ng == 1 ? "" : "s", np, np == 1 ? "" : "s", q);
 	for (size_t i = 0; i < ng; i++) {
 		const struct cpreg_fleet_group *g = cpreg_fleet_group_at(f, i);
-		struct json_object *o = json_object_new_object(), *m = json_object_new_array();
-		const char *t;
 
-		json_object_object_add(o, "group", json_object_new_int((int)i + 1));
-		json_object_object_add(o, "digest", json_object_new_string(g->digest));
-		json_object_object_add(o, "policy", json_object_new_string(g->policy));
-		t = cpreg_inventory_get_text(g->inventory, CPREG_TEXT_KERNEL);
-		json_object_object_add(o, "kernel", t ? json_object_new_string(t) : NULL);
-		t = cpreg_inventory_get_text(g->inventory, CPREG_TEXT_QEMU_VERSION);
-		json_object_object_add(o, "qemu_version", t ? json_object_new_string(t) : NULL);
+		group_line(g, line, sizeof(line));
+		printf("  group %zu: %s\n", i + 1, line);
 		for (size_t k = 0; k < g->n_members; k++)
-			json_object_array_add(m, json_object_new_string(g->members[k]));
-		json_object_object_add(o, "members", m);
-		json_object_array_add(groups, o);
-		if (text) {
-			group_line(g, line, sizeof(line));
-			printf("  group %zu: %s\n", i + 1, line);
-			for (size_t k = 0; k < g->n_members; k++)
-				printf("    %s\n", g->members[k]);
-		}
+			printf("    %s\n", g->members[k]);
 	}
 	for (size_t p = 0; p < np; p++) {
 		const size_t *gs;
-		size_t n = cpreg_fleet_pool_at(f, p, &gs);
-		struct json_object *o = json_object_new_object(), *ga = json_object_new_array(), *m = json_object_new_array();
-		size_t off = 0;
+		size_t n = cpreg_fleet_pool_at(f, p, &gs), off = 0, hosts = pool_hosts(f, p);
 
 		line[0] = '\0';
-		for (size_t k = 0; k < n; k++) {
-			const struct cpreg_fleet_group *g = cpreg_fleet_group_at(f, gs[k]);
-
-			json_object_array_add(ga, json_object_new_int((int)gs[k] + 1));
-			for (size_t x = 0; x < g->n_members; x++)
-				json_object_array_add(m, json_object_new_string(g->members[x]));
-			if (off < sizeof(line))
-				off += (size_t)snprintf(line + off, sizeof(line) - off, "%s%zu", k ? ", " : "", gs[k] + 1);
-		}
-		json_object_object_add(o, "pool", json_object_new_int((int)p + 1));
-		json_object_object_add(o, "groups", ga);
-		json_object_object_add(o, "members", m);
-		json_object_array_add(pools, o);
-		if (text)
-			printf("pool %zu: group%s %s (%zu host%s)\n", p + 1, n == 1 ? "" : "s", line,
-			       (size_t)json_object_array_length(m), json_object_array_length(m) == 1 ? "" : "s");
+		for (size_t k = 0; k < n && off < sizeof(line); k++)
+			off += (size_t)snprintf(line + off, sizeof(line) - off, "%s%zu", k ? ", " : "", gs[k] + 1);
+		printf("pool %zu: group%s %s (%zu host%s)\n", p + 1, n == 1 ? "" : "s", line, hosts, hosts == 1 ? "" : "s");
 	}
 	for (size_t a = 0; a < np; a++)
-		for (size_t b = 0; b < np; b++) {
-			if (a == b || !cpreg_fleet_pool_moves(f, a, b) || cpreg_fleet_pool_moves(f, b, a))
-				continue;
-			struct json_object *o = json_object_new_object();
-
-			json_object_object_add(o, "from", json_object_new_int((int)a + 1));
-			json_object_object_add(o, "to", json_object_new_int((int)b + 1));
-			json_object_array_add(oneway, o);
-			if (text)
+		for (size_t b = 0; b < np; b++)
+			if (one_way(f, a, b))
 				printf("one way: pool %zu -> pool %zu (its VMs may move there, not back)\n", a + 1, b + 1);
-		}
-	/* Why groups in no common pool are apart: each failing direction and what fails. */
 	for (size_t i = 0; i < ng; i++)
 		for (size_t j = 0; j < ng; j++) {
-			const struct cpreg_verdict *v = i == j ? NULL : cpreg_fleet_verdict(f, i, j);
-			struct json_object *o, *fl;
+			const struct cpreg_verdict *v = apart_verdict(f, i, j);
 
-			if (!v || cpreg_verdict_result(v) == CPREG_COMPATIBLE)
+			if (!v)
 				continue;
-			o = json_object_new_object();
-			fl = json_object_new_array();
-			{
-				struct json_object *why = json_object_new_array();
-
-				fails_line(v, line, sizeof(line), fl, why);
-				json_object_object_add(o, "reasons", why);
-			}
-			json_object_object_add(o, "from", json_object_new_int((int)i + 1));
-			json_object_object_add(o, "to", json_object_new_int((int)j + 1));
-			json_object_object_add(o, "result", json_object_new_string(cpreg_result_name(cpreg_verdict_result(v))));
-			json_object_object_add(o, "policy", json_object_new_string(cpreg_verdict_policy(v)));
-			json_object_object_add(o, "deciding", fl);
-			json_object_array_add(apart, o);
-			if (text)
-				printf("apart: group %zu -> group %zu %s (%s): %s\n", i + 1, j + 1,
-				       cpreg_result_name(cpreg_verdict_result(v)), cpreg_verdict_policy(v), line);
+			fails_line(v, line, sizeof(line));
+			printf("apart: group %zu -> group %zu %s (%s): %s\n", i + 1, j + 1,
+			       cpreg_result_name(cpreg_verdict_result(v)), cpreg_verdict_policy(v), line);
 		}
-	json_object_object_add(root, "groups", groups);
-	json_object_object_add(root, "pools", pools);
-	json_object_object_add(root, "one_way", oneway);
-	json_object_object_add(root, "apart", apart);
-	return root;
 }
 
-static void print_json(struct json_object *o)
+/* A group's hosts, into the open array. */
+static void members_json(struct jw *w, const struct cpreg_fleet_group *g)
 {
-	puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
-						  JSON_C_TO_STRING_NOSLASHESCAPE));
+	for (size_t k = 0; k < g->n_members; k++)
+		jw_string(w, NULL, g->members[k]);
+}
+
+/* The members of cpreg-pools/1 (which cpreg-profile/1 extends), into the open object. */
+static void pools_json(struct jw *w, const struct cpreg_fleet *f, const struct cpreg_vm_options *vm, const char *schema)
+{
+	size_t ng = cpreg_fleet_group_count(f), np = cpreg_fleet_pool_count(f);
+
+	jw_string(w, "schema", schema);
+	jw_string(w, "policy", arg.policy ? arg.policy : "auto");
+	vm_json(w, "vm_options", vm);
+	jw_array(w, "groups");
+	for (size_t i = 0; i < ng; i++) {
+		const struct cpreg_fleet_group *g = cpreg_fleet_group_at(f, i);
+
+		jw_object(w, NULL);
+		jw_int(w, "group", (int64_t)i + 1);
+		jw_string(w, "digest", g->digest);
+		jw_string(w, "policy", g->policy);
+		jw_string(w, "kernel", cpreg_inventory_get_text(g->inventory, CPREG_TEXT_KERNEL));
+		jw_string(w, "qemu_version", cpreg_inventory_get_text(g->inventory, CPREG_TEXT_QEMU_VERSION));
+		jw_array(w, "members");
+		members_json(w, g);
+		jw_end_array(w);
+		jw_end_object(w);
+	}
+	jw_end_array(w);
+	jw_array(w, "pools");
+	for (size_t p = 0; p < np; p++) {
+		const size_t *gs;
+		size_t n = cpreg_fleet_pool_at(f, p, &gs);
+
+		jw_object(w, NULL);
+		jw_int(w, "pool", (int64_t)p + 1);
+		jw_array(w, "groups");
+		for (size_t k = 0; k < n; k++)
+			jw_int(w, NULL, (int64_t)gs[k] + 1);
+		jw_end_array(w);
+		jw_array(w, "members");
+		for (size_t k = 0; k < n; k++)
+			members_json(w, cpreg_fleet_group_at(f, gs[k]));
+		jw_end_array(w);
+		jw_end_object(w);
+	}
+	jw_end_array(w);
+	jw_array(w, "one_way");
+	for (size_t a = 0; a < np; a++)
+		for (size_t b = 0; b < np; b++)
+			if (one_way(f, a, b)) {
+				jw_object(w, NULL);
+				jw_int(w, "from", (int64_t)a + 1);
+				jw_int(w, "to", (int64_t)b + 1);
+				jw_end_object(w);
+			}
+	jw_end_array(w);
+	/* Why groups in no common pool are apart: each failing direction and what fails. */
+	jw_array(w, "apart");
+	for (size_t i = 0; i < ng; i++)
+		for (size_t j = 0; j < ng; j++) {
+			const struct cpreg_verdict *v = apart_verdict(f, i, j);
+
+			if (!v)
+				continue;
+			jw_object(w, NULL);
+			jw_int(w, "from", (int64_t)i + 1);
+			jw_int(w, "to", (int64_t)j + 1);
+			jw_string(w, "result", cpreg_result_name(cpreg_verdict_result(v)));
+			jw_string(w, "policy", cpreg_verdict_policy(v));
+			fails_json(w, v, true);
+			jw_end_object(w);
+		}
+	jw_end_array(w);
 }
 
 static int cmd_pools(int argc, char **argv)
@@ -1113,7 +1182,6 @@ static int cmd_pools(int argc, char **argv)
 	struct cpreg_fleet *f = NULL;
 	struct cpreg_policy *p = NULL;
 	struct cpreg_vm_options vm = vm_options();
-	struct json_object *o;
 	int r;
 
 	if (argc < 1)
@@ -1128,11 +1196,17 @@ static int cmd_pools(int argc, char **argv)
 		cpreg_policy_unref(p);
 		return fail("cannot judge the fleet: %s", strerror(-r));
 	}
-	o = pools_report(f, &vm, !arg.json);
-	if (arg.json)
-		print_json(o);
 	r = cpreg_fleet_pool_count(f) == 1 ? EXIT_OK : EXIT_NO;
-	json_object_put(o);
+	if (arg.json) {
+		struct jw w = jw_stdout();
+
+		jw_object(&w, NULL);
+		pools_json(&w, f, &vm, "cpreg-pools/1");
+		jw_end_object(&w);
+		r = jw_done(&w, r);
+	} else {
+		pools_text(f, &vm);
+	}
 	cpreg_fleet_unref(f);
 	cpreg_policy_unref(p);
 	return r;
@@ -1175,13 +1249,14 @@ static void libvirt_xml(const struct cpreg_vm_options *vm, const uint64_t *commo
 
 static int cmd_profile(int argc, char **argv)
 {
+	static const char psci_note[] = "the hosts implement different PSCI versions, but kvm-psci-version needs QEMU 11.1 "
+					"or later on every host";
 	struct cpreg_fleet *f = NULL;
 	struct cpreg_policy *p = NULL;
 	struct cpreg_fleet_profile prof;
-	struct json_object *root = NULL, *o;
 	uint64_t vls[8];
-	bool have_vls = true;
-	char q[160];
+	bool have_vls = true, offered;
+	char q[160], *xml = NULL;
 	int r, ret = EXIT_ERR;
 
 	if (argc < 1)
@@ -1209,64 +1284,69 @@ static int cmd_profile(int argc, char **argv)
 		goto out;
 	}
 	cpreg_vm_options_qemu(&prof.vm, q, sizeof(q));
-	root = pools_report(f, &prof.vm, false);
-	json_object_object_add(root, "schema", json_object_new_string("cpreg-profile/1"));
-	o = json_object_new_object();
-	json_object_object_add(o, "offered", json_object_new_boolean(cpreg_fleet_pool_count(f) == 1));
-	json_object_object_add(o, "qemu_cpu", json_object_new_string(q));
-	if (prof.psci_unpinnable)
-		json_object_object_add(o, "psci_note", json_object_new_string(
-			"the hosts implement different PSCI versions, but kvm-psci-version needs QEMU 11.1 or later on "
-			"every host"));
-	if (cpreg_fleet_pool_count(f) == 1) {
-		char *xml = NULL;
+	offered = cpreg_fleet_pool_count(f) == 1;
+	if (offered) {
 		size_t len = 0;
 		FILE *mf = open_memstream(&xml, &len);
 
 		if (mf) {
 			libvirt_xml(&prof.vm, have_vls ? vls : NULL, mf);
 			fclose(mf);
-			json_object_object_add(o, "libvirt_xml", json_object_new_string(xml ? xml : ""));
-			if (!arg.json)
-				printf("One pool: every ordered pair of these hosts is compatible for a VM with\n"
-				       "  QEMU:    -cpu %s\n  libvirt:\n%s", q, xml ? xml : "");
-			free(xml);
 		}
-		ret = EXIT_OK;
-	} else {
-		if (!arg.json) {
-			printf("No VM options make these hosts one pool.  With the closest profile, -cpu %s:\n", q);
-			json_object_put(pools_report(f, &prof.vm, true));
-			printf("What no VM option fixes, and why (QEMU offers no option to lower an ID register field or to "
-			       "change MIDR_EL1; a field named here is one a future QEMU could lower):\n");
-			{
-				struct json_object *ap = json_object_object_get(root, "apart");
-
-				for (size_t i = 0; i < json_object_array_length(ap); i++) {
-					struct json_object *e = json_object_array_get_idx(ap, i), *why = json_object_object_get(e, "reasons");
-
-					printf("  group %d -> group %d:\n", json_object_get_int(json_object_object_get(e, "from")),
-					       json_object_get_int(json_object_object_get(e, "to")));
-					for (size_t k = 0; k < json_object_array_length(why) && k < 8; k++) {
-						struct json_object *rs = json_object_array_get_idx(why, k);
-
-						printf("    %s: %s\n", json_object_get_string(json_object_object_get(rs, "name")),
-						       json_object_get_string(json_object_object_get(rs, "message")));
-					}
-					if (json_object_array_length(why) > 8)
-						printf("    (+%zu more: --json lists them all)\n", json_object_array_length(why) - 8);
-				}
-			}
-		}
-		ret = EXIT_NO;
 	}
-	if (prof.psci_unpinnable && !arg.json)
-		printf("note: %s\n", json_object_get_string(json_object_object_get(o, "psci_note")));
-	json_object_object_add(root, "profile", o);
-	if (arg.json)
-		print_json(root);
+	ret = offered ? EXIT_OK : EXIT_NO;
+	if (arg.json) {
+		struct jw w = jw_stdout();
+
+		jw_object(&w, NULL);
+		pools_json(&w, f, &prof.vm, "cpreg-profile/1");
+		jw_object(&w, "profile");
+		jw_bool(&w, "offered", offered);
+		jw_string(&w, "qemu_cpu", q);
+		if (prof.psci_unpinnable)
+			jw_string(&w, "psci_note", psci_note);
+		if (offered)
+			jw_string(&w, "libvirt_xml", xml ? xml : "");
+		jw_end_object(&w);
+		jw_end_object(&w);
+		ret = jw_done(&w, ret);
+		goto out;
+	}
+	if (offered) {
+		printf("One pool: every ordered pair of these hosts is compatible for a VM with\n"
+		       "  QEMU:    -cpu %s\n  libvirt:\n%s", q, xml ? xml : "");
+	} else {
+		printf("No VM options make these hosts one pool.  With the closest profile, -cpu %s:\n", q);
+		pools_text(f, &prof.vm);
+		printf("What no VM option fixes, and why (QEMU offers no option to lower an ID register field or to "
+		       "change MIDR_EL1; a field named here is one a future QEMU could lower):\n");
+		for (size_t i = 0; i < cpreg_fleet_group_count(f); i++)
+			for (size_t j = 0; j < cpreg_fleet_group_count(f); j++) {
+				const struct cpreg_verdict *v = apart_verdict(f, i, j);
+				size_t shown = 0, total = 0;
+
+				if (!v)
+					continue;
+				printf("  group %zu -> group %zu:\n", i + 1, j + 1);
+				for (size_t k = 0; k < cpreg_verdict_count(v); k++) {
+					const struct cpreg_finding *x;
+
+					if (!deciding(cpreg_verdict_outcome_at(v, k)))
+						continue;
+					if (total++ >= 8)
+						continue;
+					x = cpreg_verdict_at(v, k);
+					printf("    %s: %s\n", x->name, x->message);
+					shown++;
+				}
+				if (total > shown)
+					printf("    (+%zu more: --json lists them all)\n", total - shown);
+			}
+	}
+	if (prof.psci_unpinnable)
+		printf("note: %s\n", psci_note);
 out:
-	json_object_put(root);
+	free(xml);
 	cpreg_fleet_unref(f);
 	cpreg_policy_unref(p);
 	return ret;
@@ -1285,12 +1365,12 @@ static struct {
 	int n_before, n_after;
 } plan_args;
 
-static struct json_object *plan_direction(const struct cpreg_fleet_group *s, const struct cpreg_fleet_group *d,
-					  const struct cpreg_policy *forced, const struct cpreg_vm_options *given,
-					  const struct cpreg_vm_options *profile, const struct cpreg_vm_options *profile11,
-					  const char *dir, bool text)
+/* One direction of a move, into w (JSON) or in words (w NULL); whether anything makes it work. */
+static bool plan_direction(struct jw *w, const struct cpreg_fleet_group *s, const struct cpreg_fleet_group *d,
+			   const struct cpreg_policy *forced, const struct cpreg_vm_options *given,
+			   const struct cpreg_vm_options *profile, const struct cpreg_vm_options *profile11,
+			   const char *dir)
 {
-	struct json_object *o = json_object_new_object(), *tries = json_object_new_array();
 	struct cpreg_policy *tolerant = NULL;
 	const char *works = NULL;
 	char fl[512], q[160];
@@ -1306,48 +1386,52 @@ static struct json_object *plan_direction(const struct cpreg_fleet_group *s, con
 
 	cpreg_policy_new_builtin("qemu-11.1", &tolerant);
 	t[2].pol = tolerant;
-	json_object_object_add(o, "direction", json_object_new_string(dir));
-	json_object_object_add(o, "from", json_object_new_string(s->members[0]));
-	json_object_object_add(o, "to", json_object_new_string(d->members[0]));
+	if (w) {
+		jw_object(w, NULL);
+		jw_string(w, "direction", dir);
+		jw_string(w, "from", s->members[0]);
+		jw_string(w, "to", d->members[0]);
+		jw_array(w, "tries");
+	}
 	for (int k = 0; k < 3; k++) {
 		struct cpreg_verdict *v = NULL;
-		struct json_object *x;
 
 		if (k == 2 && (forced || strcmp(d->policy, "qemu-11.1") == 0))
 			break;  /* the destination already runs (or is forced to) 11.1 */
 		if (cpreg_check_vm(s->inventory, d->inventory, t[k].pol, t[k].vm, &v) < 0)
 			break;
-		x = json_object_new_object();
 		cpreg_vm_options_qemu(t[k].vm, q, sizeof(q));
-		json_object_object_add(x, "try", json_object_new_string(t[k].name));
-		json_object_object_add(x, "qemu_cpu", json_object_new_string(q));
-		json_object_object_add(x, "policy", json_object_new_string(cpreg_verdict_policy(v)));
-		json_object_object_add(x, "result", json_object_new_string(cpreg_result_name(cpreg_verdict_result(v))));
-		json_object_object_add(x, "needs_trial", json_object_new_boolean(cpreg_verdict_trial_advised(v) > 0));
-		{
-			struct json_object *arr = json_object_new_array();
-
-			fails_line(v, fl, sizeof(fl), arr, NULL);
-			json_object_object_add(x, "deciding", arr);
-		}
-		json_object_array_add(tries, x);
-		if (text)
+		if (w) {
+			jw_object(w, NULL);
+			jw_string(w, "try", t[k].name);
+			jw_string(w, "qemu_cpu", q);
+			jw_string(w, "policy", cpreg_verdict_policy(v));
+			jw_string(w, "result", cpreg_result_name(cpreg_verdict_result(v)));
+			jw_bool(w, "needs_trial", cpreg_verdict_trial_advised(v) > 0);
+			fails_json(w, v, false);
+			jw_end_object(w);
+		} else {
+			fails_line(v, fl, sizeof(fl));
 			printf("    %-52s -cpu %s, %s: %s%s%s%s\n", t[k].name, q, cpreg_verdict_policy(v),
 			       cpreg_result_name(cpreg_verdict_result(v)), fl[0] ? " (" : "", fl, fl[0] ? ")" : "");
+		}
 		if (!works && cpreg_verdict_result(v) == CPREG_COMPATIBLE) {
 			works = t[k].name;
-			if (cpreg_verdict_trial_advised(v) && text)
+			if (cpreg_verdict_trial_advised(v) && !w)
 				printf("    %-52s the destination's cpregd should confirm %zu value(s) with its trial\n", "",
 				       cpreg_verdict_trial_advised(v));
 		}
 		cpreg_verdict_unref(v);
 	}
-	json_object_object_add(o, "tries", tries);
-	json_object_object_add(o, "works", works ? json_object_new_string(works) : NULL);
-	if (text && !works)
+	if (w) {
+		jw_end_array(w);
+		jw_string(w, "works", works);
+		jw_end_object(w);
+	} else if (!works) {
 		printf("    cannot move: nothing above makes it compatible (see the deciding registers)\n");
+	}
 	cpreg_policy_unref(tolerant);
-	return o;
+	return works != NULL;
 }
 
 static int cmd_plan(int argc, char **argv)
@@ -1356,7 +1440,7 @@ static int cmd_plan(int argc, char **argv)
 	struct cpreg_policy *p = NULL;
 	struct cpreg_fleet_profile prof, prof11;
 	struct cpreg_vm_options given = vm_options();
-	struct json_object *root = json_object_new_object(), *rows = json_object_new_array();
+	struct jw jw = jw_stdout(), *w = arg.json ? &jw : NULL;
 	size_t blocked = 0;
 	int ret = EXIT_ERR;
 
@@ -1383,38 +1467,41 @@ static int cmd_plan(int argc, char **argv)
 		cpreg_fleet_profile(all, tol, &prof11);
 		cpreg_policy_unref(tol);
 	}
-	json_object_object_add(root, "schema", json_object_new_string("cpreg-plan/1"));
-	json_object_object_add(root, "vm_options", vm_json(&given));
-	json_object_object_add(root, "profile", vm_json(&prof.vm));
-	json_object_object_add(root, "profile_qemu_11_1", vm_json(&prof11.vm));
+	if (w) {
+		jw_object(w, NULL);
+		jw_string(w, "schema", "cpreg-plan/1");
+		vm_json(w, "vm_options", &given);
+		vm_json(w, "profile", &prof.vm);
+		vm_json(w, "profile_qemu_11_1", &prof11.vm);
+		jw_array(w, "moves");
+	}
 	for (size_t i = 0; i < cpreg_fleet_group_count(b); i++)
 		for (size_t j = 0; j < cpreg_fleet_group_count(a); j++) {
 			const struct cpreg_fleet_group *gb = cpreg_fleet_group_at(b, i), *ga = cpreg_fleet_group_at(a, j);
-			struct json_object *e, *r;
-			char lb[512], la[512];
+			bool e, r;
 
-			group_line(gb, lb, sizeof(lb));
-			group_line(ga, la, sizeof(la));
-			if (!arg.json)
+			if (!w) {
+				char lb[512], la[512];
+
+				group_line(gb, lb, sizeof(lb));
+				group_line(ga, la, sizeof(la));
 				printf("before group %zu (%s, %zu host%s)\n  <-> after group %zu (%s, %zu host%s)\n  evacuate, "
 				       "before -> after:\n", i + 1, lb, gb->n_members, gb->n_members == 1 ? "" : "s", j + 1, la,
 				       ga->n_members, ga->n_members == 1 ? "" : "s");
-			e = plan_direction(gb, ga, p, &given, &prof.vm, &prof11.vm, "evacuate", !arg.json);
-			if (!arg.json)
+			}
+			e = plan_direction(w, gb, ga, p, &given, &prof.vm, &prof11.vm, "evacuate");
+			if (!w)
 				printf("  roll back, after -> before:\n");
-			r = plan_direction(ga, gb, p, &given, &prof.vm, &prof11.vm, "roll-back", !arg.json);
-			blocked += !json_object_object_get(e, "works") || !json_object_object_get(r, "works");
-			json_object_array_add(rows, e);
-			json_object_array_add(rows, r);
+			r = plan_direction(w, ga, gb, p, &given, &prof.vm, &prof11.vm, "roll-back");
+			blocked += !e || !r;
 		}
-	json_object_object_add(root, "moves", rows);
-	rows = NULL;
-	if (arg.json)
-		print_json(root);
 	ret = blocked ? EXIT_NO : EXIT_OK;
+	if (w) {
+		jw_end_array(w);
+		jw_end_object(w);
+		ret = jw_done(w, ret);
+	}
 out:
-	json_object_put(rows);
-	json_object_put(root);
 	cpreg_fleet_unref(a);
 	cpreg_fleet_unref(b);
 	cpreg_fleet_unref(all);

@@ -107,5 +107,12 @@ for cmd in pools profile; do
 done
 "$CTL" plan --before "$P/neoverse-n1_linux-6.12.json" >/dev/null 2>&1
 ok "$([ $? = 2 ]; echo $?)" "plan without --after: usage error, exit 2"
+# The fleet answers are written as they are walked (daemon/jsonw.c): a full
+# disk must still say so and exit 2, never end with exit 0 and half a document.
+for cmd in "pools $P" "profile $P" "plan --before $P/neoverse-n1_linux-6.12.json --after $P/neoverse-n1_linux-7.2.json"; do
+	"$CTL" --json $cmd >/dev/full 2>"$tmp/err"; rc=$?
+	ok "$([ $rc = 2 ] && grep -q 'cannot write the answer' "$tmp/err"; echo $?)" \
+		"${cmd%% *} --json to a full disk: exit 2, said ($(head -c 100 "$tmp/err"))"
+done
 echo "1..$n"
 [ $failed = 0 ]
