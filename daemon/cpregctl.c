@@ -971,7 +971,7 @@ static void fails_json(struct jw *w, const struct cpreg_verdict *v, bool reasons
 	jw_array(w, "deciding");
 	for (size_t i = 0; i < n; i++)
 		if (deciding(cpreg_verdict_outcome_at(v, i)))
-			jw_string(w, NULL, cpreg_verdict_at(v, i)->name);
+			jw_string(w, NULL, cpreg_verdict_name_at(v, i));
 	jw_end_array(w);
 	if (!reasons)
 		return;
@@ -1450,15 +1450,23 @@ static int cmd_plan(int argc, char **argv)
 		goto out;
 	}
 	if (get_policy(&p) != 0 || load_fleet(plan_args.n_before, plan_args.before, &b) != 0 ||
-	    load_fleet(plan_args.n_after, plan_args.after, &a) != 0 || load_fleet(plan_args.n_before, plan_args.before, &all) != 0)
+	    load_fleet(plan_args.n_after, plan_args.after, &a) != 0)
 		goto out;
-	/* The profile of both sides together: the options that keep VMs movable both ways. */
-	for (size_t j = 0; j < cpreg_fleet_group_count(a); j++) {
-		const struct cpreg_fleet_group *g = cpreg_fleet_group_at(a, j);
-
-		for (size_t k = 0; k < g->n_members; k++)
-			cpreg_fleet_add(all, g->members[k], g->inventory);
+	/* The profile of both sides together: the options that keep VMs movable both ways (each file read once). */
+	if (cpreg_fleet_new(&all) < 0) {
+		fail("out of memory");
+		goto out;
 	}
+	for (const struct cpreg_fleet *side = b; side; side = side == b ? a : NULL)
+		for (size_t j = 0; j < cpreg_fleet_group_count(side); j++) {
+			const struct cpreg_fleet_group *g = cpreg_fleet_group_at(side, j);
+
+			for (size_t k = 0; k < g->n_members; k++)
+				if (cpreg_fleet_add(all, g->members[k], g->inventory) < 0) {
+					fail("out of memory");
+					goto out;
+				}
+		}
 	cpreg_fleet_profile(all, p, &prof);
 	{
 		struct cpreg_policy *tol = NULL;

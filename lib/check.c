@@ -815,6 +815,23 @@ enum cpreg_outcome cpreg_verdict_outcome_at(const struct cpreg_verdict *v, size_
 	return v && i < v->n ? v->f[i].outcome : CPREG_OUT_OK;
 }
 
+const char *cpreg_verdict_name_at(const struct cpreg_verdict *cv, size_t i)
+{
+	struct cpreg_verdict *v = (struct cpreg_verdict *)cv;
+
+	if (!v || i >= v->n)
+		return NULL;
+	if (v->how && __atomic_load_n(&v->how[i], __ATOMIC_ACQUIRE) & HOW_NAME) {
+		pthread_mutex_lock(&v->texts_lock);
+		if (v->how[i] & HOW_NAME) {
+			cpreg_id_name(v->f[i].id, v->f[i].name, sizeof(v->f[i].name));
+			__atomic_store_n(&v->how[i], (uint8_t)(v->how[i] & ~HOW_NAME), __ATOMIC_RELEASE);
+		}
+		pthread_mutex_unlock(&v->texts_lock);
+	}
+	return v->f[i].name;
+}
+
 const struct cpreg_finding *cpreg_verdict_find(const struct cpreg_verdict *v, uint64_t id, enum cpreg_finding_kind kind)
 {
 	for (size_t i = 0; v && i < v->n; i++)

@@ -425,6 +425,30 @@ int main(void)
 		cpreg_verdict_unref(lazy);
 		cpreg_inventory_unref(src);
 	}
+	/* A finding's name read alone (what the fleet answers list) is the name its full reading gives. */
+	{
+		struct cpreg_inventory *src = fixture("max_linux-7.2"), *dst = fixture("a64fx_linux-6.1");
+		struct cpreg_verdict *v = NULL, *w = NULL;
+		size_t same = 0, n;
+
+		cpreg_check(src, dst, NULL, &v);
+		cpreg_check(src, dst, NULL, &w);
+		n = cpreg_verdict_count(v);
+		for (size_t i = 0; i < n; i++) {
+			const char *alone = cpreg_verdict_name_at(v, i);
+			const struct cpreg_finding *f = cpreg_verdict_at(w, i), *g = cpreg_verdict_at(v, i);
+
+			same += alone && f && g && strcmp(alone, f->name) == 0 && alone == g->name && g->message &&
+				strcmp(g->message, f->message) == 0;
+		}
+		tap_ok(n > 10 && same == n && cpreg_verdict_name_at(v, n) == NULL,
+		       "each of %zu findings' names read alone equals its name read whole, and its message is worded "
+		       "as if the name had not been read first (%zu did)", n, same);
+		cpreg_verdict_unref(v);
+		cpreg_verdict_unref(w);
+		cpreg_inventory_unref(src);
+		cpreg_inventory_unref(dst);
+	}
 	fixture_names_free(names);
 	return tap_done();
 }
