@@ -556,44 +556,69 @@ static int add_missing_feature(struct cpreg_verdict *v, unsigned bit)
 	return 0;
 }
 
-int cpreg_check_vm(const struct cpreg_inventory *src, const struct cpreg_inventory *dst,
-		   const struct cpreg_policy *policy, const struct cpreg_vm_options *vm, struct cpreg_verdict **ret)
+int cpreg_check_vm_options(const struct cpreg_inventory *src, const struct cpreg_inventory *dst,
+			   const struct cpreg_vm_options *vm, struct cpreg_inventory **ret_src,
+			   struct cpreg_inventory **ret_dst)
 {
 	struct cpreg_inventory *s = NULL, *d = NULL;
+	/* The destination takes the VM's vCPU options, not its pinned PSCI version (that migrates). */
+	struct cpreg_vm_options dvm = { .disable = vm->disable, .sve_max_vq = vm->sve_max_vq };
+	int r;
+
+	if ((r = cpreg_inventory_copy(src, &s)) < 0 || (r = cpreg_inventory_copy(dst, &d)) < 0 ||
+	    (r = cpreg_inventory_apply_vm_options(s, vm)) < 0 || (r = cpreg_inventory_apply_vm_options(d, &dvm)) < 0) {
+		cpreg_inventory_unref(s);
+		cpreg_inventory_unref(d);
+		return r;
+	}
+	/* Hashed once here, not once per check that reads them (a fleet checks each n - 1 times each way). */
+	cpreg_inventory_seal(s);
+	cpreg_inventory_seal(d);
+	*ret_src = s;
+	*ret_dst = d;
+	return 0;
+}
+
+int cpreg_check_prepared(const struct cpreg_inventory *src, const struct cpreg_inventory *dst,
+			 const struct cpreg_inventory *s, const struct cpreg_inventory *d, bool keep,
+			 const struct cpreg_policy *policy, const struct cpreg_vm_options *vm, struct cpreg_verdict **ret)
+{
 	struct cpreg_verdict *v = NULL;
-	struct cpreg_vm_options dvm = { 0 };
 	uint32_t missing;
 	int r;
 
-	if (!src || !dst || !ret)
-		return -EINVAL;
-	if (vm && (vm->psci_version || vm->disable || vm->sve_max_vq)) {
-		/* The destination takes the VM's vCPU options, not its pinned PSCI version (that migrates). */
-		dvm = (struct cpreg_vm_options){ .disable = vm->disable, .sve_max_vq = vm->sve_max_vq };
-		if ((r = cpreg_inventory_copy(src, &s)) < 0 || (r = cpreg_inventory_copy(dst, &d)) < 0)
-			goto out;
-		if ((r = cpreg_inventory_apply_vm_options(s, vm)) < 0 || (r = cpreg_inventory_apply_vm_options(d, &dvm)) < 0)
-			goto out;
-	}
 	r = check_core(s ? s : src, d ? d : dst, policy, &v);
 	if (r < 0)
-		goto out;
-	if (d) {
+		return r;
+	if (d && !keep) {
 		/* Word later from the destination itself and the options, not by keeping this copy. */
 		cpreg_inventory_unref(v->judged);
 		v->judged = cpreg_inventory_ref((struct cpreg_inventory *)dst);
-		v->judged_vm = dvm;
+		v->judged_vm = (struct cpreg_vm_options){ .disable = vm->disable, .sve_max_vq = vm->sve_max_vq };
 		v->has_judged_vm = true;
 	}
 	missing = cpreg_inventory_features(s ? s : src) & ~cpreg_inventory_features(d ? d : dst) & VM_FEATURES;
 	for (unsigned b = 0; b < 32; b++)
-		if ((missing & (1u << b)) && (r = add_missing_feature(v, b)) < 0)
-			goto out;
+		if ((missing & (1u << b)) && (r = add_missing_feature(v, b)) < 0) {
+			cpreg_verdict_unref(v);
+			return r;
+		}
 	recompute_result(v);
-	*ret = TAKE_PTR(v);
-	r = 0;
-out:
-	cpreg_verdict_unref(v);
+	*ret = v;
+	return 0;
+}
+
+int cpreg_check_vm(const struct cpreg_inventory *src, const struct cpreg_inventory *dst,
+		   const struct cpreg_policy *policy, const struct cpreg_vm_options *vm, struct cpreg_verdict **ret)
+{
+	struct cpreg_inventory *s = NULL, *d = NULL;
+	int r;
+
+	if (!src || !dst || !ret)
+		return -EINVAL;
+	if (cpreg_vm_options_any(vm) && (r = cpreg_check_vm_options(src, dst, vm, &s, &d)) < 0)
+		return r;
+	r = cpreg_check_prepared(src, dst, s, d, false, policy, vm, ret);
 	cpreg_inventory_unref(s);
 	cpreg_inventory_unref(d);
 	return r;

@@ -128,6 +128,27 @@ void cpreg_buf_json(struct cpreg_buf *b, const char *s);
 /* The text, NUL-terminated, handed to *ret; -ENOMEM if any append failed. */
 int cpreg_buf_finish(struct cpreg_buf *b, char **ret);
 
+/* The VM's options change what is checked (any vCPU feature off, an SVE length or a PSCI version pinned). */
+static inline bool cpreg_vm_options_any(const struct cpreg_vm_options *vm)
+{
+	return vm && (vm->psci_version || vm->disable || vm->sve_max_vq);
+}
+/*
+ * cpreg_check_vm in two steps, for callers that check many pairs under the
+ * same options (a fleet: n copies instead of two per ordered pair).  First
+ * the source with vm applied and the destination with the options a
+ * destination takes (its vCPU's, not the pinned PSCI version); then the
+ * check of src -> dst judged on those (s, d; both NULL for no options).
+ * keep: the verdict holds d to word its findings from (shared copies);
+ * otherwise it holds dst and applies the options again when wording.
+ */
+int cpreg_check_vm_options(const struct cpreg_inventory *src, const struct cpreg_inventory *dst,
+			   const struct cpreg_vm_options *vm, struct cpreg_inventory **ret_src,
+			   struct cpreg_inventory **ret_dst);
+int cpreg_check_prepared(const struct cpreg_inventory *src, const struct cpreg_inventory *dst,
+			 const struct cpreg_inventory *s, const struct cpreg_inventory *d, bool keep,
+			 const struct cpreg_policy *policy, const struct cpreg_vm_options *vm, struct cpreg_verdict **ret);
+
 /* The longest finding message written or read (the verdict reader refuses longer ones). */
 #define CPREG_MESSAGE_MAX 383
 

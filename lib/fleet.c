@@ -257,6 +257,7 @@ out:
 
 int cpreg_fleet_judge(struct cpreg_fleet *f, const struct cpreg_policy *policy, const struct cpreg_vm_options *vm)
 {
+	struct cpreg_inventory **as_src = NULL, **as_dst = NULL;
 	size_t *all = NULL;
 	struct bk s = { 0 };
 	int r;
@@ -268,13 +269,26 @@ int cpreg_fleet_judge(struct cpreg_fleet *f, const struct cpreg_policy *policy, 
 	f->v = calloc(f->n * f->n + 1, sizeof(*f->v));
 	if (!f->v)
 		return -ENOMEM;
+	if (cpreg_vm_options_any(vm)) {
+		/* Each group with the options applied once, as a source and as a destination, shared by its pairs. */
+		as_src = calloc(f->n + 1, sizeof(*as_src));
+		as_dst = calloc(f->n + 1, sizeof(*as_dst));
+		if (!as_src || !as_dst) {
+			r = -ENOMEM;
+			goto out;
+		}
+		for (size_t i = 0; i < f->n; i++)
+			if ((r = cpreg_check_vm_options(f->g[i].inventory, f->g[i].inventory, vm, &as_src[i], &as_dst[i])) < 0)
+				goto out;
+	}
 	for (size_t i = 0; i < f->n; i++)
 		for (size_t j = 0; j < f->n; j++) {
 			if (i == j)
 				continue;
-			r = cpreg_check_vm(f->g[i].inventory, f->g[j].inventory, policy, vm, &f->v[i * f->n + j]);
+			r = cpreg_check_prepared(f->g[i].inventory, f->g[j].inventory, as_src ? as_src[i] : NULL,
+						 as_dst ? as_dst[j] : NULL, true, policy, vm, &f->v[i * f->n + j]);
 			if (r < 0)
-				return r;
+				goto out;
 		}
 	all = malloc((f->n + 1) * sizeof(*all));
 	s.f = f;
@@ -282,7 +296,8 @@ int cpreg_fleet_judge(struct cpreg_fleet *f, const struct cpreg_policy *policy, 
 	if (!all || !s.r) {
 		free(all);
 		free(s.r);
-		return -ENOMEM;
+		r = -ENOMEM;
+		goto out;
 	}
 	for (size_t i = 0; i < f->n; i++)
 		all[i] = i;
@@ -301,7 +316,17 @@ int cpreg_fleet_judge(struct cpreg_fleet *f, const struct cpreg_policy *policy, 
 			f->pool_len[b - 1] = lb;
 			f->pool_len[b] = la;
 		}
-	return s.err;
+	r = s.err;
+out:
+	for (size_t i = 0; i < f->n; i++) {
+		if (as_src)
+			cpreg_inventory_unref(as_src[i]);
+		if (as_dst)
+			cpreg_inventory_unref(as_dst[i]);
+	}
+	free(as_src);
+	free(as_dst);
+	return r;
 }
 
 const struct cpreg_verdict *cpreg_fleet_verdict(const struct cpreg_fleet *f, size_t from, size_t to)
