@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cpreg-internal.h"
 #include "probe.h"
 #include "worker.h"
 
@@ -286,8 +287,7 @@ static void src_cache_clear(void)
 void judge_run(struct worker_job *j)
 {
 	struct judge *jd = (struct judge *)j;
-	struct cpreg_inventory *src = NULL;
-	bool shared = true;     /* src is someone else's too: copy before changing it */
+	struct cpreg_inventory *src = NULL, *s = NULL, *d = NULL;
 	int r;
 
 	if (jd->text && !(src = src_cache_get(jd->text, jd->len))) {
@@ -297,38 +297,35 @@ void judge_run(struct worker_job *j)
 			return;
 		}
 		src_cache_put(&jd->text, jd->len, src);
-		shared = !jd->text;
 	} else if (!jd->text) {
 		src = cpreg_inventory_ref(jd->src);
 	}
 	cpreg_inventory_digest(src, jd->src_digest, sizeof(jd->src_digest));
-	if (jd->vm.psci_version || jd->vm.disable || jd->vm.sve_max_vq) {
-		/* Ours to change: a copy when the source is shared. */
-		if (shared) {
-			struct cpreg_inventory *c = NULL;
-
-			r = cpreg_inventory_copy(src, &c);
+	if (cpreg_vm_options_any(&jd->vm)) {
+		/*
+		 * The source and this host as the VM's options make them, once:
+		 * the check judges them, the verdict words its findings from
+		 * this host's copy, and the trial writes the source's.
+		 */
+		r = cpreg_check_vm_options(src, jd->dst, &jd->vm, &s, &d);
+		if (r < 0) {
 			cpreg_inventory_unref(src);
-			src = c;
-			if (r < 0) {
-				jd->r = fail(jd, r, "check", "out of memory");
-				return;
-			}
-		}
-		if (cpreg_inventory_apply_vm_options(src, &jd->vm) < 0) {
-			cpreg_inventory_unref(src);
-			jd->r = fail(jd, -EBADMSG, "psci", "the source inventory lists no PSCI_VERSION to pin");
+			jd->r = r == -ENOENT ? fail(jd, -EBADMSG, "psci", "the source inventory lists no PSCI_VERSION to pin")
+					     : fail(jd, r, "check", "out of memory");
 			return;
 		}
 	}
-	r = cpreg_check_vm(src, jd->dst, jd->policy, &jd->vm, &jd->verdict);
+	r = cpreg_check_prepared(src, jd->dst, s, d, true, jd->policy, &jd->vm, &jd->verdict);
+	cpreg_inventory_unref(d);
 	if (r < 0) {
+		cpreg_inventory_unref(s);
 		cpreg_inventory_unref(src);
 		jd->r = fail(jd, r, "check", "%s", strerror(-r));
 		return;
 	}
 	if (jd->trial)
-		run_trial(jd, src);
+		run_trial(jd, s ? s : src);
+	cpreg_inventory_unref(s);
 	cpreg_inventory_unref(src);
 	if (jd->dst_source &&
 	    cpreg_verdict_set_destination_state(jd->verdict, jd->dst_source, jd->dst_age,

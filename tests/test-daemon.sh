@@ -92,6 +92,11 @@ ok $? "?pmu=maybe: 400"
 code=$(http POST '/v1/check?psci=one' --data-binary @"$D/neoverse-n1_linux-7.2.json")
 [ "$code" = 400 ] && grep -q 'psci' "$T/body"
 ok $? "?psci=one: 400"
+# A PSCI version pinned on a source that has no PSCI_VERSION register to pin: named, 400, nothing kept.
+jq 'del(.digest) | .registers |= map(select(.name != "PSCI_VERSION"))' "$D/neoverse-n1_linux-7.2.json" >"$T/nopsci.json"
+code=$(http POST '/v1/check?psci=1.1&trial=0' --data-binary @"$T/nopsci.json")
+[ "$code" = 400 ] && jq -e '.error.code == 400 and (.error.message | test("^psci: .*no PSCI_VERSION to pin"))' "$T/body" >/dev/null
+ok $? "?psci=1.1 on a source without PSCI_VERSION: 400 at psci ($(head -c 120 "$T/body"))"
 code=$(http POST '/v1/check?trial=maybe' --data-binary @"$D/neoverse-n1_linux-7.2.json")
 [ "$code" = 400 ]
 ok $? "?trial=maybe: 400"
