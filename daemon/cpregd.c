@@ -753,7 +753,7 @@ static void check_done(struct worker_job *j)
 static void h_check(struct http_request *req)
 {
 	struct evbuffer *in = http_request_body(req);
-	size_t len = evbuffer_get_length(in);
+	size_t len = in ? evbuffer_get_length(in) : 0;
 	struct cpreg_policy *pol = NULL;
 	struct evkeyvalq q;
 	const char *policy_name = NULL, *query = http_request_query(req);

@@ -83,6 +83,7 @@ const char *http_request_path(const struct http_request *req);
 const char *http_request_query(const struct http_request *req);
 /* A request header's value (the first of that name), or NULL. */
 const char *http_request_header(const struct http_request *req, const char *name);
+/* The request's body; NULL when it had none (buffers are made only for requests that send one). */
 struct evbuffer *http_request_body(struct http_request *req);
 /* The client's uid by SO_PEERCRED, -1 when unknown. */
 long http_request_uid(const struct http_request *req);

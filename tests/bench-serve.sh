@@ -59,6 +59,9 @@ nworker=$(pgrep -P "$npid" | head -n 1)
 
 ticks() { local t=0 p; for p in "$@"; do t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat"))); done; echo "$t"; }
 rss() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
+# "N KiB (anon A, file F)": the libraries' pages (file) and the server's own memory (anon) apart.
+rss_parts() { awk '/^VmRSS/ { t = $2 } /^RssAnon/ { a = $2 } /^RssFile/ { f = $2 } /^RssShmem/ { s = $2 }
+	END { printf "%d KiB (anon %d, file %d, shmem %d)", t, a, f, s }' "/proc/$1/status"; }
 HZ=$(getconf CLK_TCK)
 
 # run SOCKET CONNS PIDS...: one round; prints "rps p99_us cpu_us_per_request"
@@ -93,10 +96,10 @@ for conns in 1 32 256; do
 done
 # RSS with 256 connections open on each.
 "$B/tests/loadgen" "$dir/cpregd.sock" --conns 256 --seconds 2 --expect "$dir/www/v1/inventory" >/dev/null &
-lg=$!; sleep 1; crss=$(rss "$cpid"); wait "$lg"
+lg=$!; sleep 1; crss=$(rss_parts "$cpid"); wait "$lg"
 "$B/tests/loadgen" "$dir/nginx.sock" --conns 256 --seconds 2 --expect "$dir/www/v1/inventory" >/dev/null &
-lg=$!; sleep 1; nrss=$(rss "$nworker"); wait "$lg"
-echo "  RSS under 256 connections: cpregd $((crss / 1024)) MiB, nginx worker $((nrss / 1024)) MiB"
+lg=$!; sleep 1; nrss=$(rss_parts "$nworker"); wait "$lg"
+echo "  RSS under 256 connections: cpregd $crss; nginx worker $nrss"
 
 # Checks: a real inventory of another host (neoverse-n1, Linux 7.2) against this one, no trial.
 src=$S/tests/data/migrate/n1-72-q11.json
