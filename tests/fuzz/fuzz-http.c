@@ -35,7 +35,8 @@ static void handler(struct http_request *r, void *arg)
 {
 	struct event_base *base = arg;
 	const char *path = http_request_path(r), *q = http_request_query(r);
-	size_t body = evbuffer_get_length(http_request_body(r));
+	struct evbuffer *in = http_request_body(r);       /* NULL without a body */
+	size_t body = in ? evbuffer_get_length(in) : 0;
 	char len[32];
 
 	(void)http_request_header(r, "If-None-Match");
