@@ -919,6 +919,11 @@ static void h_check(struct http_request *req)
 	cj->req = req;
 	cj->uid = http_request_uid(req);
 	S.check_bytes += len;
+	if (judge_is_quick(jd)) {
+		judge_run(&jd->job);
+		check_done(&jd->job);
+		return;
+	}
 	worker_submit(&jd->job);
 }
 

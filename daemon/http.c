@@ -788,6 +788,13 @@ static void admit(struct http_server *srv, int fd)
 	}
 	TAILQ_INSERT_TAIL(&srv->conns, c, link);
 	bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
+	/*
+	 * A check's body is a whole inventory (~32 KB): read it in one go, not
+	 * in libevent's default 16 KB slices (each slice is a readv, an
+	 * FIONREAD ioctl and a loop turn).  Memory follows what has arrived,
+	 * not this bound.
+	 */
+	bufferevent_set_max_single_read(c->bev, 64 * 1024);
 	{
 		struct timeval wt = { srv->lim.write_timeout, 0 };
 

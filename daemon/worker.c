@@ -51,10 +51,15 @@ static void *worker_main(void *arg)
 		pthread_mutex_unlock(&W.lock);
 		j->run(j);
 		pthread_mutex_lock(&W.lock);
-		TAILQ_INSERT_TAIL(&W.finished, j, link);
-		if (write(W.efd, &one, sizeof(one)) < 0) {
+		/*
+		 * The loop is woken for the first finished job only: it takes all
+		 * that are there when it drains (under the lock, so none is
+		 * missed), and under load one wake-up serves many checks.
+		 */
+		if (TAILQ_EMPTY(&W.finished) && write(W.efd, &one, sizeof(one)) < 0) {
 			/* The counter cannot overflow at our rates; the loop drains it. */
 		}
+		TAILQ_INSERT_TAIL(&W.finished, j, link);
 	}
 	pthread_mutex_unlock(&W.lock);
 	return NULL;
@@ -240,6 +245,19 @@ static struct cpreg_inventory *src_cache_get(const char *text, size_t len)
 		SC.misses++;
 	pthread_mutex_unlock(&SC.lock);
 	return inv;
+}
+
+bool judge_is_quick(const struct judge *jd)
+{
+	bool hit = false;
+
+	if (jd->trial || !jd->text)
+		return false;
+	pthread_mutex_lock(&SC.lock);
+	for (size_t i = 0; i < SRC_CACHE_SLOTS && !hit; i++)
+		hit = SC.slot[i].inv && SC.slot[i].len == jd->len && memcmp(SC.slot[i].text, jd->text, jd->len) == 0;
+	pthread_mutex_unlock(&SC.lock);
+	return hit;
 }
 
 /* Keep a parsed source with its text (taken from *text), in the least recently used slot. */
