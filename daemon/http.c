@@ -62,8 +62,8 @@ struct http_request {
 	size_t alen, acap;
 	uint32_t url_end;
 	bool url_done, in_value;
-	struct hdr hdrs[MAX_HEADERS];
-	int nhdrs;
+	struct hdr *hdrs;       /* grown to MAX_HEADERS, kept with the connection: clients send a handful */
+	int nhdrs, hcap;
 	char *path, *query;     /* owned copies, made when the headers are complete */
 	/*
 	 * Made on first use, then kept with the connection: most requests
@@ -303,6 +303,18 @@ static int on_header_field(http_parser *p, const char *at, size_t n)
 			c->err_code = 431;
 			c->err_msg = "too many header fields";
 			return -1;
+		}
+		if (r->nhdrs == r->hcap) {
+			int cap = r->hcap ? 2 * r->hcap : 8;
+			struct hdr *h = reallocarray(r->hdrs, (size_t)cap, sizeof(*h));
+
+			if (!h) {
+				c->err_code = 503;
+				c->err_msg = "out of memory";
+				return -1;
+			}
+			r->hdrs = h;
+			r->hcap = cap;
 		}
 		r->hdrs[r->nhdrs++] = (struct hdr){ .name = (uint32_t)r->alen, .value = UINT32_MAX };
 		r->in_value = false;
@@ -693,6 +705,7 @@ static void conn_free(struct conn *c)
 		return;
 	}
 	req_reset(c);
+	free(c->req.hdrs);
 	free(c->req.arena);
 	free(c->req.path);
 	free(c->req.query);
