@@ -556,13 +556,18 @@ static int add_missing_feature(struct cpreg_verdict *v, unsigned bit)
 	return 0;
 }
 
+/* The options a destination takes: the VM's vCPU options, not its pinned PSCI version (that migrates). */
+static struct cpreg_vm_options destination_options(const struct cpreg_vm_options *vm)
+{
+	return (struct cpreg_vm_options){ .disable = vm->disable, .sve_max_vq = vm->sve_max_vq };
+}
+
 int cpreg_check_vm_options(const struct cpreg_inventory *src, const struct cpreg_inventory *dst,
 			   const struct cpreg_vm_options *vm, struct cpreg_inventory **ret_src,
 			   struct cpreg_inventory **ret_dst)
 {
 	struct cpreg_inventory *s = NULL, *d = NULL;
-	/* The destination takes the VM's vCPU options, not its pinned PSCI version (that migrates). */
-	struct cpreg_vm_options dvm = { .disable = vm->disable, .sve_max_vq = vm->sve_max_vq };
+	struct cpreg_vm_options dvm = destination_options(vm);
 	int r;
 
 	if ((r = cpreg_inventory_copy(src, &s)) < 0 || (r = cpreg_inventory_copy(dst, &d)) < 0 ||
@@ -594,7 +599,7 @@ int cpreg_check_prepared(const struct cpreg_inventory *src, const struct cpreg_i
 		/* Word later from the destination itself and the options, not by keeping this copy. */
 		cpreg_inventory_unref(v->judged);
 		v->judged = cpreg_inventory_ref((struct cpreg_inventory *)dst);
-		v->judged_vm = (struct cpreg_vm_options){ .disable = vm->disable, .sve_max_vq = vm->sve_max_vq };
+		v->judged_vm = destination_options(vm);
 		v->has_judged_vm = true;
 	}
 	missing = cpreg_inventory_features(s ? s : src) & ~cpreg_inventory_features(d ? d : dst) & VM_FEATURES;

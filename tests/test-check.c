@@ -428,24 +428,24 @@ int main(void)
 	/* A finding's name read alone (what the fleet answers list) is the name its full reading gives. */
 	{
 		struct cpreg_inventory *src = fixture("max_linux-7.2"), *dst = fixture("a64fx_linux-6.1");
-		struct cpreg_verdict *v = NULL, *w = NULL;
+		struct cpreg_verdict *alone_v = NULL, *whole_v = NULL;
 		size_t same = 0, n;
 
-		cpreg_check(src, dst, NULL, &v);
-		cpreg_check(src, dst, NULL, &w);
-		n = cpreg_verdict_count(v);
+		cpreg_check(src, dst, NULL, &alone_v);
+		cpreg_check(src, dst, NULL, &whole_v);
+		n = cpreg_verdict_count(alone_v);
 		for (size_t i = 0; i < n; i++) {
-			const char *alone = cpreg_verdict_name_at(v, i);
-			const struct cpreg_finding *f = cpreg_verdict_at(w, i), *g = cpreg_verdict_at(v, i);
+			const char *alone = cpreg_verdict_name_at(alone_v, i);
+			const struct cpreg_finding *whole = cpreg_verdict_at(whole_v, i), *after = cpreg_verdict_at(alone_v, i);
 
-			same += alone && f && g && strcmp(alone, f->name) == 0 && alone == g->name && g->message &&
-				strcmp(g->message, f->message) == 0;
+			same += alone && whole && after && strcmp(alone, whole->name) == 0 && alone == after->name &&
+				after->message && strcmp(after->message, whole->message) == 0;
 		}
-		tap_ok(n > 10 && same == n && cpreg_verdict_name_at(v, n) == NULL,
+		tap_ok(n > 10 && same == n && cpreg_verdict_name_at(alone_v, n) == NULL,
 		       "each of %zu findings' names read alone equals its name read whole, and its message is worded "
 		       "as if the name had not been read first (%zu did)", n, same);
-		cpreg_verdict_unref(v);
-		cpreg_verdict_unref(w);
+		cpreg_verdict_unref(alone_v);
+		cpreg_verdict_unref(whole_v);
 		cpreg_inventory_unref(src);
 		cpreg_inventory_unref(dst);
 	}
