@@ -22,21 +22,16 @@ static void flush(struct jw *w, size_t above)
 /* The separator, the indent and the member's name before a value. */
 static void lead(struct jw *w, const char *key)
 {
-	static const char spaces[] = "                                ";
+	/* A newline and the indent in one append (32 levels; the fleet answers go 6 deep). */
+	static const char nl[] = "\n                                                                ";
 
 	if (!w->first)
 		cpreg_buf_lit(&w->b, ",");
 	w->first = false;
 	if (w->depth) {
-		unsigned n = 2 * w->depth;
+		size_t n = 2 * (size_t)w->depth;
 
-		cpreg_buf_lit(&w->b, "\n");
-		while (n) {
-			unsigned k = n < sizeof(spaces) - 1 ? n : sizeof(spaces) - 1;
-
-			cpreg_buf_add(&w->b, spaces, k);
-			n -= k;
-		}
+		cpreg_buf_add(&w->b, nl, 1 + (n < sizeof(nl) - 2 ? n : sizeof(nl) - 2));
 	}
 	if (key) {
 		cpreg_buf_json(&w->b, key);

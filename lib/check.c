@@ -183,32 +183,50 @@ static void later(struct cpreg_verdict *v, const struct cpreg_finding *f, enum h
 static void qemu_reg_name(uint64_t id, char *buf, size_t len)
 {
 	struct cpreg_enc e = cpreg_sysreg_enc(id);
+	size_t off = 0;
 
+	buf[0] = '\0';
 	switch (CPREG_ID_GROUP(id)) {
 	case CPREG_GROUP_SYSREG:
-		snprintf(buf, len, "op0:%u op1:%u crn:%u crm:%u op2:%u", e.op0, e.op1, e.crn, e.crm, e.op2);
+		off = cpreg_put(buf, len, off, "op0:");
+		off = cpreg_put_i64(buf, len, off, e.op0);
+		off = cpreg_put(buf, len, off, " op1:");
+		off = cpreg_put_i64(buf, len, off, e.op1);
+		off = cpreg_put(buf, len, off, " crn:");
+		off = cpreg_put_i64(buf, len, off, e.crn);
+		off = cpreg_put(buf, len, off, " crm:");
+		off = cpreg_put_i64(buf, len, off, e.crm);
+		off = cpreg_put(buf, len, off, " op2:");
+		cpreg_put_i64(buf, len, off, e.op2);
 		break;
 	case CPREG_GROUP_FW:
-		snprintf(buf, len, "fw reg %u", (unsigned)(id & 0xffff));
+		cpreg_put_i64(buf, len, cpreg_put(buf, len, 0, "fw reg "), (int64_t)(id & 0xffff));
 		break;
 	case CPREG_GROUP_FW_FEAT:
-		snprintf(buf, len, "fw feat reg %u", (unsigned)(id & 0xffff));
+		cpreg_put_i64(buf, len, cpreg_put(buf, len, 0, "fw feat reg "), (int64_t)(id & 0xffff));
 		break;
 	case CPREG_GROUP_DEMUX:
-		snprintf(buf, len, "demux reg %u", (unsigned)(id & 0xffff));
+		cpreg_put_i64(buf, len, cpreg_put(buf, len, 0, "demux reg "), (int64_t)(id & 0xffff));
 		break;
 	default:
 		snprintf(buf, len, "0x%016" PRIx64, id);
 	}
 }
 
+/* QEMU's words when the kernel refuses a value (kvm_arm_cpreg_level / write_list_to_kvmstate). */
 static void write_refused(struct cpreg_finding *f, const char *why)
 {
-	char qn[64];
+	char text[CPREG_MESSAGE_MAX + 1];
+	size_t off;
 
-	qemu_reg_name(f->id, qn, sizeof(qn));
-	msg(f, "Could not set register %s to %" PRIx64 " (is %" PRIx64 "): %s", qn,
-	    f->source_value, f->destination_value, why);
+	qemu_reg_name(f->id, text, sizeof(text));
+	off = cpreg_put(text, sizeof(text), strlen(text), " to ");
+	off = cpreg_put_hex(text, sizeof(text), off, f->source_value);
+	off = cpreg_put(text, sizeof(text), off, " (is ");
+	off = cpreg_put_hex(text, sizeof(text), off, f->destination_value);
+	off = cpreg_put(text, sizeof(text), off, "): ");
+	cpreg_put(text, sizeof(text), off, why);
+	msg(f, "Could not set register %s", text);
 }
 
 /* Finding i's words, from how check_core judged it (its name is written already). */

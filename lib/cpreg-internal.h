@@ -91,6 +91,27 @@ static inline bool cpreg_migrates(uint64_t id)
 bool cpreg_fields_grouped(void);
 
 /*
+ * Bounded appenders for the words of findings, which a fleet's answers
+ * write by the ten thousand (snprintf was most of that): each appends at
+ * off within buf[len], keeps it NUL-terminated, cuts what does not fit (as
+ * snprintf would) and returns the new offset.  Hex without 0x or padding.
+ */
+static inline size_t cpreg_put(char *buf, size_t len, size_t off, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (off + 1 >= len)
+		return off;
+	if (n > len - 1 - off)
+		n = len - 1 - off;
+	memcpy(buf + off, s, n);
+	buf[off + n] = '\0';
+	return off + n;
+}
+size_t cpreg_put_i64(char *buf, size_t len, size_t off, int64_t v);
+size_t cpreg_put_hex(char *buf, size_t len, size_t off, uint64_t v);
+
+/*
  * A growing text buffer for the JSON writers (inventory, verdict): appends
  * without stdio's per-call costs.  On out-of-memory it stops growing and
  * cpreg_buf_finish says -ENOMEM.

@@ -79,39 +79,6 @@ bool cpreg_feature_owns(unsigned feat, uint64_t id)
 	return false;
 }
 
-/*
- * Bounded appenders for field_summary: a fleet's answers word tens of
- * thousands of field lists, and snprintf per field was most of it.  Text
- * past len - 1 is cut, as snprintf would cut it.
- */
-static size_t put(char *buf, size_t len, size_t off, const char *s)
-{
-	size_t n = strlen(s);
-
-	if (off + 1 >= len)
-		return off;
-	if (n > len - 1 - off)
-		n = len - 1 - off;
-	memcpy(buf + off, s, n);
-	buf[off + n] = '\0';
-	return off + n;
-}
-
-static size_t put_i64(char *buf, size_t len, size_t off, int64_t v)
-{
-	char out[24];
-	size_t i = sizeof(out) - 1;
-	uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
-
-	out[i] = '\0';
-	do
-		out[--i] = (char)('0' + u % 10);
-	while (u /= 10);
-	if (v < 0)
-		out[--i] = '-';
-	return put(buf, len, off, out + i);
-}
-
 /* "Atomic 2->0, RDM 1->0" for the fields of an ID register that differ; only unsafe ones when asked. */
 static int field_summary(uint64_t id, uint64_t s, uint64_t d, uint64_t mask, bool unsafe_only, char *buf, size_t len,
 			 bool *ret_generic)
@@ -135,24 +102,24 @@ static int field_summary(uint64_t id, uint64_t s, uint64_t d, uint64_t mask, boo
 		if (!buf)
 			continue;       /* counted, not worded */
 		if (listed > 1)
-			off = put(buf, len, off, ", ");
+			off = cpreg_put(buf, len, off, ", ");
 		if (ch[i].field.name) {
-			off = put(buf, len, off, ch[i].field.name);
+			off = cpreg_put(buf, len, off, ch[i].field.name);
 		} else {
-			off = put(buf, len, off, "[");
-			off = put_i64(buf, len, off, ch[i].field.shift + ch[i].field.width - 1);
-			off = put(buf, len, off, ":");
-			off = put_i64(buf, len, off, ch[i].field.shift);
-			off = put(buf, len, off, "]");
+			off = cpreg_put(buf, len, off, "[");
+			off = cpreg_put_i64(buf, len, off, ch[i].field.shift + ch[i].field.width - 1);
+			off = cpreg_put(buf, len, off, ":");
+			off = cpreg_put_i64(buf, len, off, ch[i].field.shift);
+			off = cpreg_put(buf, len, off, "]");
 		}
-		off = put(buf, len, off, " ");
-		off = put_i64(buf, len, off, ch[i].a);
-		off = put(buf, len, off, "->");
-		off = put_i64(buf, len, off, ch[i].b);
+		off = cpreg_put(buf, len, off, " ");
+		off = cpreg_put_i64(buf, len, off, ch[i].a);
+		off = cpreg_put(buf, len, off, "->");
+		off = cpreg_put_i64(buf, len, off, ch[i].b);
 		if (ch[i].field.feat) {
-			off = put(buf, len, off, " (");
-			off = put(buf, len, off, ch[i].field.feat);
-			off = put(buf, len, off, ")");
+			off = cpreg_put(buf, len, off, " (");
+			off = cpreg_put(buf, len, off, ch[i].field.feat);
+			off = cpreg_put(buf, len, off, ")");
 		}
 	}
 	return listed;

@@ -131,6 +131,35 @@ int cpreg_read_file(const char *path, size_t max, char **ret, size_t *ret_len, s
 	return 0;
 }
 
+/* ---- bounded appenders for the words of findings ---- */
+
+size_t cpreg_put_i64(char *buf, size_t len, size_t off, int64_t v)
+{
+	char out[24];
+	size_t i = sizeof(out) - 1;
+	uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
+
+	out[i] = '\0';
+	do
+		out[--i] = (char)('0' + u % 10);
+	while (u /= 10);
+	if (v < 0)
+		out[--i] = '-';
+	return cpreg_put(buf, len, off, out + i);
+}
+
+size_t cpreg_put_hex(char *buf, size_t len, size_t off, uint64_t v)
+{
+	char out[17];
+	size_t i = sizeof(out) - 1;
+
+	out[i] = '\0';
+	do
+		out[--i] = "0123456789abcdef"[v & 15];
+	while (v >>= 4);
+	return cpreg_put(buf, len, off, out + i);
+}
+
 /* ---- the writers' text buffer ---- */
 
 bool cpreg_buf_grow(struct cpreg_buf *b, size_t more)
