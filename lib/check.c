@@ -79,7 +79,7 @@ enum how {
 	HOW_DONE = 0,           /* worded already (or read from JSON) */
 	HOW_LEGACY_TAIL, HOW_LEGACY_FAIL, HOW_SRC_TOL_BOTH, HOW_SRC_TOL_VALUE, HOW_SRC_FAIL,
 	HOW_DST_TOL, HOW_DST_OK, HOW_DST_OK_LEGACY,
-	HOW_UNREADABLE, HOW_JUDGE, HOW_NOT_LISTED, HOW_VALUE_TOL,
+	HOW_UNREADABLE, HOW_JUDGE, HOW_NOT_LISTED, HOW_VALUE_TOL, HOW_COUNT,
 	HOW_MASK = 0x7f,
 	HOW_NAME = 0x80,        /* the name is still to be written from the id */
 };
@@ -283,6 +283,11 @@ static void word(struct cpreg_verdict *v, size_t i, const struct cpreg_inventory
 	case HOW_VALUE_TOL:
 		msg(f, "value differs within what tolerance %s allows", f->tolerance);
 		break;
+	case HOW_COUNT:
+		/* QEMU's own words (vmstate's VMSTATE_UINT32_LE check, then the device). */
+		msg(f, "Invalid value %" PRIu64 " expecting positive value <= %" PRIu64 " / Failed to load "
+		    "cpu:cpreg_vmstate_array_len", f->source_value, f->destination_value);
+		break;
 	default:
 		msg(f, "%s", "");
 	}
@@ -402,15 +407,15 @@ static int check_core(const struct cpreg_inventory *src, const struct cpreg_inve
 		const char *name = cpreg_policy_for_qemu_version(q);
 
 		if (name)
-			snprintf(reason, sizeof(reason), "destination QEMU %s", q);
+			cpreg_put(reason, sizeof(reason), cpreg_put(reason, sizeof(reason), 0, "destination QEMU "), q);
 		else
-			snprintf(reason, sizeof(reason), "destination QEMU version unknown: assuming before 11.1");
+			cpreg_put(reason, sizeof(reason), 0, "destination QEMU version unknown: assuming before 11.1");
 		r = cpreg_policy_new_builtin(name ? name : "qemu-legacy", &own);
 		if (r < 0)
 			return r;
 		policy = own;
 	} else {
-		snprintf(reason, sizeof(reason), "chosen by the caller");
+		cpreg_put(reason, sizeof(reason), 0, "chosen by the caller");
 	}
 	legacy = cpreg_policy_kind(policy) == CPREG_POLICY_QEMU_LEGACY;
 	tols = legacy ? NULL : cpreg_policy_tolerances(policy);
@@ -436,9 +441,9 @@ static int check_core(const struct cpreg_inventory *src, const struct cpreg_inve
 		f->has_source = f->has_destination = true;
 		f->source_value = v->src.migrated;
 		f->destination_value = v->dst.migrated;
-		snprintf(f->name, sizeof(f->name), "cpreg_vmstate_array_len");
-		msg(f, "Invalid value %zu expecting positive value <= %zu / Failed to load cpu:cpreg_vmstate_array_len",
-		    v->src.migrated, v->dst.migrated);
+		_Static_assert(sizeof("cpreg_vmstate_array_len") <= sizeof(f->name), "the name fits");
+		memcpy(f->name, "cpreg_vmstate_array_len", sizeof("cpreg_vmstate_array_len"));
+		later(v, f, HOW_COUNT);
 	}
 	for (size_t k = nd; k > 0; k--)
 		if (cpreg_migrates(dst->regs[k - 1].id)) {

@@ -228,8 +228,9 @@ static void judge_idreg(struct judge *a, const struct cpreg_inventory *dst, uint
 	if (CPREG_ID_GROUP(id) == CPREG_GROUP_DEMUX)
 		return judge_ccsidr(a, dst, id, s, masks != NULL);
 	if (!masks) {
-		/* Before 6.7 set_id_reg(): "you can't change it". */
-		field_summary(id, s, d, ~UINT64_C(0), false, a->text ? fl : NULL, sizeof(fl), NULL);
+		/* Before 6.7 set_id_reg(): "you can't change it".  The fields only for the words. */
+		if (a->text)
+			field_summary(id, s, d, ~UINT64_C(0), false, fl, sizeof(fl), NULL);
 		return answer(a, CPREG_OUT_FAIL, CPREG_RULE_INVARIANT, "the destination kernel reports no writable ID "
 			      "registers (before Linux 6.7 they are invariant)%s%s", fl[0] ? "; fields " : "", fl);
 	}
@@ -253,7 +254,8 @@ static void judge_idreg(struct judge *a, const struct cpreg_inventory *dst, uint
 		return answer(a, CPREG_OUT_OK, CPREG_RULE_CLIDR, "cache levels differ; KVM takes any consistent CLIDR_EL1");
 	}
 	if ((s ^ d) & ~m) {
-		field_summary(id, s & ~m, d & ~m, ~UINT64_C(0), false, a->text ? fl : NULL, sizeof(fl), NULL);
+		if (a->text)
+			field_summary(id, s & ~m, d & ~m, ~UINT64_C(0), false, fl, sizeof(fl), NULL);
 		return answer(a, CPREG_OUT_FAIL, CPREG_RULE_OUTSIDE_MASK, "bits 0x%" PRIx64 " differ outside the "
 			      "writable mask 0x%" PRIx64 "%s%s", (s ^ d) & ~m, m, fl[0] ? ": fields " : "", fl);
 	}
@@ -261,7 +263,8 @@ static void judge_idreg(struct judge *a, const struct cpreg_inventory *dst, uint
 		/* arm64_check_features(): an unsafe field is -E2BIG. */
 		return answer(a, CPREG_OUT_FAIL, CPREG_RULE_FIELD_UNSAFE, "unsafe for the destination kernel (6.7+ "
 			      "rules): %s", fl);
-	field_summary(id, s, d, m, false, a->text ? fl : NULL, sizeof(fl), &generic);
+	if (a->text)
+		field_summary(id, s, d, m, false, fl, sizeof(fl), &generic);
 	answer(a, CPREG_OUT_OK, CPREG_RULE_FIELD_SAFE, "every differing field is safe for the destination kernel "
 	       "(6.7+ rules%s): %s", generic ? "; unnamed fields judged lower-safe" : "", fl);
 }

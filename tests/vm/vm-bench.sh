@@ -20,6 +20,7 @@ trap 'rm -f "$script"' EXIT
 # The bare loops run before and after cpregd's, on the same boot: the emulated host's speed drifts.
 cat >"$script" <<T
 section bare kvm-reglist --time $N
+section threaded kvm-reglist --time-threaded $N
 section baretrial kvm-reglist --trial-time $N
 cpregd --socket /run/b.sock --state-dir /tmp --no-qemu --timeout 300 >/tmp/cpregd.log 2>&1 &
 pid=\$!
@@ -34,6 +35,7 @@ cpregctl --timeout 600 -s /run/b.sock inventory >/tmp/p.json
 section trials sh -c 'i=0; while [ \$i -lt $N ]; do cpregctl --timeout 600 -s /run/b.sock --json check /tmp/p.json | sed -n "s/.*\"trial\": {\"ran\": true, \"duration_ms\": \([0-9]*\).*/\\1/p"; i=\$((i + 1)); done'
 kill \$pid
 section bare2 kvm-reglist --time $N
+section threaded2 kvm-reglist --time-threaded $N
 section baretrial2 kvm-reglist --trial-time $N
 T
 if ! boot neoverse-n1 trixie bench "$script" "$out"; then
@@ -47,7 +49,8 @@ median() {
 	done | sort -n | awk '{ v[NR] = $1 } END { if (!NR) print "?"; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 bare=$(median "$out/bare" "$out/bare2"); baret=$(median "$out/baretrial" "$out/baretrial2")
-probe=$(median "$out/probes"); trial=$(median "$out/trials")
+probe=$(median "$out/probes"); trial=$(median "$out/trials"); threaded=$(median "$out/threaded" "$out/threaded2")
 echo "bench-vm: neoverse-n1, $(cat "$out/kernel"), emulated (TCG) with real KVM, medians of $N runs (bare loops: $((2 * N - 2)) warm runs, before and after):"
 echo "  probe: cpregd $probe ms (a running daemon's re-probes, health's inventory_probe_ms, whole ms), bare loop $bare ms: ratio $(echo "scale=2; $probe / $bare" | bc 2>/dev/null)"
+echo "  the bare loop in a process shaped like cpregd's (its own thread beside two idle ones, ~130 mappings): $threaded ms: ratio to the bare loop $(echo "scale=2; $threaded / $bare" | bc 2>/dev/null)"
 echo "  trial: cpregd $trial ms (the verdict's trial.duration_ms, whole ms; a self-check writing every value), bare loop $baret ms: ratio $(echo "scale=2; $trial / $baret" | bc 2>/dev/null)"
