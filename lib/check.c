@@ -284,7 +284,7 @@ static void word(struct cpreg_verdict *v, size_t i, const struct cpreg_inventory
 		msg(f, "value differs within what tolerance %s allows", f->tolerance);
 		break;
 	case HOW_COUNT:
-		/* QEMU's own words (vmstate's VMSTATE_UINT32_LE check, then the device). */
+		/* QEMU's own words: the vmstate count check, then the device that failed to load (BRIEF 1). */
 		msg(f, "Invalid value %" PRIu64 " expecting positive value <= %" PRIu64 " / Failed to load "
 		    "cpu:cpreg_vmstate_array_len", f->source_value, f->destination_value);
 		break;
