@@ -117,5 +117,23 @@ int main(void)
 	       !cpreg_id_migrates(CPREG_SVE_VLS) && cpreg_id_migrates(CPREG_PSCI_VERSION),
 	       "QEMU migrates all groups but core and SVE");
 	fixture_names_free(names);
+	/* The words' appenders cut as snprintf does and always end the text (lib/cpreg-internal.h). */
+	{
+		char b[8], w[40];
+		size_t off = cpreg_put(b, sizeof(b), 0, "abc");
+
+		off = cpreg_put(b, sizeof(b), off, "defghij");
+		tap_ok(off == 7 && strcmp(b, "abcdefg") == 0 && cpreg_put(b, sizeof(b), off, "x") == 7,
+		       "cpreg_put: cut at the buffer's end, NUL-terminated, nothing past it (\"%s\")", b);
+		off = cpreg_put_i64(w, sizeof(w), 0, INT64_MIN);
+		off = cpreg_put(w, sizeof(w), off, " ");
+		off = cpreg_put_i64(w, sizeof(w), off, 0);
+		off = cpreg_put(w, sizeof(w), off, " ");
+		cpreg_put_hex(w, sizeof(w), off, UINT64_MAX);
+		tap_ok(strcmp(w, "-9223372036854775808 0 ffffffffffffffff") == 0,
+		       "cpreg_put_i64 and cpreg_put_hex write what printf's %%lld and %%llx would (\"%s\")", w);
+		cpreg_put_hex(b, sizeof(b), cpreg_put(b, sizeof(b), 0, "0x"), 0x603000000013c000u);
+		tap_ok(strcmp(b, "0x60300") == 0, "  and are cut like the rest (\"%s\")", b);
+	}
 	return tap_done();
 }
