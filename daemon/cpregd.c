@@ -35,7 +35,6 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
-#include <event2/http.h>          /* evhttp_parse_query_str, the query decoder, only */
 #include <event2/keyvalq_struct.h>
 #include <json.h>
 #include <syslog.h>
@@ -755,55 +754,53 @@ static void h_check(struct http_request *req)
 	struct evbuffer *in = http_request_body(req);
 	size_t len = in ? evbuffer_get_length(in) : 0;
 	struct cpreg_policy *pol = NULL;
-	struct evkeyvalq q;
+	struct http_query q;
+	const char *why = NULL;
 	const char *policy_name = NULL, *query = http_request_query(req);
 	struct cpreg_vm_options vmo = { 0 };
 	struct check_job *cj;
 	struct judge *jd;
 	bool want_trial = true;
 
-	TAILQ_INIT(&q);
-	if (query && evhttp_parse_query_str(query, &q) < 0) {
-		reply_error(req, EP_CHECK, 400, "malformed query string");
+	if (http_query_parse(query, &q, &why) < 0) {
+		reply_error(req, EP_CHECK, 400, "malformed query string: %s", why);
 		return;
 	}
 	/* Unknown or repeated parameters are an error, never ignored (?polcy= would run the default). */
 	{
 		static const char *const known[] = { "policy", "trial", "psci", "pmu", "sve", "pauth", "sve_max_vq" };
-		struct evkeyval *kv;
-
-		TAILQ_FOREACH(kv, &q, next) {
+		for (size_t k = 0; k < q.n; k++) {
 			bool ok = false;
 
 			for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
-				ok |= strcmp(kv->key, known[i]) == 0;
+				ok |= strcmp(q.key[k], known[i]) == 0;
 			if (!ok) {
 				reply_error(req, EP_CHECK, 400, "query parameter \"%.64s\" is unknown (policy, trial, psci, pmu, sve, "
-					    "pauth, sve_max_vq)", kv->key);
-				evhttp_clear_headers(&q);
+					    "pauth, sve_max_vq)", q.key[k]);
+				http_query_clear(&q);
 				return;
 			}
-			for (struct evkeyval *o = TAILQ_NEXT(kv, next); o; o = TAILQ_NEXT(o, next))
-				if (strcmp(o->key, kv->key) == 0) {
-					reply_error(req, EP_CHECK, 400, "query parameter \"%.64s\" is given more than once", kv->key);
-					evhttp_clear_headers(&q);
+			for (size_t o = k + 1; o < q.n; o++)
+				if (strcmp(q.key[o], q.key[k]) == 0) {
+					reply_error(req, EP_CHECK, 400, "query parameter \"%.64s\" is given more than once", q.key[k]);
+					http_query_clear(&q);
 					return;
 				}
 		}
 	}
-	policy_name = evhttp_find_header(&q, "policy");
+	policy_name = http_query_get(&q, "policy");
 	{
-		const char *t = evhttp_find_header(&q, "trial"), *psci = evhttp_find_header(&q, "psci");
+		const char *t = http_query_get(&q, "trial"), *psci = http_query_get(&q, "psci");
 
 		if (t && strcmp(t, "0") != 0 && strcmp(t, "1") != 0) {
 			reply_error(req, EP_CHECK, 400, "trial: expected 0 or 1, got \"%s\"", t);
-			evhttp_clear_headers(&q);
+			http_query_clear(&q);
 			return;
 		}
 		want_trial = !t || strcmp(t, "1") == 0;
 		if (psci && cpreg_parse_psci_version(psci, &vmo.psci_version) < 0) {
 			reply_error(req, EP_CHECK, 400, "psci: expected a PSCI version such as 1.1, got \"%s\"", psci);
-			evhttp_clear_headers(&q);
+			http_query_clear(&q);
 			return;
 		}
 		/* The VM's vCPU options, as QEMU's -cpu host,pmu=off,sve=off,pauth=off,sve-max-vq=N. */
@@ -813,19 +810,19 @@ static void h_check(struct http_request *req)
 			{ "pauth", 1u << CPREG_FEAT_PTRAUTH_ADDRESS | 1u << CPREG_FEAT_PTRAUTH_GENERIC },
 		};
 		for (size_t i = 0; i < sizeof(vm_feats) / sizeof(vm_feats[0]); i++) {
-			const char *onoff = evhttp_find_header(&q, vm_feats[i].key);
+			const char *onoff = http_query_get(&q, vm_feats[i].key);
 
 			if (!onoff || strcmp(onoff, "on") == 0)
 				continue;
 			if (strcmp(onoff, "off") != 0) {
 				reply_error(req, EP_CHECK, 400, "%s: expected on or off, got \"%s\"", vm_feats[i].key, onoff);
-				evhttp_clear_headers(&q);
+				http_query_clear(&q);
 				return;
 			}
 			vmo.disable |= vm_feats[i].bits;
 		}
 		{
-			const char *vq = evhttp_find_header(&q, "sve_max_vq");
+			const char *vq = http_query_get(&q, "sve_max_vq");
 			char *end;
 			long n;
 
@@ -833,7 +830,7 @@ static void h_check(struct http_request *req)
 				n = strtol(vq, &end, 10);
 				if (*end || n < 1 || n > 512) {
 					reply_error(req, EP_CHECK, 400, "sve_max_vq: expected 1 to 512, got \"%s\"", vq);
-					evhttp_clear_headers(&q);
+					http_query_clear(&q);
 					return;
 				}
 				vmo.sve_max_vq = (unsigned)n;
@@ -846,13 +843,13 @@ static void h_check(struct http_request *req)
 		else if (cpreg_policy_new_builtin(policy_name, &pol) < 0) {
 			reply_error(req, EP_CHECK, 400, "policy: unknown \"%s\" (qemu-legacy, qemu-11.1, auto%s)", policy_name,
 				    S.site_policy ? ", site" : "");
-			evhttp_clear_headers(&q);
+			http_query_clear(&q);
 			return;
 		}
 	} else if (!policy_name && S.site_policy) {
 		pol = cpreg_policy_ref(S.site_policy);
 	}
-	evhttp_clear_headers(&q);
+	http_query_clear(&q);
 	if (!S.inv) {
 		cpreg_policy_unref(pol);
 		reply_error(req, EP_CHECK, 503, "no local inventory to check against: %s", S.reason[0] ? S.reason : "not probed yet");

@@ -971,6 +971,82 @@ const char *http_request_path(const struct http_request *r)
 	return r->path;
 }
 
+static int unhex(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : (c | 0x20) >= 'a' && (c | 0x20) <= 'f' ? (c | 0x20) - 'a' + 10 : -1;
+}
+
+/* Decode s in place up to its end; false on a bad or NUL escape. */
+static bool decode(char *s, bool plus)
+{
+	char *w = s;
+
+	for (; *s; s++) {
+		if (*s == '%') {
+			int hi = unhex(s[1]), lo = hi < 0 ? -1 : unhex(s[2]);
+
+			if (lo < 0 || (hi | lo) == 0)
+				return false;
+			*w++ = (char)(hi << 4 | lo);
+			s += 2;
+		} else {
+			*w++ = plus && *s == '+' ? ' ' : *s;
+		}
+	}
+	*w = '\0';
+	return true;
+}
+
+int http_query_parse(const char *query, struct http_query *q, const char **why)
+{
+	char *p;
+
+	*q = (struct http_query){ 0 };
+	if (!query || !*query)
+		return 0;
+	if (!(q->buf = strdup(query))) {
+		*why = "out of memory";
+		return -1;
+	}
+	for (p = q->buf; p;) {
+		char *part = strsep(&p, "&"), *eq = strchr(part, '=');
+
+		if (q->n == HTTP_QUERY_MAX) {
+			*why = "more than 16 parameters";
+			goto bad;
+		}
+		if (!eq || eq == part) {
+			*why = !eq ? "a parameter without '=' (expected key=value)" : "a parameter without a name";
+			goto bad;
+		}
+		*eq = '\0';
+		if (!decode(part, false) || !decode(eq + 1, true)) {
+			*why = "a bad %-escape (expected % and two hex digits, not %00)";
+			goto bad;
+		}
+		q->key[q->n] = part;
+		q->value[q->n++] = eq + 1;
+	}
+	return 0;
+bad:
+	http_query_clear(q);
+	return -1;
+}
+
+const char *http_query_get(const struct http_query *q, const char *key)
+{
+	for (size_t i = 0; i < q->n; i++)
+		if (strcmp(q->key[i], key) == 0)
+			return q->value[i];
+	return NULL;
+}
+
+void http_query_clear(struct http_query *q)
+{
+	free(q->buf);
+	*q = (struct http_query){ 0 };
+}
+
 const char *http_request_query(const struct http_request *r)
 {
 	return r->query;

@@ -81,6 +81,28 @@ const char *http_request_method(const struct http_request *req);
 const char *http_request_path(const struct http_request *req);
 /* The raw query string after '?', or NULL. */
 const char *http_request_query(const struct http_request *req);
+/*
+ * A query string split and decoded: "policy=qemu-11.1&psci=1.1".  Parts are
+ * split on '&', each at its first '='; keys and values are percent-decoded,
+ * and '+' in a value is a space (as HTML forms send it).  The daemon's own
+ * decoder: libevent's lives in libevent_extra, a library of its own.
+ */
+#define HTTP_QUERY_MAX 16
+struct http_query {
+	size_t n;
+	const char *key[HTTP_QUERY_MAX], *value[HTTP_QUERY_MAX];
+	char *buf;      /* the decoded copy that key[] and value[] point into */
+};
+/*
+ * 0, or -1 with *why saying what is wrong (a part without '=', an empty
+ * key, a bad %-escape, an encoded NUL, more than HTTP_QUERY_MAX parts, out
+ * of memory); q is then empty.  NULL or "" is a query without parts.
+ */
+int http_query_parse(const char *query, struct http_query *q, const char **why);
+/* The value of the first part named key, or NULL. */
+const char *http_query_get(const struct http_query *q, const char *key);
+void http_query_clear(struct http_query *q);
+
 /* A request header's value (the first of that name), or NULL. */
 const char *http_request_header(const struct http_request *req, const char *name);
 /* The request's body; NULL when it had none (buffers are made only for requests that send one). */

@@ -97,6 +97,15 @@ jq 'del(.digest) | .registers |= map(select(.name != "PSCI_VERSION"))' "$D/neove
 code=$(http POST '/v1/check?psci=1.1&trial=0' --data-binary @"$T/nopsci.json")
 [ "$code" = 400 ] && jq -e '.error.code == 400 and (.error.message | test("^psci: .*no PSCI_VERSION to pin"))' "$T/body" >/dev/null
 ok $? "?psci=1.1 on a source without PSCI_VERSION: 400 at psci ($(head -c 120 "$T/body"))"
+# The query is decoded as RFC 3986 and HTML forms encode it (daemon/http.c http_query_parse).
+code=$(http POST '/v1/check?policy=qemu%2D11.1&psci=1%2e1&trial=0' --data-binary @"$D/neoverse-n1_linux-7.2.json")
+[ "$code" = 200 ] && jq -e '.result == "compatible" and .policy == "qemu-11.1"' "$T/body" >/dev/null
+ok $? "a percent-encoded query (policy=qemu%2D11.1&psci=1%2e1) means what it encodes: compatible, as ?psci=1.1"
+for bad in 'trial' 'trial=%zz' 'trial=0&=1' 'psci=1%00' "$(printf 'a%d=1&' $(seq 1 16))a17=1"; do
+	code=$(http POST "/v1/check?$bad" --data-binary @"$D/neoverse-n1_linux-7.2.json")
+	[ "$code" = 400 ] && jq -e '.error.message | test("^malformed query string: ")' "$T/body" >/dev/null
+	ok $? "?$bad: 400, malformed query string ($(jq -r .error.message "$T/body" 2>/dev/null))"
+done
 code=$(http POST '/v1/check?trial=maybe' --data-binary @"$D/neoverse-n1_linux-7.2.json")
 [ "$code" = 400 ]
 ok $? "?trial=maybe: 400"

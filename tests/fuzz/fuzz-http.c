@@ -39,6 +39,17 @@ static void handler(struct http_request *r, void *arg)
 	size_t body = in ? evbuffer_get_length(in) : 0;
 	char len[32];
 
+	{
+		/* The query decoder on whatever target the input made (cpregd's /v1/check reads it). */
+		struct http_query hq;
+		const char *why = NULL;
+
+		if (http_query_parse(q, &hq, &why) == 0) {
+			for (size_t i = 0; i < hq.n; i++)
+				(void)http_query_get(&hq, hq.key[i]);
+			http_query_clear(&hq);
+		}
+	}
 	(void)http_request_header(r, "If-None-Match");
 	(void)http_request_method(r);
 	(void)http_request_uid(r);
