@@ -12,6 +12,9 @@
  * --trial-time N adds a KVM_SET_ONE_REG of each value read, as the live
  * trial writes a source's values.  Prints each run, then the mean and the
  * fastest.
+ * --time-probe-spaced N times libcpreg's cpreg_probe() in this process,
+ * each after a second idle as cpregd's re-probes come; --time-lib N times
+ * each phase of the library's probe beside a bare run (for bisecting).
  * --time-threaded N runs the same bare loop in a process shaped like
  * cpregd's: on a thread of its own, beside two idle threads, with as many
  * memory mappings as the daemon holds (about a hundred); held against
@@ -38,6 +41,7 @@
 
 #include "cpreg.h"
 #include "kvm-abi.h"
+#include "probe.h"
 
 static int ext(int kvm, int cap)
 {
@@ -140,6 +144,76 @@ static double bare_run(int write)
 	return now_ms() - t0;
 }
 
+/*
+ * Bisecting cpregd's probe against the bare loop (--time-lib N): the
+ * library's own calls (scratch VM, list, each value into an inventory,
+ * capabilities, close), each phase timed, then the whole cpreg_probe().
+ */
+static int lib_runs(int n)
+{
+	for (int i = 0; i < n; i++) {
+		struct cpreg_scratch sc;
+		struct cpreg_error err = { 0 };
+		struct cpreg_inventory *inv = cpreg_inventory_new(), *whole = NULL;
+		uint64_t *ids = NULL;
+		size_t nids = 0;
+		double bare = bare_run(0), t0 = now_ms(), t1, t2, t3, t4, t5, t6;
+		int64_t probe_ms = -1;
+
+		if (!inv || cpreg_scratch_open(&sc, NULL, NULL, UINT32_MAX, 0, NULL, &err) < 0)
+			return 2;
+		t1 = now_ms();
+		if (cpreg_scratch_reg_list(&sc, &ids, &nids, &err) < 0)
+			return 2;
+		t2 = now_ms();
+		for (size_t k = 0; k < nids; k++) {
+			struct cpreg_reg reg = { .id = ids[k], .state = CPREG_WIDE };
+
+			if (CPREG_ID_BYTES(ids[k]) <= 8) {
+				reg.state = cpreg_scratch_get(&sc, ids[k], &reg.value) < 0 ? CPREG_UNREADABLE : CPREG_VALUE;
+				reg.read_errno = reg.state == CPREG_UNREADABLE ? EIO : 0;
+			}
+			cpreg_inventory_add(inv, &reg);
+		}
+		t3 = now_ms();
+		for (size_t k = 0; k < cpreg_cap_count(); k++)
+			cpreg_inventory_set_cap(inv, cpreg_cap_at(k, NULL), ext(sc.kvm, cpreg_cap_at(k, NULL)));
+		t4 = now_ms();
+		cpreg_scratch_close(&sc);
+		t5 = now_ms();
+		cpreg_probe(NULL, &whole, &err);
+		t6 = now_ms();
+		cpreg_inventory_get_number(whole, CPREG_NUM_PROBE_MS, &probe_ms);
+		printf("bare %.2f; lib open %.2f list %.2f regs %.2f caps %.2f close %.2f total %.2f; cpreg_probe %.2f "
+		       "(its own %lld)\n", bare, t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, t5 - t0, t6 - t5,
+		       (long long)probe_ms);
+		free(ids);
+		cpreg_inventory_unref(inv);
+		cpreg_inventory_unref(whole);
+	}
+	return 0;
+}
+
+/* cpreg_probe() alone, each after a second idle (--time-probe-spaced N): as cpregd's re-probes come. */
+static int probe_runs(int n)
+{
+	for (int i = 0; i < n; i++) {
+		struct cpreg_inventory *inv = NULL;
+		struct cpreg_error err = { 0 };
+		int64_t own = -1;
+		double t0;
+
+		sleep(1);
+		t0 = now_ms();
+		if (cpreg_probe(NULL, &inv, &err) < 0)
+			return 2;
+		cpreg_inventory_get_number(inv, CPREG_NUM_PROBE_MS, &own);
+		printf("probe %.2f (its own %lld)\n", now_ms() - t0, (long long)own);
+		cpreg_inventory_unref(inv);
+	}
+	return 0;
+}
+
 struct timed {
 	int n, write;
 	int ret;
@@ -183,6 +257,10 @@ int main(int argc, char **argv)
 		timed_runs(&t);
 		return t.ret;
 	}
+	if (argc == 3 && strcmp(argv[1], "--time-lib") == 0)
+		return lib_runs(atoi(argv[2]));
+	if (argc == 3 && strcmp(argv[1], "--time-probe-spaced") == 0)
+		return probe_runs(atoi(argv[2]));
 	if (argc == 3 && strcmp(argv[1], "--time-threaded") == 0) {
 		struct timed t = { .n = atoi(argv[2]) };
 		pthread_t idlers[2], runner;

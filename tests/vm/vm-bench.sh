@@ -21,6 +21,7 @@ trap 'rm -f "$script"' EXIT
 cat >"$script" <<T
 section bare kvm-reglist --time $N
 section threaded kvm-reglist --time-threaded $N
+section probespaced kvm-reglist --time-probe-spaced $N
 section baretrial kvm-reglist --trial-time $N
 cpregd --socket /run/b.sock --state-dir /tmp --no-qemu --timeout 300 >/tmp/cpregd.log 2>&1 &
 pid=\$!
@@ -50,7 +51,10 @@ median() {
 }
 bare=$(median "$out/bare" "$out/bare2"); baret=$(median "$out/baretrial" "$out/baretrial2")
 probe=$(median "$out/probes"); trial=$(median "$out/trials"); threaded=$(median "$out/threaded" "$out/threaded2")
+sed -n 's/.*(its own \([0-9]*\)).*/\1/p' "$out/probespaced" >"$out/probespaced.ms"
+inproc=$(median "$out/probespaced.ms")
 echo "bench-vm: neoverse-n1, $(cat "$out/kernel"), emulated (TCG) with real KVM, medians of $N runs (bare loops: $((2 * N - 2)) warm runs, before and after):"
 echo "  probe: cpregd $probe ms (a running daemon's re-probes, health's inventory_probe_ms, whole ms), bare loop $bare ms: ratio $(echo "scale=2; $probe / $bare" | bc 2>/dev/null)"
 echo "  the bare loop in a process shaped like cpregd's (its own thread beside two idle ones, ~130 mappings): $threaded ms: ratio to the bare loop $(echo "scale=2; $threaded / $bare" | bc 2>/dev/null)"
+echo "  libcpreg's cpreg_probe() in a bare process, each after a second idle: $inproc ms (its own duration): ratio to the bare loop $(echo "scale=2; $inproc / $bare" | bc 2>/dev/null)"
 echo "  trial: cpregd $trial ms (the verdict's trial.duration_ms, whole ms; a self-check writing every value), bare loop $baret ms: ratio $(echo "scale=2; $trial / $baret" | bc 2>/dev/null)"
