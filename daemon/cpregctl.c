@@ -317,13 +317,14 @@ static int request(const char *method, const char *target, const char *body, siz
 	return 0;
 }
 
-static int cmd_get(const char *target, int argc)
+/* GET: the document; refresh (POST): the health after the probe it started, answered once that probe ends. */
+static int cmd_get(const char *method, const char *target, int argc)
 {
 	struct http_reply rep;
 
 	if (argc != 0)
 		return fail("too many arguments");
-	if (request("GET", target, NULL, 0, &rep) != 0)
+	if (request(method, target, NULL, 0, &rep) != 0)
 		return EXIT_ERR;
 	fputs(rep.body, stdout);
 	free(rep.body);
@@ -1552,6 +1553,7 @@ static void usage(FILE *f)
 		"Commands:\n"
 		"  inventory                 this host's inventory, from the local cpregd\n"
 		"  health                    the local cpregd's health\n"
+		"  refresh                   have the local cpregd probe again now; its health after that probe\n"
 		"  peers                     the local cpregd's verdicts for its peers' inventories (cpregd --peers)\n"
 		"  probe                     probe /dev/kvm directly (no daemon) and print the inventory\n"
 		"  check SOURCE [DEST]       can a VM on SOURCE migrate here (local cpregd) or to DEST (offline)?\n"
@@ -1691,9 +1693,11 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "probe") == 0)
 		return cmd_probe(argc, argv);
 	if (strcmp(cmd, "inventory") == 0)
-		return cmd_get("/v1/inventory", argc);
+		return cmd_get("GET", "/v1/inventory", argc);
 	if (strcmp(cmd, "health") == 0)
-		return cmd_get("/v1/health", argc);
+		return cmd_get("GET", "/v1/health", argc);
+	if (strcmp(cmd, "refresh") == 0)
+		return cmd_get("POST", "/v1/refresh", argc);
 	if (strcmp(cmd, "peers") == 0)
 		return cmd_peers(argc);
 	if (strcmp(cmd, "check") == 0)

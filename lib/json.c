@@ -785,11 +785,38 @@ static const char *plain_string(const char *p, const char *e, const char **s, si
 
 	if (p >= e || *p != '"')
 		return NULL;
-	for (q = ++p; q < e && *q != '"'; q++)
+	q = ++p;
+	/*
+	 * Eight bytes at a time: each special byte (a quote, a backslash, below
+	 * 0x20 or from 0x7f up) flagged in its top bit; the lowest flag is exact
+	 * (a borrow or carry only runs on from a byte that is flagged itself),
+	 * and it must be the closing quote.
+	 */
+	while (e - q >= 8) {
+		const uint64_t ones = 0x0101010101010101u, high = ones * 0x80;
+		uint64_t x, qt, bs, m;
+
+		memcpy(&x, q, 8);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+		x = __builtin_bswap64(x);       /* the first character in the lowest byte */
+#endif
+		qt = x ^ ones * '"';
+		bs = x ^ ones * '\\';
+		m = (((qt - ones) & ~qt) | ((bs - ones) & ~bs) | ((x - ones * 0x20) & ~x) | (x + ones) | x) & high;
+		if (m) {
+			q += __builtin_ctzll(m) >> 3;
+			if (*q != '"')
+				return NULL;
+			goto end;
+		}
+		q += 8;
+	}
+	for (; q < e && *q != '"'; q++)
 		if (*q == '\\' || (unsigned char)*q < 0x20 || (unsigned char)*q >= 0x7f)
 			return NULL;
 	if (q >= e)
 		return NULL;
+end:
 	*s = p;
 	*n = (size_t)(q - p);
 	return q + 1;
@@ -941,15 +968,46 @@ static unsigned reg_key(const char **pp, const char *e)
 	return 0;
 }
 
+/*
+ * The form cpreg_inventory_to_json writes for a register with a value,
+ * {"id": "0x<16 digits>", "name": "<plain>", "value": "0x<digits>"}, read
+ * by comparing its fixed pieces whole: p is past the '{'; past the '}', or
+ * NULL for anything else (read key by key then).
+ */
+static const char *canonical_register(const char *p, const char *e, struct cpreg_reg *reg)
+{
+	const char *v;
+	size_t vn;
+	int64_t a, b;
+
+	if (e - p < 48 || memcmp(p, "\"id\": \"0x", 9) != 0 || p[25] != '"' || memcmp(p + 26, ", \"name\": ", 10) != 0)
+		return NULL;
+	if ((a = hex8(p + 9)) < 0 || (b = hex8(p + 17)) < 0)
+		return NULL;
+	if (!(p = plain_string(p + 36, e, &v, &vn)) || vn > 64 || e - p < 11 || memcmp(p, ", \"value\": ", 11) != 0 ||
+	    !(p = hex_string(p + 11, e, &reg->value)) || p >= e || *p != '}')
+		return NULL;
+	reg->id = (uint64_t)a << 32 | (uint64_t)b;
+	reg->state = CPREG_VALUE;
+	return p;
+}
+
 /* One register object at p; NULL when it is not the plain form or not valid. */
 static const char *fast_register(const char *p, const char *e, struct cpreg_reg *reg)
 {
 	unsigned seen = 0;
+	const char *q;
 
 	*reg = (struct cpreg_reg){ 0 };
 	p = skip_ws(p, e);
 	if (p >= e || *p++ != '{')
 		return NULL;
+	if ((q = canonical_register(p, e, reg))) {
+		p = q;
+		seen = 1 | 2 | 16;
+		goto check;
+	}
+	*reg = (struct cpreg_reg){ 0 };
 	for (;;) {
 		const char *v;
 		size_t vn;
@@ -1006,6 +1064,7 @@ static const char *fast_register(const char *p, const char *e, struct cpreg_reg 
 			break;
 		return NULL;
 	}
+check:
 	/* The general path's rules: an id, exactly one of the three, a value that fits. */
 	if (!(seen & 1) || ((seen & 14) != 2 && (seen & 14) != 4 && (seen & 14) != 8) || !cpreg_id_valid(reg->id))
 		return NULL;

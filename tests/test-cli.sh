@@ -153,8 +153,10 @@ for bad in missing.json dir fifo /dev/null truncated.json random.json huge.json 
 	case $bad in /*) f=$bad ;; *) f=$T/$bad ;; esac
 	for cmd in "check $f $GOOD" "check $GOOD $f" "diff $f $GOOD" "matrix $GOOD $f" "explain $f $GOOD" \
 		"pools $GOOD $f" "profile $f $GOOD" "plan --before $GOOD --after $f"; do
-		# A FIFO nobody writes to must not hang the command: a writer that closes at once.
-		[ "$bad" = fifo ] && { (exec 3>"$T/fifo"; sleep 0.2) & }
+		# A FIFO nobody writes to must not hang the command: a writer that closes at once.  The writer
+		# opens it read-write, which never blocks: cpregctl may have opened, read EOF and exited before
+		# it (a write-only open would then wait for a reader for ever).
+		[ "$bad" = fifo ] && { (exec 3<>"$T/fifo"; sleep 0.2) & }
 		timeout 60 "$C" $cmd >"$T/out" 2>"$T/err"; rc=$?
 		[ "$bad" = fifo ] && wait
 		r=0

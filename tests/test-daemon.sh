@@ -236,6 +236,9 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
 	[ "${body##*$'\n'}" = 403 ] && echo "$body" | grep -q 'uid 65534'
 
 	ok $? "POST /v1/refresh by another user (uid 65534): 403"
+	setpriv --reuid=65534 --regid=65534 --clear-groups "$B/daemon/cpregctl" -s "$SOCK" refresh >"$T/out" 2>"$T/err"; rc=$?
+	[ "$rc" = 2 ] && [ ! -s "$T/out" ] && grep -q 'POST /v1/refresh: HTTP 403' "$T/err" && grep -q '"refresh is allowed to root and to the daemon.s own user, not uid 65534"' "$T/err"
+	ok $? "  cpregctl refresh by that user: exit 2, the refusal on stderr"
 	chmod 0660 "$SOCK"; chmod 0700 "$T"
 else
 	skip "refresh by another user needs root to switch users"
@@ -249,6 +252,10 @@ wait_for 5 sh -c "grep -c '^READY=1' '$T/notify.log' | grep -q 2"
 ok $? "  then READY=1 again"
 http GET /v1/health >/dev/null; jq -e '.probes_ok == 3' "$T/body" >/dev/null
 ok $? "  and the host was probed again"
+# cpregctl refresh waits for the probe it started: the health it prints already counts it.
+"$B/daemon/cpregctl" -s "$SOCK" refresh >"$T/out"; rc=$?
+[ "$rc" = 0 ] && jq -e '.status == "ok" and .probes_ok == 4 and .probes_failed == 0 and .digest == "'"$DIGEST"'"' "$T/out" >/dev/null
+ok $? "cpregctl refresh: exit 0, the health after the new probe (probes_ok 4)"
 
 # A failing probe keeps the last good inventory and says why.
 echo '{"schema": "cpreg-inventory/1", "registers": [' >"$REPLAY"
@@ -264,6 +271,9 @@ code=$(http GET /v1/health)
 ok $? "  GET /v1/health: 503 while degraded"
 http GET /metrics >/dev/null; grep -q '^cpregd_probe_success 0$' "$T/body" && grep -q '^cpregd_probes_total{result="failure"} 1$' "$T/body"
 ok $? "  metrics show the failure"
+"$B/daemon/cpregctl" -s "$SOCK" refresh >"$T/out"; rc=$?
+[ "$rc" = 1 ] && jq -e '.status == "degraded" and .probes_failed == 2 and (.reason | test("replay.json"))' "$T/out" >/dev/null
+ok $? "  cpregctl refresh while the probe fails: exit 1, the health names the failure"
 code=$(http POST '/v1/check?trial=0' --data-binary @"$D/neoverse-n1_linux-6.12.json")
 [ "$code" = 200 ] && jq -e '.destination_state.inventory_source == "probe" and .destination_state.inventory_age_seconds >= 0
 	and (.destination_state.warning | test("probe failed"))' "$T/body" >/dev/null

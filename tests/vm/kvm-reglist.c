@@ -12,13 +12,8 @@
  * --trial-time N adds a KVM_SET_ONE_REG of each value read, as the live
  * trial writes a source's values.  Prints each run, then the mean and the
  * fastest.
- * --time-probe-spaced N times libcpreg's cpreg_probe() in this process,
- * each after a second idle as cpregd's re-probes come; --time-lib N times
- * each phase of the library's probe beside a bare run (for bisecting).
- * --time-threaded N runs the same bare loop in a process shaped like
- * cpregd's: on a thread of its own, beside two idle threads, with as many
- * memory mappings as the daemon holds (about a hundred); held against
- * --time, it says what the process's shape alone costs KVM's ioctls.
+ * --serve runs one bare loop or one libcpreg probe per line asked (see
+ * serve() below).
  * The timed probe also asks what an inventory records besides registers
  * (the SVE vector lengths, the capabilities, the writable masks, the API
  * version), so both sides make the same ioctls; for the capabilities it
@@ -34,9 +29,7 @@
 #include <time.h>
 #include <stdio.h>
 #include <string.h>
-#include <pthread.h>
 #include <sys/ioctl.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "cpreg.h"
@@ -145,105 +138,52 @@ static double bare_run(int write)
 }
 
 /*
- * Bisecting cpregd's probe against the bare loop (--time-lib N): the
- * library's own calls (scratch VM, list, each value into an inventory,
- * capabilities, close), each phase timed, then the whole cpreg_probe().
+ * --serve: one run per line read, its milliseconds written back at once
+ * ("bare": the bare loop; "probe": libcpreg's cpreg_probe(), its own
+ * duration, as cpregd reports it).  make bench-vm asks in turn with
+ * cpregd's re-probes, each after a second idle, from a shell that waits
+ * for the answer: on the emulated host's one CPU nothing else then runs.
  */
-static int lib_runs(int n)
+static int serve(void)
 {
-	for (int i = 0; i < n; i++) {
-		struct cpreg_scratch sc;
-		struct cpreg_error err = { 0 };
-		struct cpreg_inventory *inv = cpreg_inventory_new(), *whole = NULL;
-		uint64_t *ids = NULL;
-		size_t nids = 0;
-		double bare = bare_run(0), t0 = now_ms(), t1, t2, t3, t4, t5, t6;
-		int64_t probe_ms = -1;
+	char line[32];
 
-		if (!inv || cpreg_scratch_open(&sc, NULL, NULL, UINT32_MAX, 0, NULL, &err) < 0)
-			return 2;
-		t1 = now_ms();
-		if (cpreg_scratch_reg_list(&sc, &ids, &nids, &err) < 0)
-			return 2;
-		t2 = now_ms();
-		for (size_t k = 0; k < nids; k++) {
-			struct cpreg_reg reg = { .id = ids[k], .state = CPREG_WIDE };
+	while (fgets(line, sizeof(line), stdin)) {
+		if (strcmp(line, "bare\n") == 0) {
+			printf("%.2f\n", bare_run(0));
+		} else if (strcmp(line, "probe\n") == 0) {
+			struct cpreg_inventory *inv = NULL;
+			struct cpreg_error err = { 0 };
+			int64_t own = -1;
 
-			if (CPREG_ID_BYTES(ids[k]) <= 8) {
-				reg.state = cpreg_scratch_get(&sc, ids[k], &reg.value) < 0 ? CPREG_UNREADABLE : CPREG_VALUE;
-				reg.read_errno = reg.state == CPREG_UNREADABLE ? EIO : 0;
-			}
-			cpreg_inventory_add(inv, &reg);
+			if (cpreg_probe(NULL, &inv, &err) == 0)
+				cpreg_inventory_get_number(inv, CPREG_NUM_PROBE_MS, &own);
+			printf("%lld\n", (long long)own);
+			cpreg_inventory_unref(inv);
+		} else {
+			printf("?\n");
 		}
-		t3 = now_ms();
-		for (size_t k = 0; k < cpreg_cap_count(); k++)
-			cpreg_inventory_set_cap(inv, cpreg_cap_at(k, NULL), ext(sc.kvm, cpreg_cap_at(k, NULL)));
-		t4 = now_ms();
-		cpreg_scratch_close(&sc);
-		t5 = now_ms();
-		cpreg_probe(NULL, &whole, &err);
-		t6 = now_ms();
-		cpreg_inventory_get_number(whole, CPREG_NUM_PROBE_MS, &probe_ms);
-		printf("bare %.2f; lib open %.2f list %.2f regs %.2f caps %.2f close %.2f total %.2f; cpreg_probe %.2f "
-		       "(its own %lld)\n", bare, t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, t5 - t0, t6 - t5,
-		       (long long)probe_ms);
-		free(ids);
-		cpreg_inventory_unref(inv);
-		cpreg_inventory_unref(whole);
+		fflush(stdout);
 	}
 	return 0;
 }
 
-/* cpreg_probe() alone, each after a second idle (--time-probe-spaced N): as cpregd's re-probes come. */
-static int probe_runs(int n)
+/* N bare runs back to back; 0, or 2 when one failed. */
+static int timed_runs(int n, int write)
 {
-	for (int i = 0; i < n; i++) {
-		struct cpreg_inventory *inv = NULL;
-		struct cpreg_error err = { 0 };
-		int64_t own = -1;
-		double t0;
-
-		sleep(1);
-		t0 = now_ms();
-		if (cpreg_probe(NULL, &inv, &err) < 0)
-			return 2;
-		cpreg_inventory_get_number(inv, CPREG_NUM_PROBE_MS, &own);
-		printf("probe %.2f (its own %lld)\n", now_ms() - t0, (long long)own);
-		cpreg_inventory_unref(inv);
-	}
-	return 0;
-}
-
-struct timed {
-	int n, write;
-	int ret;
-};
-
-static void *timed_runs(void *arg)
-{
-	struct timed *t = arg;
 	double sum = 0, best = 1e9;
 
-	for (int i = 0; i < t->n; i++) {
-		double ms = bare_run(t->write);
+	for (int i = 0; i < n; i++) {
+		double ms = bare_run(write);
 
-		if (ms < 0) {
-			t->ret = 2;
-			return NULL;
-		}
+		if (ms < 0)
+			return 2;
 		sum += ms;
 		best = ms < best ? ms : best;
 		printf("run %.2f\n", ms);      /* each, for a median (the first is cold: its code not yet translated) */
 	}
-	printf("bare %s: %d runs, mean %.2f ms, fastest %.2f ms\n", t->write ? "trial" : "probe", t->n,
-	       t->n ? sum / t->n : 0, best);
-	return NULL;
-}
-
-static void *idle(void *arg)
-{
-	pause();
-	return arg;
+	printf("bare %s: %d runs, mean %.2f ms, fastest %.2f ms\n", write ? "trial" : "probe", n, n ? sum / n : 0, best);
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -251,36 +191,12 @@ int main(int argc, char **argv)
 	struct cpreg_kvm_reg_list list = { .n = 0 };
 	int kvm, vm, vcpu;
 
-	if (argc == 3 && (strcmp(argv[1], "--time") == 0 || strcmp(argv[1], "--trial-time") == 0)) {
-		struct timed t = { .n = atoi(argv[2]), .write = strcmp(argv[1], "--trial-time") == 0 };
-
-		timed_runs(&t);
-		return t.ret;
-	}
-	if (argc == 3 && strcmp(argv[1], "--time-lib") == 0)
-		return lib_runs(atoi(argv[2]));
-	if (argc == 3 && strcmp(argv[1], "--time-probe-spaced") == 0)
-		return probe_runs(atoi(argv[2]));
-	if (argc == 3 && strcmp(argv[1], "--time-threaded") == 0) {
-		struct timed t = { .n = atoi(argv[2]) };
-		pthread_t idlers[2], runner;
-
-		/* Mappings that cannot merge (every other page's protection differs), as a daemon's libraries and arenas. */
-		for (int i = 0; i < 64; i++) {
-			char *p = mmap(NULL, 2 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-
-			if (p != MAP_FAILED) {
-				p[0] = 1;
-				mprotect(p + 4096, 4096, PROT_READ);
-			}
-		}
-		for (int i = 0; i < 2; i++)
-			pthread_create(&idlers[i], NULL, idle, NULL);
-		pthread_create(&runner, NULL, timed_runs, &t);
-		pthread_join(runner, NULL);
-		fflush(stdout);
-		_exit(t.ret);
-	}
+	if (argc == 3 && strcmp(argv[1], "--time") == 0)
+		return timed_runs(atoi(argv[2]), 0);
+	if (argc == 3 && strcmp(argv[1], "--trial-time") == 0)
+		return timed_runs(atoi(argv[2]), 1);
+	if (argc == 2 && strcmp(argv[1], "--serve") == 0)
+		return serve();
 	if (scratch(&kvm, &vm, &vcpu) < 0)
 		return 2;
 	if (ioctl(vcpu, CPREG_KVM_GET_REG_LIST, &list) == 0 || errno != E2BIG) {
