@@ -2,6 +2,7 @@
 /* The inventory: sorted unique register set plus the context it was read in. */
 #include "config.h"
 
+#include <endian.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <strings.h>
@@ -385,11 +386,11 @@ int cpreg_inventory_digest(const struct cpreg_inventory *inv, char *buf, size_t 
 
 		if (!cpreg_migrates(r->id))
 			continue;
-		for (int b = 0; b < 8; b++) {
-			p[b] = r->id >> (8 * b);
-			p[9 + b] = v >> (8 * b);
-		}
+		uint64_t le_id = htole64(r->id), le_v = htole64(v);
+
+		memcpy(p, &le_id, 8);
 		p[8] = (uint8_t)r->state;
+		memcpy(p + 9, &le_v, 8);
 		used += 17;
 		if (used == sizeof(rec)) {
 			sha256_update(&s, used, rec);
