@@ -75,6 +75,11 @@ ratio() { echo "scale=2; $1 / $2" | bc 2>/dev/null; }
 sed 's/^/trial /' "$out/trials" >"$out/trials.k"
 R=$out/rounds
 bare=$(median bare "$R")
+# A run that failed (kvm-reglist answers -1, cpregctl refresh nothing) gives no figure: say so rather than drop it.
+for k in bare cpregd lib hup; do
+	got=$(nums "$k" "$R" | wc -l)
+	[ "$got" -eq "$N" ] || echo "bench-vm: only $got of $N $k runs gave a figure (see $R and $out/console.log)"
+done
 echo "bench-vm: neoverse-n1, $(cat "$out/kernel"), emulated (TCG, one CPU) with real KVM; $N rounds, medians"
 echo "  (cpregd's durations are its own, in whole ms, scratch VM to its close):"
 echo "  probe: cpregd $(fig cpregd "$R") (asked by cpregctl refresh), the bare loop $(fig bare "$R"): ratio $(ratio "$(median cpregd "$R")" "$bare")"
