@@ -25,6 +25,7 @@
 #include "domain.h"
 #include "jsonw.h"
 #include "cpreg.h"
+#include "backend.h"
 #include "probe.h"
 
 #define DEFAULT_SOCKET "/run/cpregd/cpregd.sock"
@@ -38,14 +39,11 @@ static struct {
 	bool verbose;
 	bool all;
 	int timeout_ms;
-	const char *replay;
 	const char *dev;
 	const char *qemu;
-	uint32_t disable;
+	struct cpreg_vm_options vm;   /* the VM's options: --disable, --sve-max-vq, --psci-version, --domain */
 	bool trial_off;
 	const char *provenance;
-	const char *psci;
-	unsigned sve_max_vq;
 	const char *domain;
 } arg = { .timeout_ms = 60000 };
 
@@ -230,34 +228,24 @@ static int verdict_exit(enum cpreg_result r)
 	return r == CPREG_COMPATIBLE ? EXIT_OK : EXIT_NO;
 }
 
-/* The VM's own options (--psci-version, --disable, --sve-max-vq) applied to a source inventory. */
+/* The VM's own options (--psci-version, --disable, --sve-max-vq, --domain). */
 static struct cpreg_vm_options vm_options(void)
 {
-	struct cpreg_vm_options vmo = { .disable = arg.disable, .sve_max_vq = arg.sve_max_vq };
-
-	if (arg.psci)
-		cpreg_parse_psci_version(arg.psci, &vmo.psci_version);
-	return vmo;
+	return arg.vm;
 }
 
-static int apply_vm(struct cpreg_inventory *s, const char *name)
-{
-	struct cpreg_vm_options vmo = vm_options();
-
-	if (cpreg_inventory_apply_vm_options(s, &vmo) < 0)
-		return fail("%s: cannot apply the VM's options (no PSCI_VERSION to pin?)", name);
-	return 0;
-}
-
-/* Load SOURCE and DESTINATION, adjust the source to the VM's options, check (offline). */
+/* Load SOURCE and DESTINATION and check (offline) with the VM's options, which the check applies once. */
 static int offline_verdict(char **argv, struct cpreg_inventory **s, struct cpreg_inventory **d,
 			   struct cpreg_policy **p, struct cpreg_verdict **v)
 {
-	if (load(argv[0], s) != 0 || load(argv[1], d) != 0 || get_policy(p) != 0 || apply_vm(*s, argv[0]) != 0)
-		return EXIT_ERR;
-	struct cpreg_vm_options vmo = vm_options();
+	int r;
 
-	if (cpreg_check_vm(*s, *d, *p, &vmo, v) < 0)
+	if (load(argv[0], s) != 0 || load(argv[1], d) != 0 || get_policy(p) != 0)
+		return EXIT_ERR;
+	r = cpreg_check_vm(*s, *d, *p, &arg.vm, v);
+	if (r == -ENOENT)
+		return fail("%s: cannot apply the VM's options (no PSCI_VERSION to pin?)", argv[0]);
+	if (r < 0)
 		return fail("check failed: out of memory");
 	cpreg_verdict_trial_failed(*v, "offline check: no trial ran (the live trial runs in the destination's cpregd: "
 			      "cpregctl check SOURCE there)");
@@ -266,28 +254,21 @@ static int offline_verdict(char **argv, struct cpreg_inventory **s, struct cpreg
 
 static int cmd_probe(int argc, char **argv)
 {
-	struct cpreg_probe_opts o = { .dev = arg.dev, .disable = arg.disable, .qemu = arg.qemu };
-	struct cpreg_inventory *inv = NULL, *rec = NULL;
-	struct cpreg_replay *rp = NULL;
+	struct cpreg_probe_opts o = { .dev = arg.dev, .disable = arg.vm.disable, .qemu = arg.qemu };
+	struct cpreg_inventory *inv = NULL;
+	struct backend *b = NULL;
 	struct cpreg_error err = { 0 };
 	char *json = NULL;
 	int r;
 
 	if (argc != 0)
 		return fail("probe takes no arguments");
-	if (arg.replay) {
-		if (load(arg.replay, &rec) != 0)
-			return EXIT_ERR;
-		rp = cpreg_replay_new(rec);
-		if (!rp)
-			return fail("out of memory");
-		o.ops = cpreg_replay_ops(rp);
-	}
-	r = cpreg_probe(&o, &inv, &err);
+	r = backend_get(&o.ops, &b, &err);
+	if (r >= 0)
+		r = cpreg_probe(&o, &inv, &err);
 	if (r >= 0 && arg.provenance)
 		cpreg_inventory_set_text(inv, CPREG_TEXT_PROVENANCE, arg.provenance);
-	cpreg_replay_free(rp);
-	cpreg_inventory_unref(rec);
+	backend_put(b);
 	if (r < 0)
 		return fail("probe failed at %s: %s", err.where, err.message);
 	if (cpreg_inventory_to_json(inv, &json) < 0) {
@@ -445,14 +426,14 @@ static int cmd_check(int argc, char **argv)
 				    "site: its --policy-file); to check under a policy file, give the destination's "
 				    "inventory too: cpregctl -p %s check %s DESTINATION.json", arg.policy, arg.policy, argv[0]);
 		}
-		snprintf(target, sizeof(target), "/v1/check?trial=%d%s%s%s%s%s%s%s", arg.trial_off ? 0 : 1,
-			 arg.policy ? "&policy=" : "", arg.policy ? arg.policy : "",
-			 arg.psci ? "&psci=" : "", arg.psci ? arg.psci : "",
-			 arg.disable & (1u << CPREG_FEAT_PMU_V3) ? "&pmu=off" : "",
-			 arg.disable & (1u << CPREG_FEAT_SVE) ? "&sve=off" : "",
-			 arg.disable & (1u << CPREG_FEAT_PTRAUTH_ADDRESS) ? "&pauth=off" : "");
-		if (arg.sve_max_vq)
-			snprintf(target + strlen(target), sizeof(target) - strlen(target), "&sve_max_vq=%u", arg.sve_max_vq);
+		{
+			/* The VM's options as the daemon's query parameters (the options table's keys). */
+			char vq[128];
+
+			cpreg_vm_options_query(&arg.vm, vq, sizeof(vq));
+			snprintf(target, sizeof(target), "/v1/check?trial=%d%s%s%s%s", arg.trial_off ? 0 : 1,
+				 arg.policy ? "&policy=" : "", arg.policy ? arg.policy : "", *vq ? "&" : "", vq);
+		}
 		if (request("POST", target, text, len, &rep) != 0) {
 			free(text);
 			return EXIT_ERR;
@@ -792,11 +773,13 @@ static int cmd_explain(int argc, char **argv)
 	printf("%s: %s under %s (%s)%s\n\n",
 	       cpreg_verdict_result(v) == CPREG_COMPATIBLE ? "YES" : cpreg_verdict_result(v) == CPREG_UNDECIDED ? "MAYBE" : "NO",
 	       cpreg_result_name(cpreg_verdict_result(v)), cpreg_verdict_policy(v), cpreg_verdict_policy_reason(v),
-	       arg.psci ? ", with the VM's PSCI version pinned" : "");
+	       arg.vm.psci_version ? ", with the VM's PSCI version pinned" : "");
 	for (size_t o = 0; o < 3; o++)
 		for (size_t i = 0; i < cpreg_verdict_count(v); i++) {
 			const struct cpreg_finding *f = cpreg_verdict_at(v, i);
 			const struct cpreg_reg *x = cpreg_inventory_find(s, f->id), *y = cpreg_inventory_find(d, f->id);
+			/* The source's value as the VM's options made it: the finding's, which the check judged. */
+			uint64_t xv = f->source_value;
 
 			if (f->outcome != order[o])
 				continue;
@@ -805,7 +788,7 @@ static int cmd_explain(int argc, char **argv)
 			print_wrapped(f->message, 5, 5);
 			if (f->kind == CPREG_FIND_VALUE_DIFFERS && cpreg_id_is_id_register(f->id) && x && y &&
 			    x->state == CPREG_VALUE && y->state == CPREG_VALUE)
-				print_fields(f->id, x->value, y->value, "       ");
+				print_fields(f->id, xv, y->value, "       ");
 			{
 				/* The library's remedies: the same data explain --json and the daemon's verdict carry. */
 				struct cpreg_remedy rem[4];
@@ -993,32 +976,6 @@ static void fails_json(struct jw *w, const struct cpreg_verdict *v, bool reasons
 	jw_end_array(w);
 }
 
-static void vm_json(struct jw *w, const char *key, const struct cpreg_vm_options *vm)
-{
-	char q[160];
-
-	cpreg_vm_options_qemu(vm, q, sizeof(q));
-	jw_object(w, key);
-	jw_string(w, "qemu_cpu", q);
-	jw_bool(w, "pmu", !(vm->disable & (1u << CPREG_FEAT_PMU_V3)));
-	jw_bool(w, "sve", !(vm->disable & (1u << CPREG_FEAT_SVE)));
-	jw_bool(w, "pauth", !(vm->disable & (1u << CPREG_FEAT_PTRAUTH_ADDRESS)));
-	if (vm->sve_max_vq)
-		jw_int(w, "sve_max_vq", vm->sve_max_vq);
-	else
-		jw_null(w, "sve_max_vq");
-	if (vm->psci_version) {
-		char p[16];
-
-		snprintf(p, sizeof(p), "%u.%u", vm->psci_version >> 16, vm->psci_version & 0xffff);
-		jw_string(w, "psci_version", p);
-	} else {
-		jw_null(w, "psci_version");
-	}
-	jw_end_object(w);
-}
-
-/* A writer of the answer to standard output. */
 static struct jw jw_stdout(void)
 {
 	return (struct jw){ .out = stdout, .first = true };
@@ -1114,7 +1071,7 @@ static void pools_json(struct jw *w, const struct cpreg_fleet *f, const struct c
 
 	jw_string(w, "schema", schema);
 	jw_string(w, "policy", arg.policy ? arg.policy : "auto");
-	vm_json(w, "vm_options", vm);
+	cpreg_vm_options_json(w, "vm_options", vm);
 	jw_array(w, "groups");
 	for (size_t i = 0; i < ng; i++) {
 		const struct cpreg_fleet_group *g = cpreg_fleet_group_at(f, i);
@@ -1213,41 +1170,6 @@ static int cmd_pools(int argc, char **argv)
 	return r;
 }
 
-/*
- * The libvirt domain XML that gives a VM these options: host-passthrough,
- * <pmu state='off'/>, SVE and its lengths as CPU features; pointer auth
- * and the PSCI version have no libvirt element, so they go to QEMU as
- * -global properties of the host CPU type through <qemu:commandline>.
- */
-static void libvirt_xml(const struct cpreg_vm_options *vm, const uint64_t *common_vls, FILE *out)
-{
-	bool qemu = vm->psci_version || (vm->disable & (1u << CPREG_FEAT_PTRAUTH_ADDRESS));
-
-	fprintf(out, "<domain type='kvm'%s>\n", qemu ? " xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'" : "");
-	if (vm->disable & (1u << CPREG_FEAT_PMU_V3))
-		fprintf(out, "  <features>\n    <pmu state='off'/>\n  </features>\n");
-	fprintf(out, "  <cpu mode='host-passthrough' check='none' migratable='on'>\n");
-	if (vm->disable & (1u << CPREG_FEAT_SVE)) {
-		fprintf(out, "    <feature policy='disable' name='sve'/>\n");
-	} else if (vm->sve_max_vq && common_vls) {
-		for (unsigned vq = 1; vq <= 16; vq++)
-			if (common_vls[(vq - 1) / 64] >> ((vq - 1) % 64) & 1)
-				fprintf(out, "    <feature policy='%s' name='sve%u'/>\n", vq <= vm->sve_max_vq ? "require" : "disable",
-					vq * 128);
-	}
-	fprintf(out, "  </cpu>\n");
-	if (qemu) {
-		fprintf(out, "  <qemu:commandline>\n");
-		if (vm->disable & (1u << CPREG_FEAT_PTRAUTH_ADDRESS))
-			fprintf(out, "    <qemu:arg value='-global'/>\n    <qemu:arg value='host-arm-cpu.pauth=off'/>\n");
-		if (vm->psci_version)
-			fprintf(out, "    <qemu:arg value='-global'/>\n    <qemu:arg value='host-arm-cpu.kvm-psci-version=%u.%u'/>\n",
-				vm->psci_version >> 16, vm->psci_version & 0xffff);
-		fprintf(out, "  </qemu:commandline>\n");
-	}
-	fprintf(out, "</domain>\n");
-}
-
 static int cmd_profile(int argc, char **argv)
 {
 	static const char psci_note[] = "the hosts implement different PSCI versions, but kvm-psci-version needs QEMU 11.1 "
@@ -1286,15 +1208,8 @@ static int cmd_profile(int argc, char **argv)
 	}
 	cpreg_vm_options_qemu(&prof.vm, q, sizeof(q));
 	offered = cpreg_fleet_pool_count(f) == 1;
-	if (offered) {
-		size_t len = 0;
-		FILE *mf = open_memstream(&xml, &len);
-
-		if (mf) {
-			libvirt_xml(&prof.vm, have_vls ? vls : NULL, mf);
-			fclose(mf);
-		}
-	}
+	if (offered && cpreg_vm_options_libvirt(&prof.vm, have_vls ? vls : NULL, &xml) < 0)
+		xml = NULL;
 	ret = offered ? EXIT_OK : EXIT_NO;
 	if (arg.json) {
 		struct jw w = jw_stdout();
@@ -1479,9 +1394,9 @@ static int cmd_plan(int argc, char **argv)
 	if (w) {
 		jw_object(w, NULL);
 		jw_string(w, "schema", "cpreg-plan/1");
-		vm_json(w, "vm_options", &given);
-		vm_json(w, "profile", &prof.vm);
-		vm_json(w, "profile_qemu_11_1", &prof11.vm);
+		cpreg_vm_options_json(w, "vm_options", &given);
+		cpreg_vm_options_json(w, "profile", &prof.vm);
+		cpreg_vm_options_json(w, "profile_qemu_11_1", &prof11.vm);
 		jw_array(w, "moves");
 	}
 	for (size_t i = 0; i < cpreg_fleet_group_count(b); i++)
@@ -1584,10 +1499,9 @@ static void usage(FILE *f)
 		"                            <pmu>, sve features, kvm-psci-version through <qemu:commandline>)\n"
 		"      --dev PATH            probe: the KVM device (default /dev/kvm)\n"
 		"      --qemu PATH           probe: record this QEMU's version\n"
-		"      --replay FILE         probe: answer from a recorded inventory instead of /dev/kvm\n"
 		"      --provenance TEXT     probe: record where the inventory comes from\n"
-		"\n"
-		"Exit status: 0 compatible or success, 1 incompatible (diff: different), 2 error.\n");
+		"%s\n"
+		"Exit status: 0 compatible or success, 1 incompatible (diff: different), 2 error.\n", backend_usage);
 }
 
 int main(int argc, char **argv)
@@ -1605,19 +1519,23 @@ int main(int argc, char **argv)
 		{ "disable", required_argument, NULL, 'D' },
 		{ "dev", required_argument, NULL, 'd' },
 		{ "qemu", required_argument, NULL, 'q' },
-		{ "replay", required_argument, NULL, 'r' },
 		{ "provenance", required_argument, NULL, 'P' },
 		{ "psci-version", required_argument, NULL, 'S' },
 		{ "sve-max-vq", required_argument, NULL, 'M' },
 		{ "domain", required_argument, NULL, 'X' },
 		{}
 	};
+	struct cpreg_error err = { 0 };
 	const char *cmd;
 	int c;
 
 	arg.socket = getenv("CPREGD_SOCKET") ? getenv("CPREGD_SOCKET") : DEFAULT_SOCKET;
 	take_plan_lists(&argc, argv);
-	while ((c = getopt_long(argc, argv, "s:p:jvah", opts, NULL)) != -1) {
+	struct option *all = backend_merge_options(opts);
+
+	if (!all)
+		return fail("out of memory");
+	while ((c = getopt_long(argc, argv, "s:p:jvah", all, NULL)) != -1) {
 		switch (c) {
 		case 's': arg.socket = optarg; break;
 		case 'p': arg.policy = optarg; break;
@@ -1627,25 +1545,15 @@ int main(int argc, char **argv)
 		case 'T': arg.trial_off = true; break;
 		case 'd': arg.dev = optarg; break;
 		case 'q': arg.qemu = optarg; break;
-		case 'r': arg.replay = optarg; break;
 		case 'P': arg.provenance = optarg; break;
-		case 'M': {
-			char *end;
-			long vq = strtol(optarg, &end, 10);
-
-			if (*end || vq < 1 || vq > 512)
-				return fail("--sve-max-vq: expected 1 to 512, got \"%s\"", optarg);
-			arg.sve_max_vq = (unsigned)vq;
+		case 'M':
+			if (cpreg_vm_option_set(&arg.vm, cpreg_vm_option_find("sve-max-vq"), optarg, &err) < 0)
+				return fail("--sve-max-vq: %s", err.message);
 			break;
-		}
-		case 'S': {
-			uint32_t v;
-
-			if (cpreg_parse_psci_version(optarg, &v) < 0)
-				return fail("--psci-version: expected a version such as 1.1, got \"%s\"", optarg);
-			arg.psci = optarg;
+		case 'S':
+			if (cpreg_vm_option_set(&arg.vm, cpreg_vm_option_find("kvm-psci-version"), optarg, &err) < 0)
+				return fail("--psci-version: %s", err.message);
 			break;
-		}
 		case 'h': usage(stdout); return EXIT_OK;
 		case 'V': printf("cpregctl " PACKAGE_VERSION "\n"); return EXIT_OK;
 		case 't': {
@@ -1659,33 +1567,33 @@ int main(int argc, char **argv)
 		}
 		case 'X': arg.domain = optarg; break;
 		case 'D':
-			if (cpreg_parse_disable(optarg, &arg.disable) < 0)
-				return fail("--disable: expected a list of pmu=off, sve=off, pauth=off; got \"%s\"", optarg);
+			if (cpreg_vm_options_parse_disable(optarg, &arg.vm.disable, &err) < 0)
+				return fail("--disable: %s", err.message);
 			break;
 		default:
+			if (c >= 3000 && backend_option(c, optarg) == 0)
+				break;
 			usage(stderr);
 			return EXIT_ERR;
 		}
 	}
+	free(all);
 	if (optind >= argc) {
 		usage(stderr);
 		return EXIT_ERR;
 	}
 	if (arg.domain) {
 		/* The VM as libvirt defines it; options given on the command line add to it. */
-		static char psci[16];
 		struct cpreg_vm_options vm;
 		char why[512];
 
 		if (cpreg_domain_vm_options(arg.domain, &vm, why, sizeof(why)) < 0)
 			return fail("--domain %s", why);
-		arg.disable |= vm.disable;
-		if (!arg.sve_max_vq)
-			arg.sve_max_vq = vm.sve_max_vq;
-		if (!arg.psci && vm.psci_version) {
-			snprintf(psci, sizeof(psci), "%u.%u", vm.psci_version >> 16, vm.psci_version & 0xffff);
-			arg.psci = psci;
-		}
+		arg.vm.disable |= vm.disable;
+		if (!arg.vm.sve_max_vq)
+			arg.vm.sve_max_vq = vm.sve_max_vq;
+		if (!arg.vm.psci_version)
+			arg.vm.psci_version = vm.psci_version;
 	}
 	cmd = argv[optind++];
 	argc -= optind;

@@ -43,6 +43,7 @@
 #include <systemd/sd-journal.h>
 
 #include "cpreg.h"
+#include "backend.h"
 #include "http.h"
 #include "peers.h"
 #include "probe.h"
@@ -56,7 +57,6 @@ static struct {
 	const char *socket_path;
 	const char *state_dir;
 	const char *dev;
-	const char *replay;
 	const char *qemu;
 	const char *policy_file;
 	uint32_t disable;
@@ -304,30 +304,15 @@ static void probe_run(struct worker_job *j)
 {
 	struct probe_job *pj = (struct probe_job *)j;
 	struct cpreg_probe_opts po = { .dev = opt.dev, .disable = opt.disable, .qemu = opt.qemu };
-	struct cpreg_inventory *rec = NULL;
-	struct cpreg_replay *rp = NULL;
+	struct backend *b = NULL;
 	struct timespec t0, t1;
-	int r = 0;
+	int r;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (opt.replay) {
-		/* Re-read at every probe: a test can make the "kernel" fail by changing the file. */
-		r = cpreg_inventory_load(opt.replay, &rec, &pj->err);
-		if (r >= 0) {
-			rp = cpreg_replay_new(rec);
-			if (!rp) {
-				r = -ENOMEM;
-				snprintf(pj->err.where, sizeof(pj->err.where), "replay");
-				snprintf(pj->err.message, sizeof(pj->err.message), "out of memory");
-			} else {
-				po.ops = cpreg_replay_ops(rp);
-			}
-		}
-	}
+	r = backend_get(&po.ops, &b, &pj->err);
 	if (r >= 0)
 		r = cpreg_probe(&po, &pj->inv, &pj->err);
-	cpreg_replay_free(rp);
-	cpreg_inventory_unref(rec);
+	backend_put(b);
 	if (r >= 0 && cpreg_inventory_to_json(pj->inv, &pj->json) < 0) {
 		r = -ENOMEM;
 		snprintf(pj->err.where, sizeof(pj->err.where), "probe");
@@ -749,6 +734,46 @@ static void check_done(struct worker_job *j)
 	free(cj);
 }
 
+/*
+ * /v1/check's parameters: policy, trial, and the VM's options by their
+ * query keys (the options table).  Unknown or repeated parameters are an
+ * error, never ignored (?polcy= would run the default).  Answers the error
+ * itself and returns -1.
+ */
+static int check_query(struct http_request *req, const struct http_query *q, struct cpreg_vm_options *vmo,
+		       bool *want_trial)
+{
+	const char *t = http_query_get(q, "trial");
+	char known[160] = "policy, trial, ";
+
+	cpreg_vm_option_names(false, known + strlen(known), sizeof(known) - strlen(known));
+	for (size_t k = 0; k < q->n; k++) {
+		struct cpreg_error err = { 0 };
+
+		for (size_t o = k + 1; o < q->n; o++)
+			if (strcmp(q->key[o], q->key[k]) == 0) {
+				reply_error(req, EP_CHECK, 400, "query parameter \"%.64s\" is given more than once", q->key[k]);
+				return -1;
+			}
+		if (strcmp(q->key[k], "policy") == 0 || strcmp(q->key[k], "trial") == 0)
+			continue;
+		if (!cpreg_vm_option_by_key(q->key[k])) {
+			reply_error(req, EP_CHECK, 400, "query parameter \"%.64s\" is unknown (%s)", q->key[k], known);
+			return -1;
+		}
+		if (cpreg_vm_option_set(vmo, cpreg_vm_option_by_key(q->key[k]), q->value[k], &err) < 0) {
+			reply_error(req, EP_CHECK, 400, "%s: %s", q->key[k], err.message);
+			return -1;
+		}
+	}
+	if (t && strcmp(t, "0") != 0 && strcmp(t, "1") != 0) {
+		reply_error(req, EP_CHECK, 400, "trial: expected 0 or 1, got \"%s\"", t);
+		return -1;
+	}
+	*want_trial = !t || strcmp(t, "1") == 0;
+	return 0;
+}
+
 static void h_check(struct http_request *req)
 {
 	struct evbuffer *in = http_request_body(req);
@@ -766,77 +791,11 @@ static void h_check(struct http_request *req)
 		reply_error(req, EP_CHECK, 400, "malformed query string: %s", why);
 		return;
 	}
-	/* Unknown or repeated parameters are an error, never ignored (?polcy= would run the default). */
-	{
-		static const char *const known[] = { "policy", "trial", "psci", "pmu", "sve", "pauth", "sve_max_vq" };
-		for (size_t k = 0; k < q.n; k++) {
-			bool ok = false;
-
-			for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
-				ok |= strcmp(q.key[k], known[i]) == 0;
-			if (!ok) {
-				reply_error(req, EP_CHECK, 400, "query parameter \"%.64s\" is unknown (policy, trial, psci, pmu, sve, "
-					    "pauth, sve_max_vq)", q.key[k]);
-				http_query_clear(&q);
-				return;
-			}
-			for (size_t o = k + 1; o < q.n; o++)
-				if (strcmp(q.key[o], q.key[k]) == 0) {
-					reply_error(req, EP_CHECK, 400, "query parameter \"%.64s\" is given more than once", q.key[k]);
-					http_query_clear(&q);
-					return;
-				}
-		}
+	if (check_query(req, &q, &vmo, &want_trial) < 0) {
+		http_query_clear(&q);
+		return;
 	}
 	policy_name = http_query_get(&q, "policy");
-	{
-		const char *t = http_query_get(&q, "trial"), *psci = http_query_get(&q, "psci");
-
-		if (t && strcmp(t, "0") != 0 && strcmp(t, "1") != 0) {
-			reply_error(req, EP_CHECK, 400, "trial: expected 0 or 1, got \"%s\"", t);
-			http_query_clear(&q);
-			return;
-		}
-		want_trial = !t || strcmp(t, "1") == 0;
-		if (psci && cpreg_parse_psci_version(psci, &vmo.psci_version) < 0) {
-			reply_error(req, EP_CHECK, 400, "psci: expected a PSCI version such as 1.1, got \"%s\"", psci);
-			http_query_clear(&q);
-			return;
-		}
-		/* The VM's vCPU options, as QEMU's -cpu host,pmu=off,sve=off,pauth=off,sve-max-vq=N. */
-		static const struct { const char *key; uint32_t bits; } vm_feats[] = {
-			{ "pmu", 1u << CPREG_FEAT_PMU_V3 },
-			{ "sve", 1u << CPREG_FEAT_SVE },
-			{ "pauth", 1u << CPREG_FEAT_PTRAUTH_ADDRESS | 1u << CPREG_FEAT_PTRAUTH_GENERIC },
-		};
-		for (size_t i = 0; i < sizeof(vm_feats) / sizeof(vm_feats[0]); i++) {
-			const char *onoff = http_query_get(&q, vm_feats[i].key);
-
-			if (!onoff || strcmp(onoff, "on") == 0)
-				continue;
-			if (strcmp(onoff, "off") != 0) {
-				reply_error(req, EP_CHECK, 400, "%s: expected on or off, got \"%s\"", vm_feats[i].key, onoff);
-				http_query_clear(&q);
-				return;
-			}
-			vmo.disable |= vm_feats[i].bits;
-		}
-		{
-			const char *vq = http_query_get(&q, "sve_max_vq");
-			char *end;
-			long n;
-
-			if (vq) {
-				n = strtol(vq, &end, 10);
-				if (*end || n < 1 || n > 512) {
-					reply_error(req, EP_CHECK, 400, "sve_max_vq: expected 1 to 512, got \"%s\"", vq);
-					http_query_clear(&q);
-					return;
-				}
-				vmo.sve_max_vq = (unsigned)n;
-			}
-		}
-	}
 	if (policy_name && strcmp(policy_name, "auto") != 0) {
 		if (strcmp(policy_name, "site") == 0 && S.site_policy)
 			pol = cpreg_policy_ref(S.site_policy);
@@ -903,7 +862,6 @@ static void h_check(struct http_request *req)
 	jd->vm = vmo;
 	jd->trial = want_trial;
 	jd->dev = opt.dev;
-	jd->replay = opt.replay;
 	jd->want_json = true;
 	/* The verdict says how fresh this host's inventory was: a restart's persisted one, a failed re-probe. */
 	jd->dst_source = S.from_disk ? "state-dir" : "probe";
@@ -1438,8 +1396,7 @@ static void usage(FILE *f)
 		"      --nova-provider-file PATH  write a Nova provider config (provider.yaml) with traits\n"
 		"      --textfile PATH      write the metrics for node_exporter's textfile collector (*.prom)\n"
 		"      --publish-interval SECONDS  rewrite the published files at least this often (default 60)\n"
-		"      --replay FILE        answer probes from a recorded inventory (testing)\n"
-		"  -h, --help, --version\n");
+		"%s  -h, --help, --version\n", backend_usage);
 }
 
 static bool in_path(const char *prog)
@@ -1488,7 +1445,6 @@ int main(int argc, char **argv)
 		{ "timeout", required_argument, NULL, 't' },
 		{ "idle-timeout", required_argument, NULL, 1009 },
 		{ "max-connections-per-uid", required_argument, NULL, 1010 },
-		{ "replay", required_argument, NULL, 'r' },
 		{ "workers", required_argument, NULL, 'w' },
 		{ "peers", required_argument, NULL, 1000 },
 		{ "peer-vm-options", required_argument, NULL, 1001 },
@@ -1508,20 +1464,24 @@ int main(int argc, char **argv)
 	uint64_t wd_usec = 0;
 	int c, fd = -1, n, ret = 1;
 	bool own_socket = false;
+	struct cpreg_error err = { 0 };
 	long v;
 
-	while ((c = getopt_long(argc, argv, "s:S:hV", longopts, NULL)) != -1) {
+	struct option *all = backend_merge_options(longopts);
+
+	if (!all)
+		return 1;
+	while ((c = getopt_long(argc, argv, "s:S:hV", all, NULL)) != -1) {
 		switch (c) {
 		case 's': opt.socket_path = optarg; break;
 		case 'S': opt.state_dir = optarg; break;
 		case 'd': opt.dev = optarg; break;
 		case 'q': opt.qemu = optarg; break;
 		case 'Q': no_qemu = true; break;
-		case 'r': opt.replay = optarg; break;
 		case 'P': opt.policy_file = optarg; break;
 		case 'D':
-			if (cpreg_parse_disable(optarg, &opt.disable) < 0) {
-				fprintf(stderr, "cpregd: --disable: expected pmu=off, sve=off, pauth=off; got \"%s\"\n", optarg);
+			if (cpreg_vm_options_parse_disable(optarg, &opt.disable, &err) < 0) {
+				fprintf(stderr, "cpregd: --disable: %s\n", err.message);
 				return 2;
 			}
 			break;
@@ -1546,15 +1506,12 @@ int main(int argc, char **argv)
 			opt.workers = (int)v;
 			break;
 		case 1000: opt.peers_dir = optarg; break;
-		case 1001: {
-			struct cpreg_error err = { 0 };
-
+		case 1001:
 			if (cpreg_vm_options_parse(optarg, &opt.peer_vm, &err) < 0) {
 				fprintf(stderr, "cpregd: --peer-vm-options: %s\n", err.message);
 				return 2;
 			}
 			break;
-		}
 		case 1002:
 			if (strcmp(optarg, "0") != 0 && strcmp(optarg, "1") != 0) {
 				fprintf(stderr, "cpregd: --peer-trial: expected 0 or 1, got \"%s\"\n", optarg);
@@ -1595,9 +1552,14 @@ int main(int argc, char **argv)
 			break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("cpregd " PACKAGE_VERSION "\n"); return 0;
-		default: usage(stderr); return 2;
+		default:
+			if (c >= 3000 && backend_option(c, optarg) == 0)
+				break;
+			usage(stderr);
+			return 2;
 		}
 	}
+	free(all);
 	if (optind < argc) {
 		fprintf(stderr, "cpregd: unexpected argument \"%s\"\n", argv[optind]);
 		return 2;
@@ -1621,8 +1583,6 @@ int main(int argc, char **argv)
 		opt.max_per_uid = opt.max_conns > 3 ? opt.max_conns * 3 / 4 : opt.max_conns;
 	fit_nofile();
 	if (opt.policy_file) {
-		struct cpreg_error err = { 0 };
-
 		if (cpreg_policy_load(opt.policy_file, &S.site_policy, &err) < 0) {
 			log_err("policy file %s: %s", err.where, err.message);
 			return 1;
@@ -1727,7 +1687,7 @@ int main(int argc, char **argv)
 	}
 	if (opt.peers_dir) {
 		struct peers_env env = {
-			.dir = opt.peers_dir, .vm = opt.peer_vm, .trial = opt.peer_trial, .dev = opt.dev, .replay = opt.replay,
+			.dir = opt.peers_dir, .vm = opt.peer_vm, .trial = opt.peer_trial, .dev = opt.dev,
 			.self = peers_self, .policy = peers_policy, .changed = schedule_publish, .judged = peers_judged,
 		};
 

@@ -7,13 +7,14 @@
  *   <features><pmu state='off'/></features>,
  *   QEMU -cpu host properties passed through <qemu:commandline> as
  *   "-global host-arm-cpu.PROP=VALUE" or "-cpu host,PROP=VALUE", or through
- *   <qemu:override>: pmu, sve, pauth, sve-max-vq, kvm-psci-version.
+ *   <qemu:override>: the options of the library's table (lib/vmopts.c).
  * libxml2 parses it (what libvirt itself uses); the QEMU namespace is
  * resolved by its URI, not its prefix.  Anything not understood is an
  * error that names the element and its line, never a guess.
  */
 #include "config.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,35 +68,23 @@ static int cpu_prop(const char *kv, struct cpreg_vm_options *vm, char *buf, size
 	memcpy(name, kv, (size_t)(eq - kv));
 	name[eq - kv] = '\0';
 	snprintf(value, sizeof(value), "%s", eq + 1);
-	if (strcmp(name, "pmu") == 0 || strcmp(name, "sve") == 0 || strcmp(name, "pauth") == 0) {
-		uint32_t bits = name[0] == 'p' && name[1] == 'm' ? 1u << CPREG_FEAT_PMU_V3
-			: name[0] == 's' ? 1u << CPREG_FEAT_SVE
-			: 1u << CPREG_FEAT_PTRAUTH_ADDRESS | 1u << CPREG_FEAT_PTRAUTH_GENERIC;
+	{
+		/* The options table knows the property, its values and QEMU's bounds. */
+		struct cpreg_error e = { 0 };
+		const struct cpreg_vm_option *o = cpreg_vm_option_find(name);
+		char names[128];
+		int r;
 
-		if (strcmp(value, "off") == 0)
-			vm->disable |= bits;
-		else if (strcmp(value, "on") == 0)
-			vm->disable &= ~bits;
-		else
-			return err_at(buf, len, path, n, "%s: expected on or off, got \"%s\"", name, value);
+		if (!o) {
+			cpreg_vm_option_names(true, names, sizeof(names));
+			return err_at(buf, len, path, n, "QEMU CPU property \"%s\" is not one cpregd understands (%s)", name,
+				      names);
+		}
+		r = cpreg_vm_option_set(vm, o, value, &e);
+		if (r < 0)
+			return err_at(buf, len, path, n, "%s: %s", name, e.message);
 		return 0;
 	}
-	if (strcmp(name, "kvm-psci-version") == 0) {
-		if (cpreg_parse_psci_version(value, &vm->psci_version) < 0)
-			return err_at(buf, len, path, n, "kvm-psci-version: expected a version such as 1.1, got \"%s\"", value);
-		return 0;
-	}
-	if (strcmp(name, "sve-max-vq") == 0) {
-		char *end;
-		long vq = strtol(value, &end, 10);
-
-		if (*end || vq < 1 || vq > 512)
-			return err_at(buf, len, path, n, "sve-max-vq: expected 1 to 512, got \"%s\"", value);
-		vm->sve_max_vq = (unsigned)vq;
-		return 0;
-	}
-	return err_at(buf, len, path, n, "QEMU CPU property \"%s\" is not one cpregd understands (pmu, sve, pauth, "
-		      "sve-max-vq, kvm-psci-version)", name);
 }
 
 static int cpu_element(const xmlNode *cpu, struct cpreg_vm_options *vm, char *buf, size_t len, const char *path)

@@ -534,7 +534,6 @@ static void schedule_judging(void)
 	pj->jd.vm = P.env.vm;
 	pj->jd.trial = P.env.trial;
 	pj->jd.dev = P.env.dev;
-	pj->jd.replay = P.env.replay;
 	s->state = SRC_RUNNING;
 	P.running = s;
 	worker_submit(&pj->jd.job);

@@ -23,7 +23,7 @@ struct peers_env {
 	const char *dir;
 	struct cpreg_vm_options vm;       /* the site's default VM options for judgements */
 	bool trial;
-	const char *dev, *replay;
+	const char *dev;
 	/* This host as the daemon holds it now (NULL before the first probe). */
 	struct cpreg_inventory *(*self)(void);
 	/* The policy checks use (a new reference, NULL: by this host's QEMU). */

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cpreg-internal.h"
+#include "backend.h"
 #include "probe.h"
 #include "worker.h"
 
@@ -173,43 +174,34 @@ static int fail(struct judge *jd, int r, const char *where, const char *fmt, ...
 	return r;
 }
 
-static void run_trial(struct judge *jd, const struct cpreg_inventory *src)
+/*
+ * The pipeline's trial (cpreg_trial_fn): the backend's KVM, one scratch VM
+ * at a time, and what it said kept for the daemon's counters and log.
+ */
+static int locked_trial(void *ctx, const struct cpreg_inventory *src, uint32_t vm_disable, struct cpreg_verdict *v)
 {
-	struct cpreg_inventory *rec = NULL;
-	struct cpreg_replay *rp = NULL;
-	const struct cpreg_kvm_ops *ops = NULL;
+	struct judge *jd = ctx;
+	struct cpreg_trial_env env = { .dev = jd->dev };
+	struct backend *b = NULL;
 	struct cpreg_error err = { 0 };
-	struct cpreg_trial t = { 0 };
-	int r = 0;
+	int r;
 
 	pthread_mutex_lock(&trial_lock);
-	if (jd->replay) {
-		/* Re-read for every trial: a test makes the "kernel" change by changing the file. */
-		r = cpreg_inventory_load(jd->replay, &rec, &err);
-		if (r >= 0 && !(rp = cpreg_replay_new(rec)))
-			r = -ENOMEM;
-		if (rp)
-			ops = cpreg_replay_ops(rp);
-	}
+	r = backend_get(&env.ops, &b, &err);
 	if (r >= 0)
-		r = cpreg_trial_run(ops, jd->dev, src, jd->vm.disable, &t, &err);
+		r = cpreg_trial_judge(&env, src, vm_disable, v);
+	backend_put(b);
 	pthread_mutex_unlock(&trial_lock);
-	if (r < 0) {
+	if (r < 0 && !env.failed[0]) {
 		snprintf(jd->trial_failed, sizeof(jd->trial_failed),
 			 "the trial could not run: %s: %s; the verdict is the static check alone",
 			 err.where[0] ? err.where : "trial", err.message[0] ? err.message : strerror(-r));
-		cpreg_verdict_trial_failed(jd->verdict, jd->trial_failed);
-	} else {
-		struct cpreg_trial_summary sum = { t.regs, t.n, t.missing, t.vls_err, t.duration_ms };
-
-		jd->trial_ran = true;
-		jd->trial_ms = t.duration_ms;
-		if (cpreg_verdict_apply_trial(jd->verdict, &sum) < 0)
-			cpreg_verdict_trial_failed(jd->verdict, "out of memory while merging the trial");
+		return cpreg_verdict_trial_failed(v, jd->trial_failed);
 	}
-	cpreg_trial_clear(&t);
-	cpreg_replay_free(rp);
-	cpreg_inventory_unref(rec);
+	jd->trial_ran = env.ran;
+	jd->trial_ms = env.ms;
+	snprintf(jd->trial_failed, sizeof(jd->trial_failed), "%s", env.failed);
+	return r;
 }
 
 /*
@@ -305,7 +297,7 @@ static void src_cache_clear(void)
 void judge_run(struct worker_job *j)
 {
 	struct judge *jd = (struct judge *)j;
-	struct cpreg_inventory *src = NULL, *s = NULL, *d = NULL;
+	struct cpreg_inventory *src = NULL;
 	int r;
 
 	if (jd->text && !(src = src_cache_get(jd->text, jd->len))) {
@@ -319,32 +311,22 @@ void judge_run(struct worker_job *j)
 		src = cpreg_inventory_ref(jd->src);
 	}
 	cpreg_inventory_digest(src, jd->src_digest, sizeof(jd->src_digest));
-	if (cpreg_vm_options_any(&jd->vm)) {
-		/*
-		 * The source and this host as the VM's options make them, once:
-		 * the check judges them, the verdict words its findings from
-		 * this host's copy, and the trial writes the source's.
-		 */
-		r = cpreg_check_vm_options(src, jd->dst, &jd->vm, &s, &d);
-		if (r < 0) {
-			cpreg_inventory_unref(src);
-			jd->r = r == -ENOENT ? fail(jd, -EBADMSG, "psci", "the source inventory lists no PSCI_VERSION to pin")
-					     : fail(jd, r, "check", "out of memory");
-			return;
-		}
+	{
+		const struct cpreg_judge_args a = { .source = src, .destination = jd->dst, .policy = jd->policy,
+						    .vm = &jd->vm, .trial = jd->trial ? locked_trial : NULL,
+						    .trial_ctx = jd };
+
+		r = cpreg_judge(&a, &jd->verdict);
 	}
-	r = cpreg_check_prepared(src, jd->dst, s, d, true, jd->policy, &jd->vm, &jd->verdict);
-	cpreg_inventory_unref(d);
+	cpreg_inventory_unref(src);
+	if (r == -ENOENT) {
+		jd->r = fail(jd, -EBADMSG, "psci", "the source inventory lists no PSCI_VERSION to pin");
+		return;
+	}
 	if (r < 0) {
-		cpreg_inventory_unref(s);
-		cpreg_inventory_unref(src);
 		jd->r = fail(jd, r, "check", "%s", strerror(-r));
 		return;
 	}
-	if (jd->trial)
-		run_trial(jd, s ? s : src);
-	cpreg_inventory_unref(s);
-	cpreg_inventory_unref(src);
 	if (jd->dst_source &&
 	    cpreg_verdict_set_destination_state(jd->verdict, jd->dst_source, jd->dst_age,
 						jd->dst_warning[0] ? jd->dst_warning : NULL) < 0) {

@@ -46,7 +46,7 @@ struct judge {
 	struct cpreg_policy *policy;       /* a reference, NULL: by the destination's QEMU */
 	struct cpreg_vm_options vm;
 	bool trial;
-	const char *dev, *replay;          /* where the trial's scratch vCPU comes from */
+	const char *dev;                   /* where the trial's scratch vCPU comes from (NULL: /dev/kvm) */
 	bool want_json;
 	/* How fresh dst was (the daemon's own inventory), said in the verdict; NULL: not said. */
 	const char *dst_source;

@@ -59,16 +59,14 @@ struct cpreg_verdict {
 	 * judgement never reads.  how[i] says how finding i is still to be
 	 * worded (enum how; HOW_NAME while its name is unwritten, HOW_DONE
 	 * once worded).  Value findings are worded by judging again against
-	 * `judged`, the destination as checked (with judged_vm applied, into
-	 * `adjusted`, when has_judged_vm); both are let go when the last of
-	 * them (pending_judge) is worded.  Wording happens under texts_lock, so
+	 * `judged`, the destination as checked (the VM's options applied: the
+	 * pipeline's copy); it is let go when the last of them (pending_judge)
+	 * is worded.  Wording happens under texts_lock, so
 	 * verdicts may be read from several threads; all_done skips it once
 	 * every finding is worded.
 	 */
 	uint8_t *how;
-	struct cpreg_inventory *judged, *adjusted;
-	struct cpreg_vm_options judged_vm;
-	bool has_judged_vm;
+	struct cpreg_inventory *judged;
 	size_t pending_judge;
 	int all_done;
 	pthread_mutex_t texts_lock;
@@ -293,17 +291,6 @@ static void word(struct cpreg_verdict *v, size_t i, const struct cpreg_inventory
 	}
 }
 
-/* The destination to word value findings against (with the VM's options again when it had some). */
-static const struct cpreg_inventory *judge_against(struct cpreg_verdict *v)
-{
-	if (!v->has_judged_vm || !v->judged)
-		return v->judged;
-	if (!v->adjusted && (cpreg_inventory_copy(v->judged, &v->adjusted) < 0 ||
-			     cpreg_inventory_apply_vm_options(v->adjusted, &v->judged_vm) < 0))
-		v->adjusted = cpreg_inventory_unref(v->adjusted);
-	return v->adjusted ? v->adjusted : v->judged;
-}
-
 /* Word finding i if it is still pending; texts_lock held. */
 static void word_locked(struct cpreg_verdict *v, size_t i)
 {
@@ -315,12 +302,11 @@ static void word_locked(struct cpreg_verdict *v, size_t i)
 	if (v->how[i] & HOW_NAME)
 		cpreg_id_name(f->id, f->name, sizeof(f->name));
 	if (!f->message)
-		word(v, i, judge ? judge_against(v) : NULL);
+		word(v, i, judge ? v->judged : NULL);
 	__atomic_store_n(&v->how[i], HOW_DONE, __ATOMIC_RELEASE);
 	if (judge && --v->pending_judge == 0) {
 		/* Nothing needs the destination any more. */
 		v->judged = cpreg_inventory_unref(v->judged);
-		v->adjusted = cpreg_inventory_unref(v->adjusted);
 	}
 }
 
@@ -579,18 +565,12 @@ static int add_missing_feature(struct cpreg_verdict *v, unsigned bit)
 	return 0;
 }
 
-/* The options a destination takes: the VM's vCPU options, not its pinned PSCI version (that migrates). */
-static struct cpreg_vm_options destination_options(const struct cpreg_vm_options *vm)
-{
-	return (struct cpreg_vm_options){ .disable = vm->disable, .sve_max_vq = vm->sve_max_vq };
-}
-
 int cpreg_check_vm_options(const struct cpreg_inventory *src, const struct cpreg_inventory *dst,
 			   const struct cpreg_vm_options *vm, struct cpreg_inventory **ret_src,
 			   struct cpreg_inventory **ret_dst)
 {
 	struct cpreg_inventory *s = NULL, *d = NULL;
-	struct cpreg_vm_options dvm = destination_options(vm);
+	struct cpreg_vm_options dvm = cpreg_vm_destination_options(vm);
 	int r;
 
 	if ((r = cpreg_inventory_copy(src, &s)) < 0 || (r = cpreg_inventory_copy(dst, &d)) < 0 ||
@@ -607,9 +587,9 @@ int cpreg_check_vm_options(const struct cpreg_inventory *src, const struct cpreg
 	return 0;
 }
 
-int cpreg_check_prepared(const struct cpreg_inventory *src, const struct cpreg_inventory *dst,
-			 const struct cpreg_inventory *s, const struct cpreg_inventory *d, bool keep,
-			 const struct cpreg_policy *policy, const struct cpreg_vm_options *vm, struct cpreg_verdict **ret)
+static int cpreg_check_prepared(const struct cpreg_inventory *src, const struct cpreg_inventory *dst,
+				const struct cpreg_inventory *s, const struct cpreg_inventory *d,
+				const struct cpreg_policy *policy, struct cpreg_verdict **ret)
 {
 	struct cpreg_verdict *v = NULL;
 	uint32_t missing;
@@ -618,13 +598,6 @@ int cpreg_check_prepared(const struct cpreg_inventory *src, const struct cpreg_i
 	r = check_core(s ? s : src, d ? d : dst, policy, &v);
 	if (r < 0)
 		return r;
-	if (d && !keep) {
-		/* Word later from the destination itself and the options, not by keeping this copy. */
-		cpreg_inventory_unref(v->judged);
-		v->judged = cpreg_inventory_ref((struct cpreg_inventory *)dst);
-		v->judged_vm = destination_options(vm);
-		v->has_judged_vm = true;
-	}
 	missing = cpreg_inventory_features(s ? s : src) & ~cpreg_inventory_features(d ? d : dst) & VM_FEATURES;
 	for (unsigned b = 0; b < 32; b++)
 		if ((missing & (1u << b)) && (r = add_missing_feature(v, b)) < 0) {
@@ -636,20 +609,50 @@ int cpreg_check_prepared(const struct cpreg_inventory *src, const struct cpreg_i
 	return 0;
 }
 
-int cpreg_check_vm(const struct cpreg_inventory *src, const struct cpreg_inventory *dst,
-		   const struct cpreg_policy *policy, const struct cpreg_vm_options *vm, struct cpreg_verdict **ret)
+int cpreg_judge_prepared(const struct cpreg_judge_args *a, const struct cpreg_inventory *s,
+			 const struct cpreg_inventory *d, struct cpreg_verdict **ret)
+{
+	struct cpreg_verdict *v = NULL;
+	int r;
+
+	if (!a || !a->source || !a->destination || !ret)
+		return -EINVAL;
+	r = cpreg_check_prepared(a->source, a->destination, s, d, a->policy, &v);
+	if (r < 0)
+		return r;
+	if (a->trial)
+		r = a->trial(a->trial_ctx, s ? s : a->source, a->vm ? a->vm->disable : 0, v);
+	else if (a->no_trial)
+		r = cpreg_verdict_trial_failed(v, a->no_trial);
+	if (r < 0) {
+		cpreg_verdict_unref(v);
+		return r;
+	}
+	*ret = v;
+	return 0;
+}
+
+int cpreg_judge(const struct cpreg_judge_args *a, struct cpreg_verdict **ret)
 {
 	struct cpreg_inventory *s = NULL, *d = NULL;
 	int r;
 
-	if (!src || !dst || !ret)
+	if (!a || !a->source || !a->destination || !ret)
 		return -EINVAL;
-	if (cpreg_vm_options_any(vm) && (r = cpreg_check_vm_options(src, dst, vm, &s, &d)) < 0)
+	if (cpreg_vm_options_any(a->vm) && (r = cpreg_check_vm_options(a->source, a->destination, a->vm, &s, &d)) < 0)
 		return r;
-	r = cpreg_check_prepared(src, dst, s, d, false, policy, vm, ret);
+	r = cpreg_judge_prepared(a, s, d, ret);
 	cpreg_inventory_unref(s);
 	cpreg_inventory_unref(d);
 	return r;
+}
+
+int cpreg_check_vm(const struct cpreg_inventory *src, const struct cpreg_inventory *dst,
+		   const struct cpreg_policy *policy, const struct cpreg_vm_options *vm, struct cpreg_verdict **ret)
+{
+	const struct cpreg_judge_args a = { .source = src, .destination = dst, .policy = policy, .vm = vm };
+
+	return cpreg_judge(&a, ret);
 }
 
 int cpreg_check(const struct cpreg_inventory *src, const struct cpreg_inventory *dst,
@@ -684,7 +687,6 @@ struct cpreg_verdict *cpreg_verdict_unref(struct cpreg_verdict *v)
 	free(v->f);
 	free(v->how);
 	cpreg_inventory_unref(v->judged);
-	cpreg_inventory_unref(v->adjusted);
 	pthread_mutex_destroy(&v->texts_lock);
 	free(v->contra);
 	free(v->trial_error);
@@ -1002,15 +1004,14 @@ size_t cpreg_verdict_remedies(const struct cpreg_verdict *v, size_t i, struct cp
 			snprintf(r->min_version, sizeof(r->min_version), "11.1");
 		break;
 	case CPREG_REASON_FEATURE_MISSING: {
-		bool pmu = strcmp(f->name, "pmu-v3") == 0, sve = strcmp(f->name, "sve") == 0;
-		const char *opt = pmu ? "pmu" : sve ? "sve" : strncmp(f->name, "ptrauth", 7) == 0 ? "pauth" : NULL;
+		int bit = cpreg_feature_from_name(f->name);
+		const struct cpreg_vm_option *o = bit >= 0 ? cpreg_vm_option_for_feature((unsigned)bit) : NULL;
 
-		if (opt && (r = remedy_add(out, max, &n, CPREG_REMEDY_VM_OPTION, "turn %s off for the VM on both ends "
-					   "(QEMU -cpu host,%s=off%s)", f->name, opt,
-					   pmu || sve ? "" : "; libvirt has no element for it: <qemu:commandline>"))) {
-			snprintf(r->qemu, sizeof(r->qemu), "%s=off", opt);
-			snprintf(r->libvirt, sizeof(r->libvirt), "%s", pmu ? "<features><pmu state='off'/></features>"
-				 : sve ? "<cpu><feature policy='disable' name='sve'/></cpu>" : "");
+		if (o && (r = remedy_add(out, max, &n, CPREG_REMEDY_VM_OPTION, "turn %s off for the VM on both ends "
+					 "(QEMU -cpu host,%s=off%s)", f->name, o->qemu,
+					 *o->libvirt ? "" : "; libvirt has no element for it: <qemu:commandline>"))) {
+			snprintf(r->qemu, sizeof(r->qemu), "%s=off", o->qemu);
+			snprintf(r->libvirt, sizeof(r->libvirt), "%s", o->libvirt);
 		}
 		remedy_add(out, max, &n, CPREG_REMEDY_PLACEMENT, "place the VM on a host whose vCPU offers %s", f->name);
 		break;
@@ -1030,14 +1031,17 @@ size_t cpreg_verdict_remedies(const struct cpreg_verdict *v, size_t i, struct cp
 		remedy_add(out, max, &n, CPREG_REMEDY_SITE_POLICY, "if %s is known harmless for your VMs, a site "
 			   "tolerance lets QEMU 11.1 drop it (docs/policy.md)", f->name);
 		break;
-	case CPREG_REASON_PSCI_VERSION:
+	case CPREG_REASON_PSCI_VERSION: {
+		const struct cpreg_vm_option *o = cpreg_vm_option_by_key("psci");
+		struct cpreg_vm_options pin = { .psci_version = (uint32_t)f->destination_value };
+		char kv[64];
+
+		cpreg_vm_option_qemu_form(o, &pin, kv, sizeof(kv));
 		if ((r = remedy_add(out, max, &n, CPREG_REMEDY_VM_OPTION, "pin the VM's PSCI version to what the destination "
-				    "implements: QEMU 11.1 -cpu host,kvm-psci-version=%u.%u (libvirt has no element for it: "
-				    "<qemu:commandline>)", (unsigned)(f->destination_value >> 16),
-				    (unsigned)(f->destination_value & 0xffff))))
-			snprintf(r->qemu, sizeof(r->qemu), "kvm-psci-version=%u.%u", (unsigned)(f->destination_value >> 16),
-				 (unsigned)(f->destination_value & 0xffff));
+				    "implements: QEMU 11.1 -cpu host,%s (libvirt has no element for it: <qemu:commandline>)", kv)))
+			snprintf(r->qemu, sizeof(r->qemu), "%s", kv);
 		break;
+	}
 	case CPREG_REASON_FIRMWARE_LEVEL:
 		remedy_add(out, max, &n, CPREG_REMEDY_PLACEMENT, "the destination reports a lower level for this "
 			   "Spectre-class workaround: place the VM on a host whose CPU and firmware are mitigated at least "

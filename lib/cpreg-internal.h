@@ -66,7 +66,7 @@ int cpreg_inventory_from_json_general(const char *text, size_t len, struct cpreg
 /* Whether QEMU 11.1's built-in tolerance table names this register (no allocation: remedies ask per finding). */
 bool cpreg_builtin_11_1_lists(uint64_t id);
 
-/* The scratch vCPU's features (CPREG_FEAT_* bits) the inventory records, 0 when none. */
+/* The scratch vCPU's features (CPREG_FEAT_* bits) the inventory records, CPREG_DEFAULT_FEATURES when none. */
 uint32_t cpreg_inventory_features(const struct cpreg_inventory *inv);
 
 /* Compute and keep the digest (only while the inventory is not shared). */
@@ -149,26 +149,41 @@ void cpreg_buf_json(struct cpreg_buf *b, const char *s);
 /* The text, NUL-terminated, handed to *ret; -ENOMEM if any append failed. */
 int cpreg_buf_finish(struct cpreg_buf *b, char **ret);
 
+/* ---- the VM's options (vmopts.c) ---- */
+struct jw;
+/* The options as the fleet documents' "vm_options" object. */
+void cpreg_vm_options_json(struct jw *w, const char *key, const struct cpreg_vm_options *vm);
+/* disable with every option's features complete (pointer auth goes as a pair, as QEMU's "pauth" does). */
+uint32_t cpreg_vm_disable_bits(uint32_t disable);
+/* The switch that turns feature bit off, or NULL. */
+const struct cpreg_vm_option *cpreg_vm_option_for_feature(unsigned bit);
+/* "NAME=VALUE" of one option as QEMU spells it with vm's value ("kvm-psci-version=1.1", "pmu=off"). */
+int cpreg_vm_option_qemu_form(const struct cpreg_vm_option *o, const struct cpreg_vm_options *vm, char *buf, size_t len);
+/* The options a destination's vCPU takes: the VM's vCPU options, not its pinned PSCI version (that migrates). */
+struct cpreg_vm_options cpreg_vm_destination_options(const struct cpreg_vm_options *vm);
+
 /* The VM's options change what is checked (any vCPU feature off, an SVE length or a PSCI version pinned). */
 static inline bool cpreg_vm_options_any(const struct cpreg_vm_options *vm)
 {
 	return vm && (vm->psci_version || vm->disable || vm->sve_max_vq);
 }
 /*
- * cpreg_check_vm in two steps, for callers that check many pairs under the
- * same options (a fleet: n copies instead of two per ordered pair).  First
- * the source with vm applied and the destination with the options a
- * destination takes (its vCPU's, not the pinned PSCI version); then the
- * check of src -> dst judged on those (s, d; both NULL for no options).
- * keep: the verdict holds d to word its findings from (shared copies);
- * otherwise it holds dst and applies the options again when wording.
+ * The source with vm applied and the destination with the options a
+ * destination takes (its vCPU's, not the pinned PSCI version), as the
+ * pipeline judges them: copies, sealed.  For callers that judge many pairs
+ * under the same options (a fleet: n copies instead of two per pair).
  */
 int cpreg_check_vm_options(const struct cpreg_inventory *src, const struct cpreg_inventory *dst,
 			   const struct cpreg_vm_options *vm, struct cpreg_inventory **ret_src,
 			   struct cpreg_inventory **ret_dst);
-int cpreg_check_prepared(const struct cpreg_inventory *src, const struct cpreg_inventory *dst,
-			 const struct cpreg_inventory *s, const struct cpreg_inventory *d, bool keep,
-			 const struct cpreg_policy *policy, const struct cpreg_vm_options *vm, struct cpreg_verdict **ret);
+
+/*
+ * cpreg_judge on inventories the options were applied to already (s, d:
+ * from cpreg_check_vm_options, both NULL for none): a fleet prepares each
+ * host once and judges it n - 1 times each way.
+ */
+int cpreg_judge_prepared(const struct cpreg_judge_args *a, const struct cpreg_inventory *s,
+			 const struct cpreg_inventory *d, struct cpreg_verdict **ret);
 
 /* The longest finding message written or read (the verdict reader refuses longer ones). */
 #define CPREG_MESSAGE_MAX 383

@@ -546,6 +546,7 @@ CPREG_EXPORT int cpreg_verdict_apply_trial(struct cpreg_verdict *v, const struct
 CPREG_EXPORT int cpreg_verdict_trial_failed(struct cpreg_verdict *v, const char *why);
 
 /*
+ * ---- the VM's options (lib/vmopts.c: their one table) ----
  * What the VM itself sets, beyond the two hosts (QEMU -cpu host options).
  * psci_version: QEMU 11.1's kvm-psci-version ("1.1" -> 0x10001), 0 for none.
  */
@@ -554,8 +555,51 @@ struct cpreg_vm_options {
 	uint32_t disable;      /* CPREG_FEAT_* bits the VM turns off (pmu=off, sve=off, pauth=off) */
 	unsigned sve_max_vq;   /* QEMU sve-max-vq: vector lengths up to 128*N bits; 0 for all */
 };
+
+/* The vCPU features of an inventory that does not record them: what "-cpu host" had then. */
+#define CPREG_DEFAULT_FEATURES (1u << CPREG_FEAT_PSCI_0_2 | 1u << CPREG_FEAT_PMU_V3)
+
+enum cpreg_vm_option_kind {
+	CPREG_VMOPT_SWITCH = 1,  /* on|off: off turns vCPU features off */
+	CPREG_VMOPT_VQ,          /* a number of 128-bit quadwords, min..max */
+	CPREG_VMOPT_PSCI,        /* a PSCI version X.Y */
+};
+/* One row of the table: an option and its spellings. */
+struct cpreg_vm_option {
+	const char *key;         /* the query parameter (cpregd's /v1/check) and the JSON key */
+	const char *json;        /* the JSON key where it differs from key, or NULL */
+	const char *qemu;        /* QEMU's -cpu host property */
+	const char *libvirt;     /* the domain XML for it, "" when libvirt has none (<qemu:commandline>) */
+	enum cpreg_vm_option_kind kind;
+	uint32_t features;       /* SWITCH: the CPREG_FEAT_* bits off turns off */
+	unsigned min, max;       /* VQ: QEMU's bounds */
+};
+CPREG_EXPORT size_t cpreg_vm_option_count(void);
+CPREG_EXPORT const struct cpreg_vm_option *cpreg_vm_option_at(size_t i);
+/* By QEMU property name ("sve-max-vq"), or by key ("sve_max_vq"); NULL when unknown. */
+CPREG_EXPORT const struct cpreg_vm_option *cpreg_vm_option_find(const char *qemu);
+CPREG_EXPORT const struct cpreg_vm_option *cpreg_vm_option_by_key(const char *key);
+/* The options' names for a message, comma-separated: QEMU's (qemu) or the keys. */
+CPREG_EXPORT int cpreg_vm_option_names(bool qemu, char *buf, size_t len);
+/*
+ * Set option o from its text value ("off", "4", "1.1"): -EINVAL for a
+ * value out of QEMU's bounds; err->where is the QEMU name, err->message
+ * says what was expected.
+ */
+CPREG_EXPORT int cpreg_vm_option_set(struct cpreg_vm_options *vm, const struct cpreg_vm_option *o, const char *value,
+				     struct cpreg_error *err);
 /* Parse "1.1" into major<<16 | minor. */
 CPREG_EXPORT int cpreg_parse_psci_version(const char *text, uint32_t *ret);
+/* The QEMU -cpu argument for these options ("host,pmu=off,kvm-psci-version=1.1"). */
+CPREG_EXPORT int cpreg_vm_options_qemu(const struct cpreg_vm_options *vm, char *buf, size_t len);
+/* Parse that form back ("host," optional): pmu=, sve=, pauth= on|off, sve-max-vq=N, kvm-psci-version=X.Y. */
+CPREG_EXPORT int cpreg_vm_options_parse(const char *text, struct cpreg_vm_options *ret, struct cpreg_error *err);
+/* The same form with vCPU features only ("pmu=off,sve=off"): the features to turn off. */
+CPREG_EXPORT int cpreg_vm_options_parse_disable(const char *text, uint32_t *ret, struct cpreg_error *err);
+/* As cpregd's query parameters: "pmu=off&sve_max_vq=2&psci=1.1" ("" for none). */
+CPREG_EXPORT int cpreg_vm_options_query(const struct cpreg_vm_options *vm, char *buf, size_t len);
+/* A libvirt domain XML that starts the VM so (common_vls: the SVE lengths to list, or NULL); free() it. */
+CPREG_EXPORT int cpreg_vm_options_libvirt(const struct cpreg_vm_options *vm, const uint64_t *common_vls, char **ret);
 /*
  * Adjust a source inventory to the VM's options, as QEMU would migrate it:
  * a pinned PSCI version replaces PSCI_VERSION's value; a feature turned off
@@ -577,6 +621,30 @@ CPREG_EXPORT int cpreg_inventory_apply_vm_options(struct cpreg_inventory *inv, c
 CPREG_EXPORT int cpreg_check_vm(const struct cpreg_inventory *source, const struct cpreg_inventory *destination,
 				const struct cpreg_policy *policy, const struct cpreg_vm_options *vm,
 				struct cpreg_verdict **ret);
+
+/*
+ * ---- the pipeline: one call from two inventories to a verdict ----
+ * The VM's options applied once (to the source, and to the destination's
+ * vCPU), the static check, then the live trial merged into the verdict.
+ * The library cannot reach a kernel, so the trial is the caller's: a
+ * function that writes the (adjusted) source into a scratch vCPU built for
+ * "-cpu host" less vm_disable and merges what the kernel said into v
+ * (cpreg_verdict_apply_trial, or cpreg_verdict_trial_failed when it could
+ * not run); libcpregprobe's cpreg_trial_judge is that function.  cpregd's
+ * workers, cpregctl, the fleet and the tests all judge through here.
+ */
+typedef int (*cpreg_trial_fn)(void *ctx, const struct cpreg_inventory *source, uint32_t vm_disable,
+			      struct cpreg_verdict *v);
+struct cpreg_judge_args {
+	const struct cpreg_inventory *source, *destination;
+	const struct cpreg_policy *policy;   /* NULL: the destination's own QEMU decides */
+	const struct cpreg_vm_options *vm;   /* NULL: none */
+	cpreg_trial_fn trial;                /* NULL: the static check alone */
+	void *trial_ctx;
+	const char *no_trial;                /* trial NULL: why, said in the verdict (NULL: nothing said) */
+};
+/* -ENOENT: the VM pins a PSCI version and the source lists no PSCI_VERSION; -ENOMEM. */
+CPREG_EXPORT int cpreg_judge(const struct cpreg_judge_args *a, struct cpreg_verdict **ret);
 
 /* Contradictions between the static rule and the trial. */
 CPREG_EXPORT size_t cpreg_verdict_contradictions(const struct cpreg_verdict *v);
@@ -634,10 +702,6 @@ struct cpreg_fleet_profile {
 /* policy: the QEMU the hosts run as destinations (NULL: each host's own, from its inventory). */
 CPREG_EXPORT int cpreg_fleet_profile(const struct cpreg_fleet *f, const struct cpreg_policy *policy,
 				     struct cpreg_fleet_profile *ret);
-/* The QEMU -cpu argument for these options ("host,pmu=off,kvm-psci-version=1.1"). */
-CPREG_EXPORT int cpreg_vm_options_qemu(const struct cpreg_vm_options *vm, char *buf, size_t len);
-/* Parse that form back ("host," optional): pmu=, sve=, pauth= on|off, sve-max-vq=N, kvm-psci-version=X.Y. */
-CPREG_EXPORT int cpreg_vm_options_parse(const char *text, struct cpreg_vm_options *ret, struct cpreg_error *err);
 
 #ifdef __cplusplus
 }

@@ -285,8 +285,11 @@ int cpreg_fleet_judge(struct cpreg_fleet *f, const struct cpreg_policy *policy, 
 		for (size_t j = 0; j < f->n; j++) {
 			if (i == j)
 				continue;
-			r = cpreg_check_prepared(f->g[i].inventory, f->g[j].inventory, as_src ? as_src[i] : NULL,
-						 as_dst ? as_dst[j] : NULL, true, policy, vm, &f->v[i * f->n + j]);
+			const struct cpreg_judge_args a = { .source = f->g[i].inventory, .destination = f->g[j].inventory,
+							    .policy = policy, .vm = vm };
+
+			r = cpreg_judge_prepared(&a, as_src ? as_src[i] : NULL, as_dst ? as_dst[j] : NULL,
+						 &f->v[i * f->n + j]);
 			if (r < 0)
 				goto out;
 		}
@@ -419,91 +422,5 @@ int cpreg_fleet_profile(const struct cpreg_fleet *f, const struct cpreg_policy *
 	}
 	p.psci_lowest = psci_min == UINT64_MAX ? 0 : (uint32_t)psci_min;
 	*ret = p;
-	return 0;
-}
-
-int cpreg_vm_options_qemu(const struct cpreg_vm_options *vm, char *buf, size_t len)
-{
-	size_t off;
-
-	if (!vm || !buf || !len)
-		return -EINVAL;
-	off = (size_t)snprintf(buf, len, "host");
-	if (vm->disable & (1u << CPREG_FEAT_PMU_V3) && off < len)
-		off += (size_t)snprintf(buf + off, len - off, ",pmu=off");
-	if (vm->disable & (1u << CPREG_FEAT_SVE) && off < len)
-		off += (size_t)snprintf(buf + off, len - off, ",sve=off");
-	if (vm->disable & (1u << CPREG_FEAT_PTRAUTH_ADDRESS) && off < len)
-		off += (size_t)snprintf(buf + off, len - off, ",pauth=off");
-	if (vm->sve_max_vq && off < len)
-		off += (size_t)snprintf(buf + off, len - off, ",sve-max-vq=%u", vm->sve_max_vq);
-	if (vm->psci_version && off < len)
-		off += (size_t)snprintf(buf + off, len - off, ",kvm-psci-version=%u.%u", vm->psci_version >> 16,
-					vm->psci_version & 0xffff);
-	return off < len ? (int)off : -ENOBUFS;
-}
-
-/*
- * The inverse of cpreg_vm_options_qemu(): the options as an operator writes
- * them after QEMU's "-cpu", so one string means the same on a command line,
- * in a configuration file and in cpregd's settings.
- */
-int cpreg_vm_options_parse(const char *text, struct cpreg_vm_options *ret, struct cpreg_error *err)
-{
-	static const struct { const char *key; uint32_t bits; } feats[] = {
-		{ "pmu", 1u << CPREG_FEAT_PMU_V3 },
-		{ "sve", 1u << CPREG_FEAT_SVE },
-		{ "pauth", 1u << CPREG_FEAT_PTRAUTH_ADDRESS | 1u << CPREG_FEAT_PTRAUTH_GENERIC },
-	};
-	struct cpreg_vm_options vm = { 0 };
-	const char *p = text;
-
-	if (!text || !ret)
-		return cpreg_err(err, -EINVAL, "vm-options", "no options given");
-	while (*p) {
-		size_t n = strcspn(p, ","), k = strcspn(p, "=");
-		char item[64], *end;
-		const char *val;
-		bool done = false;
-
-		if (n == 0 || n >= sizeof(item))
-			return cpreg_err(err, -EINVAL, "vm-options", "empty or overlong item at offset %zu", (size_t)(p - text));
-		memcpy(item, p, n);
-		item[n] = '\0';
-		val = k < n ? item + k + 1 : NULL;
-		if (k < n)
-			item[k] = '\0';
-		if (!val && strcmp(item, "host") == 0 && p == text) {
-			done = true;
-		} else if (val && strcmp(item, "kvm-psci-version") == 0) {
-			if (cpreg_parse_psci_version(val, &vm.psci_version) < 0 || !vm.psci_version)
-				return cpreg_err(err, -EINVAL, "vm-options", "kvm-psci-version: expected a version such as 1.1, got \"%s\"", val);
-			done = true;
-		} else if (val && strcmp(item, "sve-max-vq") == 0) {
-			unsigned long vq = strtoul(val, &end, 10);
-
-			if (!*val || *end || vq < 1 || vq > 512)
-				return cpreg_err(err, -EINVAL, "vm-options", "sve-max-vq: expected 1 to 512, got \"%s\"", val);
-			vm.sve_max_vq = (unsigned)vq;
-			done = true;
-		} else {
-			for (size_t i = 0; i < ARRAY_SIZE(feats) && !done; i++) {
-				if (strcmp(item, feats[i].key) != 0)
-					continue;
-				if (!val || (strcmp(val, "on") != 0 && strcmp(val, "off") != 0))
-					return cpreg_err(err, -EINVAL, "vm-options", "%s: expected on or off, got \"%s\"", item, val ? val : "");
-				if (strcmp(val, "off") == 0)
-					vm.disable |= feats[i].bits;
-				else
-					vm.disable &= ~feats[i].bits;
-				done = true;
-			}
-		}
-		if (!done)
-			return cpreg_err(err, -EINVAL, "vm-options",
-					 "unknown option \"%s\" (pmu=off, sve=off, pauth=off, sve-max-vq=N, kvm-psci-version=X.Y)", item);
-		p += n + (p[n] == ',');
-	}
-	*ret = vm;
 	return 0;
 }

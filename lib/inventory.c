@@ -220,24 +220,6 @@ int cpreg_inventory_remove(struct cpreg_inventory *inv, uint64_t id)
 	return 0;
 }
 
-/* Clear bits of a register's value when it is listed. */
-static void clear_bits(struct cpreg_inventory *inv, uint64_t id, uint64_t bits)
-{
-	size_t pos = lower_bound(inv, id);
-
-	if (pos < inv->n_regs && inv->regs[pos].id == id && inv->regs[pos].state == CPREG_VALUE) {
-		inv->regs[pos].value &= ~bits;
-		inv->digest_ok = false;
-	}
-}
-
-static void drop_feature(struct cpreg_inventory *inv, unsigned feat)
-{
-	for (size_t i = inv->n_regs; i > 0; i--)
-		if (cpreg_feature_owns(feat, inv->regs[i - 1].id))
-			cpreg_inventory_remove(inv, inv->regs[i - 1].id);
-}
-
 int cpreg_inventory_set_value(struct cpreg_inventory *inv, uint64_t id, uint64_t value)
 {
 	size_t pos;
@@ -254,70 +236,6 @@ int cpreg_inventory_set_value(struct cpreg_inventory *inv, uint64_t id, uint64_t
 	inv->regs[pos].value = value;
 	inv->regs[pos].read_errno = 0;
 	inv->digest_ok = false;
-	return 0;
-}
-
-int cpreg_parse_psci_version(const char *text, uint32_t *ret)
-{
-	unsigned major, minor;
-	int n = -1;
-
-	if (!text || sscanf(text, "%u.%u%n", &major, &minor, &n) != 2 || n < 0 || text[n] != '\0' ||
-	    major > 0xffff || minor > 0xffff)
-		return -EINVAL;
-	*ret = major << 16 | minor;
-	return 0;
-}
-
-int cpreg_inventory_apply_vm_options(struct cpreg_inventory *inv, const struct cpreg_vm_options *o)
-{
-	int r;
-
-	if (!inv || !o)
-		return -EINVAL;
-	if (o->psci_version) {
-		/* QEMU 11.1 writes the pinned version into KVM_REG_ARM_PSCI_VERSION and migrates that. */
-		r = cpreg_inventory_set_value(inv, CPREG_PSCI_VERSION, o->psci_version);
-		if (r < 0)
-			return r;
-	}
-	if (o->disable) {
-		int64_t feat = 0;
-
-		cpreg_inventory_get_number(inv, CPREG_NUM_VCPU_FEATURES, &feat);
-		const struct cpreg_feature_field *ff;
-		size_t nff = cpreg_feature_fields(&ff);
-		uint32_t off = o->disable;
-
-		/* Pointer auth goes as a pair, as QEMU's "pauth" property does. */
-		if (off & (1u << CPREG_FEAT_PTRAUTH_ADDRESS | 1u << CPREG_FEAT_PTRAUTH_GENERIC))
-			off |= 1u << CPREG_FEAT_PTRAUTH_ADDRESS | 1u << CPREG_FEAT_PTRAUTH_GENERIC;
-		for (unsigned b = CPREG_FEAT_PMU_V3; b <= CPREG_FEAT_PTRAUTH_GENERIC; b++) {
-			if (!(off & (1u << b)))
-				continue;
-			feat &= ~(INT64_C(1) << b);
-			drop_feature(inv, b);
-		}
-		/* The feature's ID fields read 0 (the kernel model's table). */
-		for (size_t i = 0; i < nff; i++)
-			if (off & (1u << ff[i].feature))
-				clear_bits(inv, ff[i].reg, ff[i].mask);
-		if (off & (1u << CPREG_FEAT_SVE)) {
-			/* Without SVE, KVM lists the FP/SIMD V registers where it listed Z. */
-			for (unsigned v = 0; v < 32; v++) {
-				struct cpreg_reg vr = { .id = UINT64_C(0x6040000000100054) + 4 * v, .state = CPREG_WIDE };
-
-				cpreg_inventory_add(inv, &vr);
-			}
-			cpreg_inventory_set_sve_vls(inv, NULL);
-		}
-		cpreg_inventory_set_number(inv, CPREG_NUM_VCPU_FEATURES, feat);
-	}
-	if (o->sve_max_vq && inv->has_vls) {
-		/* KVM_REG_ARM64_SVE_VLS: bit (vq - 1) of the 512-bit map for each vector length. */
-		for (unsigned vq = o->sve_max_vq + 1; vq <= 512; vq++)
-			inv->vls[(vq - 1) / 64] &= ~(UINT64_C(1) << ((vq - 1) % 64));
-	}
 	return 0;
 }
 
@@ -406,13 +324,6 @@ int cpreg_inventory_digest(const struct cpreg_inventory *inv, char *buf, size_t 
 	}
 	buf[7 + 64] = '\0';
 	return 0;
-}
-
-uint32_t cpreg_inventory_features(const struct cpreg_inventory *inv)
-{
-	int64_t feat;
-
-	return cpreg_inventory_get_number(inv, CPREG_NUM_VCPU_FEATURES, &feat) == 0 ? (uint32_t)feat : 0;
 }
 
 void cpreg_inventory_seal(struct cpreg_inventory *inv)

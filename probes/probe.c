@@ -172,9 +172,7 @@ int cpreg_scratch_open(struct cpreg_scratch *s, const struct cpreg_kvm_ops *ops,
 			offer &= ~pa;
 	}
 
-	/* Pointer auth goes as a pair, as QEMU's "pauth" property does. */
-	if (disable & (1u << CPREG_FEAT_PTRAUTH_ADDRESS | 1u << CPREG_FEAT_PTRAUTH_GENERIC))
-		disable |= 1u << CPREG_FEAT_PTRAUTH_ADDRESS | 1u << CPREG_FEAT_PTRAUTH_GENERIC;
+	disable = cpreg_vm_disable_bits(disable);
 	if (want == UINT32_MAX) {
 		asked = offer & ~(1u << CPREG_FEAT_EL1_32BIT);  /* an AArch64 guest, as "-cpu host" */
 	} else {
@@ -432,31 +430,4 @@ out:
 	cpreg_inventory_unref(inv);
 	cpreg_scratch_close(&s);
 	return r;
-}
-
-int cpreg_parse_disable(const char *text, uint32_t *ret)
-{
-	uint32_t bits = 0;
-	char *copy, *save = NULL;
-
-	if (!text)
-		return -EINVAL;
-	copy = strdup(text);
-	if (!copy)
-		return -ENOMEM;
-	for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		if (strcmp(tok, "pmu=off") == 0)
-			bits |= 1u << CPREG_FEAT_PMU_V3;
-		else if (strcmp(tok, "sve=off") == 0)
-			bits |= 1u << CPREG_FEAT_SVE;
-		else if (strcmp(tok, "pauth=off") == 0)
-			bits |= 1u << CPREG_FEAT_PTRAUTH_ADDRESS | 1u << CPREG_FEAT_PTRAUTH_GENERIC;
-		else {
-			free(copy);
-			return -EINVAL;
-		}
-	}
-	free(copy);
-	*ret = bits;
-	return 0;
 }

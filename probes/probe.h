@@ -92,6 +92,21 @@ int cpreg_trial_run(const struct cpreg_kvm_ops *ops, const char *dev, const stru
 		    uint32_t vm_disable, struct cpreg_trial *ret, struct cpreg_error *err);
 void cpreg_trial_clear(struct cpreg_trial *t);
 
+/*
+ * The trial as the library's pipeline asks for it (cpreg_trial_fn, ctx a
+ * struct cpreg_trial_env): run it and merge it into the verdict, or say in
+ * the verdict why it could not run (then failed says it too).
+ */
+struct cpreg_trial_env {
+	const struct cpreg_kvm_ops *ops;  /* NULL: the kernel's */
+	const char *dev;                  /* NULL: /dev/kvm */
+	/* out */
+	bool ran;
+	int64_t ms;
+	char failed[600];                 /* why it could not run, or "" */
+};
+int cpreg_trial_judge(void *ctx, const struct cpreg_inventory *src, uint32_t vm_disable, struct cpreg_verdict *v);
+
 /* ---- replay backend ---- */
 
 struct cpreg_replay;
@@ -118,7 +133,5 @@ int cpreg_replay_refuse_only(struct cpreg_replay *r, const uint64_t *ids, size_t
 unsigned cpreg_replay_calls(const struct cpreg_replay *r);
 int cpreg_replay_open_fds(const struct cpreg_replay *r);
 
-/* Parse "pmu=off,sve=off,pauth=off" style lists into CPREG_FEAT_* bits. */
-int cpreg_parse_disable(const char *text, uint32_t *ret);
 
 #endif

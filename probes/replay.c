@@ -88,10 +88,7 @@ static void replay_close(void *ctx, int fd)
 
 static uint32_t recorded_features(struct cpreg_replay *r)
 {
-	int64_t v;
-
-	return cpreg_inventory_get_number(r->rec, CPREG_NUM_VCPU_FEATURES, &v) == 0 ? (uint32_t)v
-		: 1u << CPREG_FEAT_PSCI_0_2 | 1u << CPREG_FEAT_PMU_V3;
+	return cpreg_inventory_features(r->rec);
 }
 
 static int replay_ioctl(void *ctx, int fd, unsigned long request, void *arg)

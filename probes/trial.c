@@ -10,6 +10,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -31,7 +32,6 @@ int cpreg_trial_run(const struct cpreg_kvm_ops *ops, const char *dev, const stru
 	struct cpreg_scratch s;
 	struct cpreg_trial t = { 0 };
 	struct timespec t0, t1;
-	int64_t feat;
 	uint32_t had;
 	int r;
 
@@ -39,8 +39,7 @@ int cpreg_trial_run(const struct cpreg_kvm_ops *ops, const char *dev, const stru
 		return cpreg_err(err, -EINVAL, "trial", "no source inventory");
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	/* The source VM's vCPU: its recorded features, or what "-cpu host" had before they were recorded. */
-	had = cpreg_inventory_get_number(src, CPREG_NUM_VCPU_FEATURES, &feat) == 0 ? (uint32_t)feat
-		: 1u << CPREG_FEAT_PSCI_0_2 | 1u << CPREG_FEAT_PMU_V3;
+	had = cpreg_inventory_features(src);
 	/*
 	 * The destination QEMU runs the VM's command line, "-cpu host" plus its
 	 * options: its vCPU has this host's features less what the options
@@ -97,5 +96,32 @@ int cpreg_trial_run(const struct cpreg_kvm_ops *ops, const char *dev, const stru
 out:
 	free(t.regs);
 	cpreg_scratch_close(&s);
+	return r;
+}
+
+int cpreg_trial_judge(void *ctx, const struct cpreg_inventory *src, uint32_t vm_disable, struct cpreg_verdict *v)
+{
+	struct cpreg_trial_env *env = ctx;
+	struct cpreg_error err = { 0 };
+	struct cpreg_trial t = { 0 };
+	int r;
+
+	r = cpreg_trial_run(env->ops, env->dev, src, vm_disable, &t, &err);
+	if (r < 0) {
+		/* No KVM, a refused ioctl: the verdict says so and stays the static check's. */
+		snprintf(env->failed, sizeof(env->failed), "the trial could not run: %s: %s; the verdict is the static "
+			 "check alone", err.where[0] ? err.where : "trial", err.message[0] ? err.message : strerror(-r));
+		return cpreg_verdict_trial_failed(v, env->failed);
+	}
+	{
+		struct cpreg_trial_summary sum = { t.regs, t.n, t.missing, t.vls_err, t.duration_ms };
+
+		env->ran = true;
+		env->ms = t.duration_ms;
+		r = cpreg_verdict_apply_trial(v, &sum);
+		if (r < 0)
+			r = cpreg_verdict_trial_failed(v, "out of memory while merging the trial");
+	}
+	cpreg_trial_clear(&t);
 	return r;
 }

@@ -23,7 +23,7 @@ pids=()
 trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; sleep 0.2; rm -rf "$dir"' EXIT
 mkdir -p "$dir/state" "$dir/www/v1" "$dir/ng"
 
-"$B/daemon/cpregd" --socket "$dir/cpregd.sock" --state-dir "$dir/state" --no-qemu --max-connections 1024 \
+"$B/tests/cpregd" --socket "$dir/cpregd.sock" --state-dir "$dir/state" --no-qemu --max-connections 1024 \
 	--replay "$S/tests/data/migrate/n1-612-q11.json" 2>"$dir/cpregd.log" &
 cpid=$!; pids+=("$cpid")
 i=0; until curl -s -o "$dir/www/v1/inventory" -f --unix-socket "$dir/cpregd.sock" http://x/v1/inventory 2>/dev/null; do

@@ -12,10 +12,7 @@ PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done; rm -rf "$T"; }
 trap cleanup EXIT
 
-n=0; failed=0
-ok() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=$((failed + 1)); fi; }
-skip() { n=$((n + 1)); echo "ok $n # SKIP $1"; }
-diag() { echo "# $*"; }
+. "$top_srcdir/tests/tap.sh"
 wait_for() { # wait_for SECONDS CMD...
 	local end=$((SECONDS + $1)); shift
 	until "$@" 2>/dev/null; do [ $SECONDS -ge $end ] && return 1; sleep 0.05; done
@@ -23,7 +20,7 @@ wait_for() { # wait_for SECONDS CMD...
 start_daemon() { # start_daemon LOG ARGS...: on $SOCK, state in $T/state; sets PID
 	local log=$1; shift
 	mkdir -p "$T/state"
-	"$B/daemon/cpregd" --socket "$SOCK" --state-dir "$T/state" --no-qemu "$@" 2>"$log" &
+	"$B/tests/cpregd" --socket "$SOCK" --state-dir "$T/state" --no-qemu "$@" 2>"$log" &
 	PID=$!
 	PIDS+=("$PID")
 }

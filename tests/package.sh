@@ -13,9 +13,7 @@ set -u
 : "${top_srcdir:?}" "${top_builddir:?}"
 T=$(mktemp -d /tmp/cpregd-deb.XXXXXX)
 trap 'rm -rf "$T"' EXIT
-n=0; failed=0
-ok() { n=$((n + 1)); if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=$((failed + 1)); fi; }
-diag() { echo "# $*"; }
+. "$top_srcdir/tests/tap.sh"
 
 for tool in dpkg-buildpackage lintian dh; do
 	command -v "$tool" >/dev/null || { echo "1..0 # SKIP $tool is not installed (tests/install-deps.sh installs it)"; exit 0; }
@@ -90,5 +88,4 @@ if command -v systemd-analyze >/dev/null; then
 	score=$(sed -n 's/.*Overall exposure level for cpregd.service: \([0-9.]*\) \([A-Z]*\).*/\1 \2/p' "$T/sec")
 	ok "$([ $rc = 0 ] && [ -n "$score" ]; echo $?)" "systemd-analyze security --offline on the unit as shipped: $score"
 fi
-echo "1..$n"
-[ "$failed" = 0 ]
+done_testing

@@ -15,7 +15,7 @@ pid=
 trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$dir"' EXIT
 mkdir -p "$dir/fleet" "$dir/peers" "$dir/state"
 "$B/tests/bench" --write-fleet "$dir/fleet" || exit 1
-"$B/daemon/cpregd" --socket "$dir/s" --state-dir "$dir/state" --no-qemu \
+"$B/tests/cpregd" --socket "$dir/s" --state-dir "$dir/state" --no-qemu \
 	--replay "$S/tests/data/dumps/neoverse-n1_linux-6.12.json" --peers "$dir/peers" 2>"$dir/log" &
 pid=$!
 i=0; while [ ! -S "$dir/s" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done

@@ -148,7 +148,7 @@ wait "$C"
 hwm1=$(hwm_kb)
 diag "64 clients POSTing $(wc -c <"$T/big.json") bytes and never reading: peak RSS $((hwm0 / 1024)) -> $((hwm1 / 1024)) MiB; fresh health: $(cat "$T/fresh-noread")"
 diag "  $(tail -n 1 "$T/noread")"
-if ldd "$B/daemon/cpregd" 2>/dev/null | grep -q libasan; then
+if ldd "$B/tests/cpregd" 2>/dev/null | grep -q libasan; then
 	# ASan keeps freed memory in its quarantine (256 MiB): RSS says nothing about cpregd there.
 	skip "the memory ceiling under ASan (peak $((hwm1 / 1024)) MiB, its quarantine included)"
 else
@@ -198,7 +198,7 @@ kill "$C"; wait "$C"
 kill -TERM "$PID"; wait "$PID"
 if command -v prlimit >/dev/null; then
 	mkdir -p "$T/state"
-	prlimit --nofile=100:100 "$B/daemon/cpregd" --socket "$SOCK" --state-dir "$T/state" --no-qemu --replay "$REPLAY" \
+	prlimit --nofile=100:100 "$B/tests/cpregd" --socket "$SOCK" --state-dir "$T/state" --no-qemu --replay "$REPLAY" \
 		2>"$T/log4" &
 	PID=$!; PIDS+=("$PID")
 	wait_for 10 sh -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' --unix-socket '$SOCK' http://x/v1/health)\" = 200 ]"
@@ -222,7 +222,7 @@ fi
 # ---- state-directory faults ----
 # A symlink planted at the persisted inventory: not followed when read (the daemon probes afresh) nor when written.
 mkdir -p "$T/s1" && echo precious >"$T/precious" && ln -s "$T/precious" "$T/s1/inventory.json"
-"$B/daemon/cpregd" --socket "$SOCK" --state-dir "$T/s1" --no-qemu --replay "$REPLAY" 2>"$T/log5" &
+"$B/tests/cpregd" --socket "$SOCK" --state-dir "$T/s1" --no-qemu --replay "$REPLAY" 2>"$T/log5" &
 PID=$!; PIDS+=("$PID")
 wait_for 10 sh -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' --unix-socket '$SOCK' http://x/v1/health)\" = 200 ]"
 wait_for 5 test -f "$T/s1/inventory.json" -a ! -L "$T/s1/inventory.json"
@@ -231,7 +231,7 @@ ok $? "a symlink at state/inventory.json: its target is untouched, the symlink r
 kill -TERM "$PID"; wait "$PID"
 # A corrupt persisted inventory: ignored with a warning, the probe's inventory served.
 mkdir -p "$T/s2" && head -c 3000 "$REPLAY" >"$T/s2/inventory.json"
-"$B/daemon/cpregd" --socket "$SOCK" --state-dir "$T/s2" --no-qemu --replay "$REPLAY" 2>"$T/log6" &
+"$B/tests/cpregd" --socket "$SOCK" --state-dir "$T/s2" --no-qemu --replay "$REPLAY" 2>"$T/log6" &
 PID=$!; PIDS+=("$PID")
 wait_for 10 sh -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' --unix-socket '$SOCK' http://x/v1/health)\" = 200 ]"
 grep -q 'ignoring persisted inventory' "$T/log6" && jq -e .digest "$T/s2/inventory.json" >/dev/null
@@ -241,7 +241,7 @@ for i in $(seq 1 30); do kill -HUP "$PID"; sleep 0.01; done
 kill -9 "$PID"; wait "$PID" 2>/dev/null
 jq -e .digest "$T/s2/inventory.json" >/dev/null
 ok $? "kill -9 amid persists: state/inventory.json is a whole document"
-"$B/daemon/cpregd" --socket "$SOCK" --state-dir "$T/s2" --no-qemu --replay "$T/missing.json" 2>"$T/log7" &
+"$B/tests/cpregd" --socket "$SOCK" --state-dir "$T/s2" --no-qemu --replay "$T/missing.json" 2>"$T/log7" &
 PID=$!; PIDS+=("$PID")
 wait_for 10 sh -c "curl -s --unix-socket '$SOCK' http://x/v1/health | jq -e '.inventory_source == \"state-dir\"' >/dev/null"
 ok $? "  and a restart whose probe fails serves it from the state directory"
@@ -249,7 +249,7 @@ kill -TERM "$PID"; wait "$PID"
 # A full file system (root: a 64 KiB tmpfs): persists fail, health says so, serving goes on.
 if [ "$(id -u)" = 0 ]; then
 	mkdir -p "$T/full" && mount -t tmpfs -o size=64k tmpfs "$T/full" && head -c 60000 /dev/zero >"$T/full/filler"
-	"$B/daemon/cpregd" --socket "$SOCK" --state-dir "$T/full" --no-qemu --replay "$REPLAY" 2>"$T/log8" &
+	"$B/tests/cpregd" --socket "$SOCK" --state-dir "$T/full" --no-qemu --replay "$REPLAY" 2>"$T/log8" &
 	PID=$!; PIDS+=("$PID")
 	wait_for 10 sh -c "curl -s --unix-socket '$SOCK' http://x/v1/health | jq -e '.status == \"ok\" and (.warnings | length) == 1' >/dev/null"
 	r=$?
@@ -274,5 +274,4 @@ ok $? "after slow, non-reading and malformed clients: descriptors back to $fdsa 
 kill -TERM "$PID"; wait "$PID"
 ok $? "  and the daemon stops cleanly on SIGTERM"
 
-echo "1..$n"
-[ "$failed" = 0 ]
+done_testing

@@ -37,11 +37,11 @@ sort -o "$T/documented" "$T/documented"
 
 SOCK=$T/s
 mkdir -p "$T/peers" && cp "$D/neoverse-n1_linux-7.2.json" "$T/peers/"
-"$B/daemon/cpregd" --socket "$SOCK" --state-dir "$T/state" --no-qemu --replay "$D/neoverse-n1_linux-6.12.json" \
+"$B/tests/cpregd" --socket "$SOCK" --state-dir "$T/state" --no-qemu --replay "$D/neoverse-n1_linux-6.12.json" \
 	--peers "$T/peers" 2>"$T/log" &
 PIDS+=($!)
 # A second daemon whose probe fails: degraded health, no inventory to check against.
-"$B/daemon/cpregd" --socket "$T/bad" --state-dir "$T/state-bad" --no-qemu --replay "$T/missing.json" 2>"$T/log-bad" &
+"$B/tests/cpregd" --socket "$T/bad" --state-dir "$T/state-bad" --no-qemu --replay "$T/missing.json" 2>"$T/log-bad" &
 PIDS+=($!)
 for s in "$SOCK" "$T/bad"; do
 	i=0; while [ ! -S "$s" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
@@ -109,5 +109,4 @@ for p in $(sed -n '/^static const char \*const ep_names/,/};/p' "$top_srcdir/dae
 	grep -q " $p " "$T/documented" || { echo "# undocumented: $p"; missing=1; }
 done
 ok $missing "every path cpregd serves (daemon/cpregd.c ep_names) is documented, and was requested above"
-echo "1..$n"
-[ $failed = 0 ]
+done_testing

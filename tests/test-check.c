@@ -331,6 +331,45 @@ int main(void)
 		       cpreg_vm_options_parse("sve-max-vq=0", &back, &err) == -EINVAL &&
 		       cpreg_vm_options_parse("pmu=off,,sve=off", &back, &err) == -EINVAL,
 		       "  malformed versions, lengths and empty items are refused");
+		/* QEMU's bound (target/arm/cpu64.c: ARM_MAX_VQ 16, vector lengths up to 2048 bits). */
+		tap_ok(cpreg_vm_options_parse("sve-max-vq=16", &back, &err) == 0 && back.sve_max_vq == 16 &&
+		       cpreg_vm_options_parse("sve-max-vq=17", &back, &err) == -EINVAL && strstr(err.message, "1 to 16"),
+		       "  sve-max-vq takes QEMU's 1 to 16, no more: %s", err.message);
+		/* One table, every spelling: the query parameters cpregd reads say the same options. */
+		tap_ok(cpreg_vm_options_query(&vm, q, sizeof(q)) > 0 &&
+		       strcmp(q, "pmu=off&pauth=off&sve_max_vq=4&psci=1.1") == 0, "  as cpregd's query parameters: %s", q);
+		{
+			struct cpreg_vm_options fromq = { 0 };
+			char *save = NULL, *copy = strdup(q);
+			int bad = 0;
+
+			for (char *kv = strtok_r(copy, "&", &save); kv; kv = strtok_r(NULL, "&", &save)) {
+				char *eq = strchr(kv, '=');
+
+				*eq = '\0';
+				bad |= cpreg_vm_option_set(&fromq, cpreg_vm_option_by_key(kv), eq + 1, &err) < 0;
+			}
+			free(copy);
+			tap_ok(!bad && memcmp(&fromq, &vm, sizeof(vm)) == 0, "  which read back key by key give the same options");
+		}
+		{
+			uint32_t bits = 0;
+
+			tap_ok(cpreg_vm_options_parse_disable("pmu=off,pauth=off", &bits, &err) == 0 &&
+			       bits == (1u << CPREG_FEAT_PMU_V3 | 1u << CPREG_FEAT_PTRAUTH_ADDRESS | 1u << CPREG_FEAT_PTRAUTH_GENERIC),
+			       "  --disable pmu=off,pauth=off: the PMU and both pointer-auth features (QEMU's pauth turns both)");
+			tap_ok(cpreg_vm_options_parse_disable("mte=on", &bits, &err) == -EINVAL &&
+			       cpreg_vm_options_parse_disable("kvm-psci-version=1.1", &bits, &err) == -EINVAL,
+			       "  --disable refuses unknown options and options that are not vCPU features");
+		}
+		{
+			char *xml = NULL;
+
+			tap_ok(cpreg_vm_options_libvirt(&vm, NULL, &xml) == 0 && strstr(xml, "<pmu state='off'/>") &&
+			       strstr(xml, "host-arm-cpu.pauth=off") && strstr(xml, "host-arm-cpu.kvm-psci-version=1.1"),
+			       "  as libvirt domain XML: <pmu>, and pauth and the PSCI version through <qemu:commandline>");
+			free(xml);
+		}
 	}
 	{
 		/*

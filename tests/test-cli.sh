@@ -11,8 +11,7 @@ C=$top_builddir/daemon/cpregctl
 P=$top_srcdir/tests/data/probed
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-n=0; failed=0
-ok() { n=$((n + 1)); if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=$((failed + 1)); fi; }
+. "$top_srcdir/tests/tap.sh"
 
 "$C" check -p qemu-11.1 "$P/neoverse-n1_linux-6.12.json" "$P/neoverse-n1_linux-7.2.json" >"$T/out"; rc=$?
 [ $rc = 0 ] && grep -q 'compatible' "$T/out" && grep -q 'trial: offline check: no trial ran' "$T/out"
@@ -126,12 +125,12 @@ ok $? "a malformed PSCI version: exit 2"
 "$C" frobnicate 2>"$T/err"; rc=$?
 [ $rc = 2 ] && grep -q 'unknown command' "$T/err"
 ok $? "an unknown command: exit 2"
-"$C" probe --replay "$P/max_linux-7.2.json" >"$T/p.json" && "$top_builddir/tests/invinfo" "$T/p.json" | grep -q '^count=360$'
+"$top_builddir/tests/cpregctl" probe --replay "$P/max_linux-7.2.json" >"$T/p.json" && "$top_builddir/tests/invinfo" "$T/p.json" | grep -q '^count=360$'
 ok $? "probe --replay: the whole probe path on a recorded host, 360 registers"
 
 if command -v qemu-system-aarch64 >/dev/null; then
 	want=$(qemu-system-aarch64 --version | sed -n '1s/.*version \([^ ]*\).*/\1/p')
-	"$C" probe --replay "$P/neoverse-n1_linux-6.12.json" --qemu qemu-system-aarch64 >"$T/q.json"
+	"$top_builddir/tests/cpregctl" probe --replay "$P/neoverse-n1_linux-6.12.json" --qemu qemu-system-aarch64 >"$T/q.json"
 	grep -q "\"qemu_version\": \"$want\"" "$T/q.json"
 	ok $? "probe --qemu records the installed QEMU's version ($want)"
 else
@@ -183,5 +182,12 @@ ok $? "bash completion: after a command, inventory files"
 cmds=$("$C" --help | sed -n '/^Commands:/,/^$/p' | awk '/^  [a-z]/ { print $1 }' | sort | paste -sd' ')
 [ -n "$cmds" ] && [ "$(comp cpregctl '' | sort | paste -sd' ')" = "$cmds" ]
 ok $? "bash completion: cpregctl <TAB> offers every command --help lists ($cmds)"
-echo "1..$n"
-[ $failed = 0 ]
+# The installed programs ship no test double (tests/README): the replay backend is linked into
+# tests/cpregd and tests/cpregctl only.
+! strings "$top_builddir/daemon/cpregd" "$top_builddir/daemon/cpregctl" | grep -qi replay
+ok $? "the installed cpregd and cpregctl carry no replay backend (no \"replay\" in their strings)"
+"$top_builddir/daemon/cpregctl" probe --replay "$P/max_linux-7.2.json" >/dev/null 2>"$T/err"; rc=$?
+"$top_builddir/daemon/cpregd" --replay "$P/max_linux-7.2.json" --socket "$T/no.sock" >/dev/null 2>>"$T/err"; rc2=$?
+[ $rc = 2 ] && [ $rc2 = 2 ] && grep -q "unrecognized option '--replay'" "$T/err"
+ok $? "  and refuse --replay as an unknown option (exit 2)"
+done_testing

@@ -143,22 +143,22 @@ fi
 grep -qi '^HTTP/1.1 400 Bad Request' "$T/headers" && grep -qi '^API-Version: 1' "$T/headers" &&
 	grep -qi '^Content-Type: application/json; charset=utf-8' "$T/headers"
 ok $? "  reason phrase Bad Request, API-Version and a JSON content type with its charset"
-CPREGD_SOCKET=$SOCK "$B/daemon/cpregctl" --json check "$D/neoverse-n1_linux-7.2.json" >"$T/out"; rc=$?
+CPREGD_SOCKET=$SOCK "$B/tests/cpregctl" --json check "$D/neoverse-n1_linux-7.2.json" >"$T/out"; rc=$?
 [ $rc = 1 ] && jq -e '.result == "incompatible"' "$T/out" >/dev/null
 ok $? "cpregctl check SOURCE (local daemon): exit 1 when incompatible"
-"$B/daemon/cpregctl" -s "$SOCK" check "$D/neoverse-n1_linux-6.12.json" >/dev/null
+"$B/tests/cpregctl" -s "$SOCK" check "$D/neoverse-n1_linux-6.12.json" >/dev/null
 ok $? "cpregctl check SOURCE: exit 0 when compatible"
 printf '{"schema": "cpreg-policy/1", "name": "site", "base": "qemu-11.1", "tolerances": []}\n' >"$T/pol.json"
-"$B/daemon/cpregctl" -s "$SOCK" -p "$T/pol.json" check "$D/neoverse-n1_linux-6.12.json" >/dev/null 2>"$T/err"; rc=$?
+"$B/tests/cpregctl" -s "$SOCK" -p "$T/pol.json" check "$D/neoverse-n1_linux-6.12.json" >/dev/null 2>"$T/err"; rc=$?
 [ $rc = 2 ] && grep -q 'own policies only' "$T/err" && grep -q 'DESTINATION.json' "$T/err"
 ok $? "cpregctl -p FILE check SOURCE against the daemon: exit 2, it says the daemon takes policy names and how to check offline"
-"$B/daemon/cpregctl" -s "$SOCK" -p qemu-11.1 check "$D/neoverse-n1_linux-6.12.json" >/dev/null
+"$B/tests/cpregctl" -s "$SOCK" -p qemu-11.1 check "$D/neoverse-n1_linux-6.12.json" >/dev/null
 ok $? "  while -p qemu-11.1 goes to the daemon (exit 0)"
-"$B/daemon/cpregctl" -s "$SOCK" inventory >"$T/inv.json" && cmp -s "$T/inv.json" <(curl -s --unix-socket "$SOCK" http://x/v1/inventory)
+"$B/tests/cpregctl" -s "$SOCK" inventory >"$T/inv.json" && cmp -s "$T/inv.json" <(curl -s --unix-socket "$SOCK" http://x/v1/inventory)
 ok $? "cpregctl inventory prints the daemon's inventory"
-"$B/daemon/cpregctl" -s "$SOCK" health | jq -e '.status == "ok"' >/dev/null
+"$B/tests/cpregctl" -s "$SOCK" health | jq -e '.status == "ok"' >/dev/null
 ok $? "cpregctl health"
-"$B/daemon/cpregctl" -s "$T/nope.sock" health 2>"$T/err"; rc=$?
+"$B/tests/cpregctl" -s "$T/nope.sock" health 2>"$T/err"; rc=$?
 [ $rc = 2 ] && grep -q 'is cpregd running' "$T/err"
 ok $? "cpregctl against no daemon: exit 2 and a hint"
 
@@ -236,7 +236,7 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
 	[ "${body##*$'\n'}" = 403 ] && echo "$body" | grep -q 'uid 65534'
 
 	ok $? "POST /v1/refresh by another user (uid 65534): 403"
-	setpriv --reuid=65534 --regid=65534 --clear-groups "$B/daemon/cpregctl" -s "$SOCK" refresh >"$T/out" 2>"$T/err"; rc=$?
+	setpriv --reuid=65534 --regid=65534 --clear-groups "$B/tests/cpregctl" -s "$SOCK" refresh >"$T/out" 2>"$T/err"; rc=$?
 	[ "$rc" = 2 ] && [ ! -s "$T/out" ] && grep -q 'POST /v1/refresh: HTTP 403' "$T/err" && grep -q '"refresh is allowed to root and to the daemon.s own user, not uid 65534"' "$T/err"
 	ok $? "  cpregctl refresh by that user: exit 2, the refusal on stderr"
 	chmod 0660 "$SOCK"; chmod 0700 "$T"
@@ -253,7 +253,7 @@ ok $? "  then READY=1 again"
 http GET /v1/health >/dev/null; jq -e '.probes_ok == 3' "$T/body" >/dev/null
 ok $? "  and the host was probed again"
 # cpregctl refresh waits for the probe it started: the health it prints already counts it.
-"$B/daemon/cpregctl" -s "$SOCK" refresh >"$T/out"; rc=$?
+"$B/tests/cpregctl" -s "$SOCK" refresh >"$T/out"; rc=$?
 [ "$rc" = 0 ] && jq -e '.status == "ok" and .probes_ok == 4 and .probes_failed == 0 and .digest == "'"$DIGEST"'"' "$T/out" >/dev/null
 ok $? "cpregctl refresh: exit 0, the health after the new probe (probes_ok 4)"
 
@@ -271,7 +271,7 @@ code=$(http GET /v1/health)
 ok $? "  GET /v1/health: 503 while degraded"
 http GET /metrics >/dev/null; grep -q '^cpregd_probe_success 0$' "$T/body" && grep -q '^cpregd_probes_total{result="failure"} 1$' "$T/body"
 ok $? "  metrics show the failure"
-"$B/daemon/cpregctl" -s "$SOCK" refresh >"$T/out"; rc=$?
+"$B/tests/cpregctl" -s "$SOCK" refresh >"$T/out"; rc=$?
 [ "$rc" = 1 ] && jq -e '.status == "degraded" and .probes_failed == 2 and (.reason | test("replay.json"))' "$T/out" >/dev/null
 ok $? "  cpregctl refresh while the probe fails: exit 1, the health names the failure"
 code=$(http POST '/v1/check?trial=0' --data-binary @"$D/neoverse-n1_linux-6.12.json")
@@ -306,7 +306,7 @@ code=$(http GET /v1/health)
 ok $? "  and health says it is degraded, where the data is from and how old it is"
 
 # A live socket is not taken over; a stale one is replaced.
-"$B/daemon/cpregd" --socket "$SOCK" --state-dir "$T/state" --no-qemu --replay "$REPLAY" 2>"$T/log3"; rc=$?
+"$B/tests/cpregd" --socket "$SOCK" --state-dir "$T/state" --no-qemu --replay "$REPLAY" 2>"$T/log3"; rc=$?
 [ $rc != 0 ] && grep -q 'in use' "$T/log3"
 ok $? "a second daemon refuses a live socket"
 kill -9 "$PID"; wait "$PID" 2>/dev/null
@@ -372,7 +372,7 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
 else
 	RO_RUN=()
 fi
-"${RO_RUN[@]}" "$B/daemon/cpregd" --socket "$T/ro.sock" --state-dir "$T/ro-state" --no-qemu --replay "$REPLAY" 2>"$T/log9" &
+"${RO_RUN[@]}" "$B/tests/cpregd" --socket "$T/ro.sock" --state-dir "$T/ro-state" --no-qemu --replay "$REPLAY" 2>"$T/log9" &
 PID=$!; PIDS+=("$PID")
 wait_for 10 test -S "$T/ro.sock"
 ro() { curl -s -m 20 --unix-socket "$T/ro.sock" "$@"; }
@@ -394,7 +394,7 @@ kill -TERM "$PID"; wait "$PID"
 
 # Socket activation.
 if command -v systemd-socket-activate >/dev/null; then
-	systemd-socket-activate -l "$T/act.sock" "$B/daemon/cpregd" --state-dir "$T/state" --no-qemu --replay "$REPLAY" 2>"$T/log7" &
+	systemd-socket-activate -l "$T/act.sock" "$B/tests/cpregd" --state-dir "$T/state" --no-qemu --replay "$REPLAY" 2>"$T/log7" &
 	SA=$!; PIDS+=("$SA")
 	wait_for 5 test -S "$T/act.sock"
 	code=$(curl -s -m 20 --unix-socket "$T/act.sock" -o "$T/body" -w '%{http_code}' http://x/v1/health)
@@ -429,5 +429,4 @@ else
 	skip "systemd-sysusers not installed"
 fi
 
-echo "1..$n"
-[ $failed = 0 ]
+done_testing

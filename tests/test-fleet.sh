@@ -11,8 +11,7 @@ CTL=$top_builddir/daemon/cpregctl
 P=$top_srcdir/tests/data/probed
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-n=0; failed=0
-ok() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=$((failed + 1)); fi; }
+. "$top_srcdir/tests/tap.sh"
 t() { "$@" >/dev/null 2>&1; echo $?; }
 
 # --- pools ---
@@ -114,5 +113,4 @@ for cmd in "pools $P" "profile $P" "plan --before $P/neoverse-n1_linux-6.12.json
 	ok "$([ $rc = 2 ] && grep -q 'cannot write the answer' "$tmp/err"; echo $?)" \
 		"${cmd%% *} --json to a full disk: exit 2, said ($(head -c 100 "$tmp/err"))"
 done
-echo "1..$n"
-[ $failed = 0 ]
+done_testing

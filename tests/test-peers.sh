@@ -11,7 +11,7 @@
 # parser, the Kubernetes label grammar).
 TEST_NAME=peers
 . "$top_srcdir/tests/lib-daemon.sh"
-CTL=$B/daemon/cpregctl
+CTL=$B/tests/cpregctl
 M=$top_srcdir/tests/data/migrate
 t() { "$@" >/dev/null 2>&1; echo $?; }
 
@@ -25,7 +25,7 @@ peers() { curl -s -m 20 --unix-socket "$SOCK" http://cpregd/v1/peers; }
 settled() { peers | jq -e '.pending == 0' >/dev/null; }
 start_daemon() { # start_daemon LOG ARGS...
 	local log=$1; shift
-	"$B/daemon/cpregd" --socket "$SOCK" --state-dir "$T/state" --no-qemu --replay "$DST" --peers "$PEERS" \
+	"$B/tests/cpregd" --socket "$SOCK" --state-dir "$T/state" --no-qemu --replay "$DST" --peers "$PEERS" \
 		--nfd-file "$OUT/cpregd.features" --nova-provider-file "$OUT/cpregd.yaml" --textfile "$OUT/cpregd.prom" \
 		"$@" 2>"$log" &
 	PID=$!
@@ -221,7 +221,7 @@ ok "$(grep -c 'ERROR: AddressSanitizer\|runtime error' "$T"/log* | awk -F: '{s +
 
 # ---- configuration errors ----
 rm -rf "$T/nodir"
-"$B/daemon/cpregd" --socket "$SOCK" --state-dir "$T/state" --no-qemu --replay "$DST" --peers "$T/nodir" 2>"$T/log3" &
+"$B/tests/cpregd" --socket "$SOCK" --state-dir "$T/state" --no-qemu --replay "$DST" --peers "$T/nodir" 2>"$T/log3" &
 PID=$!; PIDS+=("$PID")
 wait_for 20 test -S "$SOCK"
 peers | jq -e '.directory_error | test("nodir")' >/dev/null
@@ -230,17 +230,16 @@ mkdir "$T/nodir" && cp "$M/n1-72-q11.json" "$T/nodir/"
 wait_for 8 bash -c "curl -s --unix-socket '$SOCK' http://cpregd/v1/peers | jq -e '.directory_error == null and .files == 1' >/dev/null"
 ok $? "  and is watched once it appears"
 stop_daemon
-"$B/daemon/cpregd" --socket "$SOCK" --no-qemu --nfd-prefix 'Bad_Prefix' 2>"$T/log4"
+"$B/tests/cpregd" --socket "$SOCK" --no-qemu --nfd-prefix 'Bad_Prefix' 2>"$T/log4"
 ok "$([ $? = 2 ] && grep -q 'nfd-prefix' "$T/log4"; echo $?)" "--nfd-prefix that is not a DNS subdomain: exit 2 naming the option"
-"$B/daemon/cpregd" --socket "$SOCK" --no-qemu --peer-vm-options 'pmu=maybe' 2>"$T/log5"
+"$B/tests/cpregd" --socket "$SOCK" --no-qemu --peer-vm-options 'pmu=maybe' 2>"$T/log5"
 ok "$([ $? = 2 ] && grep -q 'pmu' "$T/log5"; echo $?)" "--peer-vm-options with a bad value: exit 2 naming it"
 code=$(curl -s -o /dev/null -w '%{http_code}' --unix-socket "$SOCK" http://cpregd/v1/peers 2>/dev/null)
-"$B/daemon/cpregd" --socket "$SOCK" --state-dir "$T/state" --no-qemu --replay "$DST" 2>"$T/log6" &
+"$B/tests/cpregd" --socket "$SOCK" --state-dir "$T/state" --no-qemu --replay "$DST" 2>"$T/log6" &
 PID=$!; PIDS+=("$PID")
 wait_for 20 test -S "$SOCK"
 ok "$([ "$(http http://cpregd/v1/peers)" = 404 ] && jq -e '.error.message | test("peers")' "$T/body" >/dev/null; echo $?)" \
 	"without --peers, GET /v1/peers is 404 saying how to configure it"
 stop_daemon
 
-echo "1..$n"
-[ "$failed" = 0 ]
+done_testing

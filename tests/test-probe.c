@@ -14,51 +14,23 @@
 #include "probe.h"
 #include "tap.h"
 
-static bool same_registers(const struct cpreg_inventory *a, const struct cpreg_inventory *b)
-{
-	if (cpreg_inventory_count(a) != cpreg_inventory_count(b))
-		return false;
-	for (size_t i = 0; i < cpreg_inventory_count(a); i++) {
-		const struct cpreg_reg *x = cpreg_inventory_at(a, i), *y = cpreg_inventory_at(b, i);
-
-		if (x->id != y->id || x->state != y->state || x->value != y->value)
-			return false;
-	}
-	return true;
-}
-
 int main(void)
 {
 	char **names = fixture_names();
 
-	/* Every recorded host probes back to what was recorded. */
+	/*
+	 * The probe's own bookkeeping on every recorded host: it finishes and
+	 * closes every descriptor it opened.  (What it reads is checked against
+	 * real KVM in tests/vm/vm-probe.sh, not against the replay's own data.)
+	 */
 	for (char **n = names; *n; n++) {
 		struct cpreg_inventory *rec = fixture(*n), *inv = NULL;
 		struct cpreg_replay *rp = cpreg_replay_new(rec);
 		struct cpreg_probe_opts o = { .ops = cpreg_replay_ops(rp) };
 		struct cpreg_error err = { 0 };
-		char d1[CPREG_DIGEST_LEN], d2[CPREG_DIGEST_LEN];
-		int64_t f1 = -1, f2 = -2;
-		const uint64_t *m1, *m2;
 
-		tap_ok(cpreg_probe(&o, &inv, &err) == 0, "%s: probe on replay (%s %s)", *n, err.where, err.message);
-		if (!inv) {
-			cpreg_replay_free(rp);
-			cpreg_inventory_unref(rec);
-			continue;
-		}
-		tap_ok(same_registers(rec, inv), "%s: every register and value as recorded", *n);
-		cpreg_inventory_digest(rec, d1, sizeof(d1));
-		cpreg_inventory_digest(inv, d2, sizeof(d2));
-		tap_eq_str(d2, d1, "%s: same digest", *n);
-		cpreg_inventory_get_number(rec, CPREG_NUM_VCPU_FEATURES, &f1);
-		cpreg_inventory_get_number(inv, CPREG_NUM_VCPU_FEATURES, &f2);
-		tap_ok(f1 == f2, "%s: the vCPU was built with the recorded features (as QEMU -cpu host)", *n);
-		m1 = cpreg_inventory_writable_masks(rec);
-		m2 = cpreg_inventory_writable_masks(inv);
-		tap_ok((!m1 && !m2) || (m1 && m2 && memcmp(m1, m2, CPREG_WRITABLE_MASKS * 8) == 0),
-		       "%s: writable masks as recorded (%s)", *n, m1 ? "present" : "none: kernel before 6.7");
-		tap_ok(cpreg_replay_open_fds(rp) == 0, "%s: no fd left open", *n);
+		tap_ok(cpreg_probe(&o, &inv, &err) == 0 && cpreg_replay_open_fds(rp) == 0,
+		       "%s: the probe ends and leaves no fd open (%s %s)", *n, err.where, err.message);
 		cpreg_inventory_unref(inv);
 		cpreg_replay_free(rp);
 		cpreg_inventory_unref(rec);
@@ -141,15 +113,6 @@ int main(void)
 		cpreg_replay_free(rp);
 		cpreg_inventory_unref(rec);
 	}
-	{
-		uint32_t bits = 0;
-
-		tap_ok(cpreg_parse_disable("pmu=off,pauth=off", &bits) == 0 &&
-		       bits == (1u << CPREG_FEAT_PMU_V3 | 1u << CPREG_FEAT_PTRAUTH_ADDRESS | 1u << CPREG_FEAT_PTRAUTH_GENERIC),
-		       "pmu=off,pauth=off parse");
-		tap_ok(cpreg_parse_disable("mte=on", &bits) == -EINVAL, "unknown vCPU option refused");
-	}
-
 	/* The real kernel: on this machine there is no arm64 KVM, and the error says why. */
 	{
 		struct cpreg_probe_opts o = { .dev = "/nonexistent/kvm" };

@@ -12,8 +12,7 @@ S=$top_srcdir/docs/schemas
 V=$top_srcdir/tests/validate-json.py
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-n=0; failed=0
-ok() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=$((failed + 1)); fi; }
+. "$top_srcdir/tests/tap.sh"
 if ! /usr/bin/python3 -c 'import jsonschema' 2>/dev/null; then
 	echo "1..0 # SKIP python3-jsonschema is not installed (tests/install-deps.sh installs it)"
 	exit 0
@@ -56,9 +55,9 @@ ok $? "cpregctl matrix --json: valid against cpreg-matrix-1.schema.json; 4 files
 /usr/bin/python3 "$V" "$S/cpreg-inventory-1.schema.json" "$top_srcdir"/tests/data/*/*.json >"$tmp/err" 2>&1
 ok $? "cpreg-inventory/1: all $(ls "$top_srcdir"/tests/data/*/*.json | wc -l) inventories in tests/data ($(head -c 300 "$tmp/err"))"
 # Health, as a running daemon answers it: ok, and degraded (its probe fails).
-"$top_builddir/daemon/cpregd" --socket "$tmp/s" --state-dir "$tmp/st" --no-qemu --replay "$P/neoverse-n1_linux-6.12.json" 2>/dev/null &
+"$top_builddir/tests/cpregd" --socket "$tmp/s" --state-dir "$tmp/st" --no-qemu --replay "$P/neoverse-n1_linux-6.12.json" 2>/dev/null &
 d1=$!
-"$top_builddir/daemon/cpregd" --socket "$tmp/s2" --state-dir "$tmp/st2" --no-qemu --replay "$tmp/missing.json" 2>/dev/null &
+"$top_builddir/tests/cpregd" --socket "$tmp/s2" --state-dir "$tmp/st2" --no-qemu --replay "$tmp/missing.json" 2>/dev/null &
 d2=$!
 for s in "$tmp/s" "$tmp/s2"; do k=0; while [ ! -S "$s" ] && [ $k -lt 100 ]; do sleep 0.1; k=$((k + 1)); done; done
 curl -s --unix-socket "$tmp/s" http://x/v1/health >"$tmp/h-ok.json"
@@ -84,5 +83,4 @@ jq '.findings[0].outcome = "maybe" | .source.digest = "sha1:0"' "$tmp/v1.json" >
 r=$?
 ok "$([ $r = 1 ] && grep -q 'findings/0/outcome' "$tmp/err" && grep -q 'source/digest' "$tmp/err"; echo $?)" \
 	"a verdict with a bad outcome and digest is refused, the paths named"
-echo "1..$n"
-[ $failed = 0 ]
+done_testing

@@ -50,8 +50,19 @@ int main(void)
 	tap_ok(t.missing == 0 && cpreg_replay_open_fds(rp) == 0, "  no missing feature, nothing left open");
 	cpreg_trial_clear(&t);
 
-	/* 7.2 -> 6.12: PSCI 1.3 is refused, VENDOR_HYP_BMAP_2 is unknown here. */
-	tap_ok(cpreg_trial_run(ops, NULL, n1_72, 0, &t, &err) == 0, "trial of a 7.2 source on a 6.12 host runs");
+	/*
+	 * 7.2 -> 6.12, with the 6.12 host's kernel replaying what the real one
+	 * refused when real QEMU 11.1 loaded a 7.2 VM there: PSCI_VERSION only
+	 * (tests/vm/migrate-expected.txt, n1-72-q11 n1-612-q11).  So the merge
+	 * and the static rules are held against the real kernel, not against
+	 * the replay's own kernel model.
+	 */
+	uint64_t real_refused[] = { CPREG_PSCI_VERSION };
+	struct cpreg_replay *real = cpreg_replay_new(n1_612);
+	const struct cpreg_kvm_ops *real_ops = cpreg_replay_ops(real);
+
+	cpreg_replay_refuse_only(real, real_refused, 1);
+	tap_ok(cpreg_trial_run(real_ops, NULL, n1_72, 0, &t, &err) == 0, "trial of a 7.2 source on a 6.12 host runs");
 	x = find(&t, CPREG_PSCI_VERSION);
 	tap_ok(x && x->outcome == CPREG_TRIAL_REJECTED && x->err == EINVAL && x->has_local && x->local == 0x10001,
 	       "  PSCI_VERSION 0x10003 rejected with EINVAL; this host's value 0x10001 recorded");
@@ -71,7 +82,7 @@ int main(void)
 		       "  PSCI_VERSION fails, by the trial");
 		tap_ok(cpreg_verdict_find(v, UINT64_C(0x6030000000160003), CPREG_FIND_ONLY_IN_SOURCE)->outcome ==
 		       CPREG_OUT_TOLERATED, "  VENDOR_HYP_BMAP_2 stays tolerated: the index merge decides ids on one end");
-		tap_ok(cpreg_verdict_contradictions(v) == 0, "  the static rules agree with the trial");
+		tap_ok(cpreg_verdict_contradictions(v) == 0, "  the static rules agree with the real kernel's refusals");
 		tap_ok(cpreg_verdict_to_json(v, &json) == 0 && strstr(json, "\"trial\": {\"ran\": true"),
 		       "  the verdict's JSON carries the trial");
 		tap_ok(cpreg_verdict_apply_trial(v, &sum) == -EINVAL, "  a second trial cannot be merged");
@@ -88,7 +99,9 @@ int main(void)
 			       "kvm-psci-version=1.1 parses to 0x10001");
 			cpreg_inventory_apply_vm_options(pinned, &o);
 			cpreg_check(pinned, n1_612, p, &v);
-			cpreg_trial_run(ops, NULL, pinned, 0, &t2, &err);
+			/* Real QEMU loaded it with nothing refused (migrate-expected.txt, kvm-psci-version=1.1). */
+			cpreg_replay_refuse_only(real, NULL, 0);
+			cpreg_trial_run(real_ops, NULL, pinned, 0, &t2, &err);
 			sum = (struct cpreg_trial_summary){ t2.regs, t2.n, t2.missing, t2.vls_err, t2.duration_ms };
 			cpreg_verdict_apply_trial(v, &sum);
 			tap_ok(cpreg_verdict_result(v) == CPREG_COMPATIBLE,
@@ -222,6 +235,7 @@ int main(void)
 		cpreg_verdict_unref(v);
 	}
 	cpreg_replay_free(rp);
+	cpreg_replay_free(real);
 	cpreg_inventory_unref(n1_612);
 	cpreg_inventory_unref(n1_72);
 	cpreg_inventory_unref(a64fx);

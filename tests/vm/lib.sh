@@ -4,15 +4,7 @@
 : "${top_srcdir:?run through make check-vm}"
 : "${top_builddir:?run through make check-vm}"
 VM_CACHE=${CPREG_VM_CACHE:-$top_builddir/vmcache}
-tap_n=0
-tap_fail=0
-ok() { # ok COND-EXIT-STATUS DESCRIPTION
-	tap_n=$((tap_n + 1))
-	if [ "$1" -eq 0 ]; then echo "ok $tap_n - $2"; else echo "not ok $tap_n - $2"; tap_fail=$((tap_fail + 1)); fi
-}
-skip() { tap_n=$((tap_n + 1)); echo "ok $tap_n # SKIP $1"; }
-diag() { echo "# $*"; }
-done_testing() { echo "1..$tap_n"; [ "$tap_fail" -eq 0 ]; }
+. "$top_srcdir/tests/tap.sh"
 
 # Fetch and cross-build once per build tree; several test scripts may run
 # at once (make -j), so serialise on a lock.

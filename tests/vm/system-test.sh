@@ -10,9 +10,8 @@ set -u
 P=/payload
 OUT=$P/out/tap
 exec 3>"$OUT"
-n=0
-ok() { n=$((n + 1)); if [ "$1" -eq 0 ]; then echo "ok $n - $2" >&3; else echo "not ok $n - $2" >&3; fi; }
-diag() { echo "# $*" >&3; }
+TAP_FD=3
+. "$P/tap.sh"
 SOCK=/run/cpregd/cpregd.sock
 get() { curl -s -m 120 --unix-socket "$SOCK" "$@"; }
 code() { curl -s -m 120 -o /dev/null -w '%{http_code}' --unix-socket "$SOCK" "$@"; }
@@ -107,4 +106,4 @@ c=$(code http://cpregd/v1/inventory -H "If-None-Match: \"$digest\"")
 ok "$([ "$c" = 304 ]; echo $?)" "  reinstalled: socket activation again, and the kept state is served (304 for the same digest)"
 dpkg -P cpregd >"$P/out/dpkg-purge.log" 2>&1
 ok "$([ $? = 0 ] && [ ! -e /var/lib/cpregd ]; echo $?)" "dpkg -P cpregd: purge removes /var/lib/cpregd"
-echo "1..$n" >&3
+done_testing

@@ -161,8 +161,8 @@ compare() {
 	[ $sok = 0 ] && eval "agree_set_$which=\$((agree_set_$which + 1))"
 	if [ "$res" = "$rres" ] && [ $sok = 0 ]; then r=0; else r=1; fi
 	[ $r = 0 ] && t="" || t="$todo"
-	echo "$([ $r = 0 ] || echo "not ")ok $((tap_n + 1)) - $name: $who (trial $(jq -r '.trial.ran // false' "$v")) says $res, real QEMU $rres; refused: cpregd $(names "$set" "$v"), KVM $(names "$rset" "$v")$t"
-	tap_n=$((tap_n + 1)); [ $r = 0 ] || [ -n "$t" ] || tap_fail=$((tap_fail + 1))
+	echo "$([ $r = 0 ] || echo "not ")ok $((n + 1)) - $name: $who (trial $(jq -r '.trial.ran // false' "$v")) says $res, real QEMU $rres; refused: cpregd $(names "$set" "$v"), KVM $(names "$rset" "$v")$t"
+	n=$((n + 1)); [ $r = 0 ] || [ -n "$t" ] || failed=$((failed + 1))
 	[ "$which" = trial ] && [ "$rres" = incompatible ] && [ "$rset" = - ] &&
 		diag "  QEMU stopped before writing; cpregd: $(index_fails "$v")"
 	return 0

@@ -48,6 +48,7 @@ pl=$OUT/payload
 mkdir -p "$pl/debs" "$pl/out"
 cp "$OUT"/src/cpregd_*_arm64.deb "$OUT"/src/libcpreg0_*_arm64.deb "$pl/debs/"
 cp "$top_srcdir/tests/vm/system-test.sh" "$pl/run.sh"
+cp "$top_srcdir/tests/tap.sh" "$pl/tap.sh"
 for rel in trixie sid; do
 	copy_qemu "$VM_CACHE/qemu-$rel/root" "$pl/qemu-$rel"
 done

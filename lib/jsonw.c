@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* cpregctl's streaming JSON writer: see jsonw.h. */
+/* The project's JSON writer: see jsonw.h. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +11,7 @@ static void flush(struct jw *w, size_t above)
 {
 	if (w->b.failed && !w->err)
 		w->err = -ENOMEM;
-	if (w->b.n <= above || w->err)
+	if (w->b.n <= above || w->err || !w->out)
 		return;
 	errno = 0;
 	if (fwrite(w->b.p, 1, w->b.n, w->out) != w->b.n)
@@ -118,4 +118,34 @@ int jw_finish(struct jw *w)
 	free(w->b.p);
 	w->b = (struct cpreg_buf){ 0 };
 	return w->err;
+}
+
+int jw_finish_text(struct jw *w, char **ret)
+{
+	cpreg_buf_lit(&w->b, "\n");
+	return cpreg_buf_finish(&w->b, ret);
+}
+
+void jw_raw(struct jw *w, const char *key, const char *json)
+{
+	lead(w, key);
+	cpreg_buf_str(&w->b, json);
+}
+
+void jw_uint(struct jw *w, const char *key, uint64_t v)
+{
+	lead(w, key);
+	cpreg_buf_u64(&w->b, v);
+}
+
+void jw_hex(struct jw *w, const char *key, uint64_t v)
+{
+	unsigned digits = 1;
+
+	while (digits < 16 && v >> (4 * digits))
+		digits++;
+	lead(w, key);
+	cpreg_buf_lit(&w->b, "\"0x");
+	cpreg_buf_hex(&w->b, v, digits);
+	cpreg_buf_lit(&w->b, "\"");
 }
