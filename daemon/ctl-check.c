@@ -10,8 +10,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <json.h>
-
 #include "cpregctl.h"
 
 /* Load SOURCE and DESTINATION and check (offline) with the VM's options, which the check applies once. */
@@ -60,84 +58,93 @@ out:
 	return ret;
 }
 
+/* The next register of a or b in id order: x and y the two sides (NULL where absent); false at the end. */
+static bool next_pair(const struct cpreg_inventory *a, const struct cpreg_inventory *b, size_t *i, size_t *j,
+		      const struct cpreg_reg **x, const struct cpreg_reg **y)
+{
+	*x = *i < cpreg_inventory_count(a) ? cpreg_inventory_at(a, *i) : NULL;
+	*y = *j < cpreg_inventory_count(b) ? cpreg_inventory_at(b, *j) : NULL;
+	if (*x && (!*y || (*x)->id < (*y)->id)) {
+		*y = NULL;
+		(*i)++;
+	} else if (*y && (!*x || (*y)->id < (*x)->id)) {
+		*x = NULL;
+		(*j)++;
+	} else if (*x && *y) {
+		(*i)++;
+		(*j)++;
+	} else {
+		return false;
+	}
+	return true;
+}
+
+/* One differing register: a row (fields under ID registers), or an element of cpreg-diff-1's array. */
+static void diff_out(struct jw *w, const struct cpreg_reg *x, const struct cpreg_reg *y)
+{
+	uint64_t id = x ? x->id : y->id;
+	char name[64], va[40], vb[40], hex[24];
+
+	cpreg_id_name(id, name, sizeof(name));
+	value_text(x, va, sizeof(va));
+	value_text(y, vb, sizeof(vb));
+	if (!w) {
+		printf("%-28s %-22s %-22s\n", name, va, vb);
+		if (x && y && x->state == CPREG_VALUE && y->state == CPREG_VALUE && cpreg_id_is_id_register(id))
+			print_fields(id, x->value, y->value, "    ");
+		return;
+	}
+	jw_object(w, NULL);
+	snprintf(hex, sizeof(hex), "0x%016" PRIx64, id);
+	jw_string(w, "id", hex);
+	jw_string(w, "name", name);
+	jw_string(w, "a", x ? va : NULL);
+	jw_string(w, "b", y ? vb : NULL);
+	jw_end_object(w);
+}
+
 /* Side by side, by register name: the migrated registers (all with --all), counters aside. */
 int cmd_diff(int argc, char **argv)
 {
 	struct cpreg_inventory *a = NULL, *b = NULL;
-	size_t i = 0, j = 0, na, nb, ndiff = 0;
-	json_object *doc = NULL, *diffs = NULL;
+	const struct cpreg_reg *x, *y;
+	size_t i = 0, j = 0, ndiff = 0;
+	struct jw w = jw_stdout();
 	int ret = EXIT_ERR;
 
 	if (argc != 2)
 		return fail("usage: cpregctl diff A.json B.json");
 	if (load(argv[0], &a) != 0 || load(argv[1], &b) != 0)
 		goto out;
-	na = cpreg_inventory_count(a);
-	nb = cpreg_inventory_count(b);
 	if (arg.json) {
-		/* cpreg-diff-1 (docs/schemas): built with json-c, which escapes the file names. */
-		doc = json_object_new_object();
-		diffs = json_object_new_array();
-		json_object_object_add(doc, "a", json_object_new_string(argv[0]));
-		json_object_object_add(doc, "b", json_object_new_string(argv[1]));
+		/* cpreg-diff-1 (docs/schemas); the file names go through the one escaper. */
+		jw_object(&w, NULL);
+		jw_string(&w, "a", argv[0]);
+		jw_string(&w, "b", argv[1]);
+		jw_array(&w, "differences");
 	} else {
 		printf("%-28s %-22s %-22s\n", "REGISTER", host_label(a, argv[0]), host_label(b, argv[1]));
 	}
-	while (i < na || j < nb) {
-		const struct cpreg_reg *x = i < na ? cpreg_inventory_at(a, i) : NULL;
-		const struct cpreg_reg *y = j < nb ? cpreg_inventory_at(b, j) : NULL;
-		char name[64], va[40], vb[40];
-		uint64_t id;
+	while (next_pair(a, b, &i, &j, &x, &y)) {
+		uint64_t id = x ? x->id : y->id;
 
-		if (x && (!y || x->id < y->id)) {
-			y = NULL;
-			i++;
-		} else if (y && (!x || y->id < x->id)) {
-			x = NULL;
-			j++;
-		} else if (x && y) {
-			i++;
-			j++;
-		} else {
-			break;
-		}
-		id = x ? x->id : y ? y->id : 0;
 		if (!arg.all && (!cpreg_id_migrates(id) || cpreg_id_is_counter(id)))
 			continue;
 		if (x && y && x->state == y->state && x->value == y->value)
 			continue;
 		ndiff++;
-		cpreg_id_name(id, name, sizeof(name));
-		value_text(x, va, sizeof(va));
-		value_text(y, vb, sizeof(vb));
-		if (arg.json) {
-			json_object *o = json_object_new_object();
-			char hex[24];
-
-			snprintf(hex, sizeof(hex), "0x%016" PRIx64, id);
-			json_object_object_add(o, "id", json_object_new_string(hex));
-			json_object_object_add(o, "name", json_object_new_string(name));
-			json_object_object_add(o, "a", x ? json_object_new_string(va) : NULL);
-			json_object_object_add(o, "b", y ? json_object_new_string(vb) : NULL);
-			json_object_array_add(diffs, o);
-		} else {
-			printf("%-28s %-22s %-22s\n", name, va, vb);
-			if (x && y && x->state == CPREG_VALUE && y->state == CPREG_VALUE && cpreg_id_is_id_register(id))
-				print_fields(id, x->value, y->value, "    ");
-		}
+		diff_out(arg.json ? &w : NULL, x, y);
 	}
+	ret = ndiff ? EXIT_NO : EXIT_OK;
 	if (arg.json) {
-		json_object_object_add(doc, "differences", diffs);
-		json_object_object_add(doc, "count", json_object_new_int64((int64_t)ndiff));
-		puts(json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
-		json_object_put(doc);
-		doc = NULL;
+		jw_end_array(&w);
+		jw_int(&w, "count", (int64_t)ndiff);
+		jw_end_object(&w);
+		ret = jw_done(&w, ret);
 	} else {
 		printf("%zu difference%s\n", ndiff, ndiff == 1 ? "" : "s");
 	}
-	ret = ndiff ? EXIT_NO : EXIT_OK;
 out:
-	json_object_put(doc);
 	cpreg_inventory_unref(a);
 	cpreg_inventory_unref(b);
 	return ret;

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "peers.h"
+#include "jsonw.h"
 #include "publish.h"
 #include "worker.h"
 
@@ -71,7 +72,15 @@ struct peer_source {
 	char error[1024];               /* the judgement itself failed */
 	char policy[32];
 	time_t judged_at;
-	json_object *findings;
+	/* the deciding findings of the last judgement (at most PEER_FINDINGS_MAX) */
+	struct peer_finding {
+		uint64_t id;
+		char name[48];
+		enum cpreg_finding_kind kind;
+		enum cpreg_outcome outcome;
+		char *message;
+	} findings[PEER_FINDINGS_MAX];
+	size_t n_findings;
 };
 
 static struct {
@@ -117,12 +126,19 @@ static void file_free(struct peer_file *f)
 	free(f);
 }
 
+static void findings_clear(struct peer_source *s)
+{
+	for (size_t i = 0; i < s->n_findings; i++)
+		free(s->findings[i].message);
+	s->n_findings = 0;
+}
+
 static void source_free(struct peer_source *s)
 {
 	if (!s)
 		return;
 	cpreg_inventory_unref(s->inv);
-	json_object_put(s->findings);
+	findings_clear(s);
 	free(s);
 }
 
@@ -442,31 +458,44 @@ struct peer_judge {
 	unsigned gen;
 };
 
-static json_object *deciding_findings(const struct cpreg_verdict *v)
+/* The findings that decided a verdict, kept with the source for /v1/peers. */
+static void keep_deciding(struct peer_source *s, const struct cpreg_verdict *v)
 {
-	json_object *a = json_object_new_array();
 	enum cpreg_outcome want = cpreg_verdict_result(v) == CPREG_INCOMPATIBLE ? CPREG_OUT_FAIL : CPREG_OUT_UNKNOWN;
-	size_t shown = 0;
 
-	for (size_t i = 0; i < cpreg_verdict_count(v) && shown < PEER_FINDINGS_MAX; i++) {
+	for (size_t i = 0; i < cpreg_verdict_count(v) && s->n_findings < PEER_FINDINGS_MAX; i++) {
 		const struct cpreg_finding *f;
-		json_object *o;
-		char id[24];
+		struct peer_finding *k;
 
 		if (cpreg_verdict_outcome_at(v, i) != want)
 			continue;
 		f = cpreg_verdict_at(v, i);     /* only the deciding ones are worded */
-		o = json_object_new_object();
-		snprintf(id, sizeof(id), "0x%016" PRIx64, f->id);
-		json_object_object_add(o, "id", f->id ? json_object_new_string(id) : NULL);
-		json_object_object_add(o, "name", f->name[0] ? json_object_new_string(f->name) : NULL);
-		json_object_object_add(o, "kind", json_object_new_string(cpreg_finding_kind_name(f->kind)));
-		json_object_object_add(o, "outcome", json_object_new_string(cpreg_outcome_name(f->outcome)));
-		json_object_object_add(o, "message", json_object_new_string(f->message));
-		json_object_array_add(a, o);
-		shown++;
+		k = &s->findings[s->n_findings++];
+		k->id = f->id;
+		snprintf(k->name, sizeof(k->name), "%s", f->name);
+		k->kind = f->kind;
+		k->outcome = f->outcome;
+		k->message = strdup(f->message ? f->message : "");
 	}
-	return a;
+}
+
+static void findings_json(struct jw *w, const struct peer_source *s)
+{
+	jw_array(w, "findings");
+	for (size_t i = 0; i < s->n_findings; i++) {
+		const struct peer_finding *f = &s->findings[i];
+		char id[24];
+
+		snprintf(id, sizeof(id), "0x%016" PRIx64, f->id);
+		jw_object(w, NULL);
+		jw_string(w, "id", f->id ? id : NULL);
+		jw_string(w, "name", f->name[0] ? f->name : NULL);
+		jw_string(w, "kind", cpreg_finding_kind_name(f->kind));
+		jw_string(w, "outcome", cpreg_outcome_name(f->outcome));
+		jw_string(w, "message", f->message);
+		jw_end_object(w);
+	}
+	jw_end_array(w);
 }
 
 static void judged(struct worker_job *j)
@@ -485,8 +514,7 @@ static void judged(struct worker_job *j)
 	s->judged_gen = pj->gen;
 	s->state = pj->gen == P.gen ? SRC_JUDGED : SRC_PENDING;
 	s->has_result = pj->jd.r >= 0;
-	json_object_put(s->findings);
-	s->findings = NULL;
+	findings_clear(s);
 	s->error[0] = '\0';
 	if (pj->jd.r < 0) {
 		snprintf(s->error, sizeof(s->error), "%.256s: %.700s", pj->jd.err.where, pj->jd.err.message);
@@ -496,7 +524,7 @@ static void judged(struct worker_job *j)
 		s->trial_ms = pj->jd.trial_ms;
 		snprintf(s->trial_failed, sizeof(s->trial_failed), "%s", pj->jd.trial_failed);
 		snprintf(s->policy, sizeof(s->policy), "%s", cpreg_verdict_policy(pj->jd.verdict) ?: "");
-		s->findings = deciding_findings(pj->jd.verdict);
+		keep_deciding(s, pj->jd.verdict);
 		if (P.env.judged)
 			P.env.judged(s->digest, s->trial_ran, s->trial_ms, s->result);
 	}
@@ -609,75 +637,86 @@ void peers_foreach_accepted(void (*cb)(const char *short_digest, void *arg), voi
 	free(v);
 }
 
-static void add_hosts(json_object *s, const char *digest, bool self)
+/* The hosts whose files carry this digest, and those files. */
+static void hosts_json(struct jw *w, const char *digest, bool self)
 {
-	json_object *hosts = json_object_new_array(), *files = json_object_new_array();
-
+	jw_array(w, "hosts");
 	if (self)
-		json_object_array_add(hosts, json_object_new_string("(this host)"));
+		jw_string(w, NULL, "(this host)");
 	for (size_t k = 0; k < P.n_files; k++)
-		if (strcmp(P.files[k]->digest, digest) == 0) {
-			json_object_array_add(hosts, json_object_new_string(P.files[k]->host));
-			json_object_array_add(files, json_object_new_string(P.files[k]->name));
-		}
-	json_object_object_add(s, "hosts", hosts);
-	json_object_object_add(s, "files", files);
+		if (strcmp(P.files[k]->digest, digest) == 0)
+			jw_string(w, NULL, P.files[k]->host);
+	jw_end_array(w);
+	jw_array(w, "files");
+	for (size_t k = 0; k < P.n_files; k++)
+		if (strcmp(P.files[k]->digest, digest) == 0)
+			jw_string(w, NULL, P.files[k]->name);
+	jw_end_array(w);
 }
 
-json_object *peers_json(void)
+static void source_json(struct jw *w, const struct peer_source *s)
 {
-	json_object *o = json_object_new_object(), *a = json_object_new_array(), *errs = json_object_new_array();
-	char q[128];
+	bool current = s->has_result && s->judged_gen == P.gen;
+	char when[32];
 
-	json_object_object_add(o, "schema", json_object_new_string("cpreg-peers/1"));
-	json_object_object_add(o, "directory", json_object_new_string(P.env.dir ? P.env.dir : ""));
-	json_object_object_add(o, "directory_error", P.dir_error[0] ? json_object_new_string(P.dir_error) : NULL);
+	jw_object(w, NULL);
+	jw_string(w, "digest", s->digest);
+	jw_string(w, "short_digest", s->short_digest);
+	jw_bool(w, "self", s->self);
+	hosts_json(w, s->digest, s->self);
+	jw_string(w, "state", s->state == SRC_RUNNING ? "running" : current ? "judged" : "pending");
+	jw_bool(w, "accepted", accepted(s));
+	jw_string(w, "result", s->has_result ? cpreg_result_name(s->result) : NULL);
+	jw_string(w, "error", s->error[0] ? s->error : NULL);
+	jw_string(w, "policy", s->policy[0] ? s->policy : NULL);
+	if (s->judged_at)
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&s->judged_at));
+	jw_string(w, "judged_at", s->judged_at ? when : NULL);
+	jw_object(w, "trial");
+	jw_bool(w, "ran", s->trial_ran);
+	if (s->trial_ran)
+		jw_int(w, "duration_ms", s->trial_ms);
+	else
+		jw_null(w, "duration_ms");
+	jw_string(w, "error", s->trial_failed[0] ? s->trial_failed : NULL);
+	jw_end_object(w);
+	findings_json(w, s);
+	jw_end_object(w);
+}
+
+char *peers_json(void)
+{
+	struct jw w = { .first = true };
+	char q[128], *text = NULL;
+
 	cpreg_vm_options_qemu(&P.env.vm, q, sizeof(q));
-	json_object_object_add(o, "vm_options", json_object_new_string(q));
-	json_object_object_add(o, "trial", json_object_new_boolean(P.env.trial));
-	json_object_object_add(o, "files", json_object_new_int64((int64_t)P.n_files));
-	json_object_object_add(o, "pending", json_object_new_int64(peers_pending()));
-	for (size_t i = 0; i < P.n_src; i++) {
-		const struct peer_source *s = P.src[i];
-		json_object *e = json_object_new_object(), *t;
-		bool current = s->has_result && s->judged_gen == P.gen;
-		char when[32];
-
-		json_object_object_add(e, "digest", json_object_new_string(s->digest));
-		json_object_object_add(e, "short_digest", json_object_new_string(s->short_digest));
-		json_object_object_add(e, "self", json_object_new_boolean(s->self));
-		add_hosts(e, s->digest, s->self);
-		json_object_object_add(e, "state", json_object_new_string(
-			s->state == SRC_RUNNING ? "running" : current ? "judged" : "pending"));
-		json_object_object_add(e, "accepted", json_object_new_boolean(accepted(s)));
-		json_object_object_add(e, "result", s->has_result ? json_object_new_string(cpreg_result_name(s->result)) : NULL);
-		json_object_object_add(e, "error", s->error[0] ? json_object_new_string(s->error) : NULL);
-		json_object_object_add(e, "policy", s->policy[0] ? json_object_new_string(s->policy) : NULL);
-		if (s->judged_at) {
-			strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&s->judged_at));
-			json_object_object_add(e, "judged_at", json_object_new_string(when));
-		} else {
-			json_object_object_add(e, "judged_at", NULL);
-		}
-		t = json_object_new_object();
-		json_object_object_add(t, "ran", json_object_new_boolean(s->trial_ran));
-		json_object_object_add(t, "duration_ms", s->trial_ran ? json_object_new_int64(s->trial_ms) : NULL);
-		json_object_object_add(t, "error", s->trial_failed[0] ? json_object_new_string(s->trial_failed) : NULL);
-		json_object_object_add(e, "trial", t);
-		json_object_object_add(e, "findings", s->findings ? json_object_get(s->findings) : json_object_new_array());
-		json_object_array_add(a, e);
-	}
-	json_object_object_add(o, "sources", a);
+	jw_object(&w, NULL);
+	jw_string(&w, "schema", "cpreg-peers/1");
+	jw_string(&w, "directory", P.env.dir ? P.env.dir : "");
+	jw_string(&w, "directory_error", P.dir_error[0] ? P.dir_error : NULL);
+	jw_string(&w, "vm_options", q);
+	jw_bool(&w, "trial", P.env.trial);
+	jw_int(&w, "files", (int64_t)P.n_files);
+	jw_int(&w, "pending", peers_pending());
+	jw_array(&w, "sources");
+	for (size_t i = 0; i < P.n_src; i++)
+		source_json(&w, P.src[i]);
+	jw_end_array(&w);
+	jw_array(&w, "errors");
 	for (size_t k = 0; k < P.n_files; k++)
 		if (P.files[k]->error) {
-			json_object *e = json_object_new_object();
-
-			json_object_object_add(e, "file", json_object_new_string(P.files[k]->name));
-			json_object_object_add(e, "reason", json_object_new_string(P.files[k]->error));
-			json_object_array_add(errs, e);
+			jw_object(&w, NULL);
+			jw_string(&w, "file", P.files[k]->name);
+			jw_string(&w, "reason", P.files[k]->error);
+			jw_end_object(&w);
 		}
-	json_object_object_add(o, "errors", errs);
-	return o;
+	jw_end_array(&w);
+	jw_end_object(&w);
+	if (jw_finish_text(&w, &text) < 0) {
+		free(text);
+		return NULL;
+	}
+	return text;
 }
 
 void peers_metrics(struct evbuffer *b)

@@ -12,7 +12,6 @@
 
 #include <event2/buffer.h>
 #include <event2/event.h>
-#include <json.h>
 
 #include "cpreg.h"
 
@@ -38,7 +37,8 @@ int peers_start(struct event_base *base, const struct peers_env *env);
 bool peers_enabled(void);
 /* This host re-probed: every source is judged again. */
 void peers_host_changed(void);
-json_object *peers_json(void);
+/* The cpreg-peers/1 document (/v1/peers); free() it, NULL when out of memory. */
+char *peers_json(void);
 void peers_metrics(struct evbuffer *b);
 /*
  * The short digests this host accepts VMs from.  A short digest two known

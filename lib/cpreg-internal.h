@@ -185,6 +185,13 @@ int cpreg_check_vm_options(const struct cpreg_inventory *src, const struct cpreg
 int cpreg_judge_prepared(const struct cpreg_judge_args *a, const struct cpreg_inventory *s,
 			 const struct cpreg_inventory *d, struct cpreg_verdict **ret);
 
+/*
+ * Before any host is added: group hosts by digest and this policy (a
+ * static string, a destination forced to it) instead of each one's own
+ * QEMU's, as cpregctl matrix -p POLICY pools them.
+ */
+int cpreg_fleet_group_by_policy(struct cpreg_fleet *f, const char *policy);
+
 /* The longest finding message written or read (the verdict reader refuses longer ones). */
 #define CPREG_MESSAGE_MAX 383
 

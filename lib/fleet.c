@@ -26,6 +26,7 @@ struct cpreg_fleet {
 	size_t **pools;                /* each a sorted list of group indices */
 	size_t *pool_len;
 	size_t n_pools;
+	const char *grouping_policy;   /* groups by this policy's name instead of each host's own, or NULL */
 };
 
 int cpreg_fleet_new(struct cpreg_fleet **ret)
@@ -92,7 +93,7 @@ int cpreg_fleet_add(struct cpreg_fleet *f, const char *name, struct cpreg_invent
 	if (!f || !name || !inv)
 		return -EINVAL;
 	cpreg_inventory_digest(inv, digest, sizeof(digest));
-	pol = own_policy(inv);
+	pol = f->grouping_policy ? f->grouping_policy : own_policy(inv);
 	for (size_t i = 0; i < f->n; i++)
 		if (strcmp(f->g[i].digest, digest) == 0 && strcmp(f->g[i].policy, pol) == 0)
 			g = &f->g[i];
@@ -121,6 +122,14 @@ int cpreg_fleet_add(struct cpreg_fleet *f, const char *name, struct cpreg_invent
 	}
 	g->members = m;
 	g->members[g->n_members++] = copy;
+	return 0;
+}
+
+int cpreg_fleet_group_by_policy(struct cpreg_fleet *f, const char *policy)
+{
+	if (!f || f->n)
+		return -EINVAL;
+	f->grouping_policy = policy;
 	return 0;
 }
 

@@ -12,7 +12,37 @@
 # option (PSCI pinned, PMU off, SVE off with a vector-length bound, pointer
 # auth off); matrix, pools, profile and plan over the fleets.  Exit codes are
 # recorded with the output.
+#
+# matrix-snapshot.sh --compare OLD NEW: the files that differ in bytes, and
+# of those the ones whose JSON parses to another value (or whose text or
+# exit code differs): the second list must be empty.
 set -u
+if [ "${1:-}" = --compare ]; then
+	exec python3 - "$2" "$3" <<'PY'
+import json, os, sys
+old, new = sys.argv[1:3]
+names = sorted(set(os.listdir(old)) | set(os.listdir(new)))
+bytes_differ = values_differ = 0
+for n in names:
+    try:
+        a, b = open(os.path.join(old, n)).read(), open(os.path.join(new, n)).read()
+    except OSError:
+        print("only on one side:", n); values_differ += 1; continue
+    if a == b:
+        continue
+    bytes_differ += 1
+    (ja, ea), (jb, eb) = a.rsplit("exit ", 1), b.rsplit("exit ", 1)
+    try:
+        same = ea == eb and json.loads(ja) == json.loads(jb)
+    except ValueError:
+        same = False
+    if not same:
+        values_differ += 1
+        print("differs:", n)
+print(f"{len(names)} files, {bytes_differ} differ in bytes, {values_differ} in value")
+sys.exit(1 if values_differ else 0)
+PY
+fi
 ctl=$1
 out=$2
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -38,6 +68,7 @@ for a in $files; do
 		run "explainj-$pa-$pb" --json explain "$a" "$b"
 		run "checkt-$pa-$pb" --no-trial check "$a" "$b"
 		run "diff-$pa-$pb" diff "$a" "$b"
+		run "diffj-$pa-$pb" --json diff "$a" "$b"
 		run "check-psci-$pa-$pb" --json --no-trial --psci-version 1.1 check "$a" "$b"
 		run "check-off-$pa-$pb" --json --no-trial --disable pmu=off,sve=off,pauth=off check "$a" "$b"
 		run "check-vq-$pa-$pb" --json --no-trial --sve-max-vq 2 check "$a" "$b"

@@ -105,8 +105,8 @@ done <"$T/documented"
 # Every documented response was requested (the loop above walks the
 # description itself); and no endpoint the daemon serves is undocumented.
 missing=0
-for p in $(sed -n '/^static const char \*const ep_names/,/};/p' "$top_srcdir/daemon/cpregd.c" | grep -o '"/[^"]*"' | tr -d '"'); do
+for p in $(sed -n '/^const char \*const ep_names/,/};/p' "$top_srcdir/daemon/api.c" | grep -o '"/[^"]*"' | tr -d '"'); do
 	grep -q " $p " "$T/documented" || { echo "# undocumented: $p"; missing=1; }
 done
-ok $missing "every path cpregd serves (daemon/cpregd.c ep_names) is documented, and was requested above"
+ok $missing "every path cpregd serves (daemon/api.c ep_names) is documented, and was requested above"
 done_testing
