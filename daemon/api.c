@@ -358,50 +358,34 @@ static int check_query(struct http_request *req, const struct http_query *q, str
 	return 0;
 }
 
-static void h_check(struct http_request *req)
+/* The policy the query names (?policy=), the site's, or NULL (auto); -1 when answered with an error. */
+static int check_policy(struct http_request *req, const char *name, struct cpreg_policy **ret)
 {
-	struct evbuffer *in = http_request_body(req);
-	size_t len = in ? evbuffer_get_length(in) : 0;
-	struct cpreg_policy *pol = NULL;
-	struct http_query q;
-	const char *why = NULL;
-	const char *policy_name = NULL, *query = http_request_query(req);
-	struct cpreg_vm_options vmo = { 0 };
-	struct check_job *cj;
-	struct judge *jd;
-	bool want_trial = true;
+	*ret = NULL;
+	if (!name)
+		*ret = S.site_policy ? cpreg_policy_ref(S.site_policy) : NULL;
+	else if (strcmp(name, "auto") == 0)
+		return 0;
+	else if (strcmp(name, "site") == 0 && S.site_policy)
+		*ret = cpreg_policy_ref(S.site_policy);
+	else if (cpreg_policy_new_builtin(name, ret) < 0) {
+		reply_error(req, EP_CHECK, 400, "policy: unknown \"%s\" (qemu-legacy, qemu-11.1, auto%s)", name,
+			    S.site_policy ? ", site" : "");
+		return -1;
+	}
+	return 0;
+}
 
-	if (http_query_parse(query, &q, &why) < 0) {
-		reply_error(req, EP_CHECK, 400, "malformed query string: %s", why);
-		return;
-	}
-	if (check_query(req, &q, &vmo, &want_trial) < 0) {
-		http_query_clear(&q);
-		return;
-	}
-	policy_name = http_query_get(&q, "policy");
-	if (policy_name && strcmp(policy_name, "auto") != 0) {
-		if (strcmp(policy_name, "site") == 0 && S.site_policy)
-			pol = cpreg_policy_ref(S.site_policy);
-		else if (cpreg_policy_new_builtin(policy_name, &pol) < 0) {
-			reply_error(req, EP_CHECK, 400, "policy: unknown \"%s\" (qemu-legacy, qemu-11.1, auto%s)", policy_name,
-				    S.site_policy ? ", site" : "");
-			http_query_clear(&q);
-			return;
-		}
-	} else if (!policy_name && S.site_policy) {
-		pol = cpreg_policy_ref(S.site_policy);
-	}
-	http_query_clear(&q);
+/* Whether a check of len bytes may start now; -1 when answered with why not. */
+static int check_admit(struct http_request *req, size_t len)
+{
 	if (!S.inv) {
-		cpreg_policy_unref(pol);
 		reply_error(req, EP_CHECK, 503, "no local inventory to check against: %s", S.reason[0] ? S.reason : "not probed yet");
-		return;
+		return -1;
 	}
 	if (len == 0) {
-		cpreg_policy_unref(pol);
 		reply_error(req, EP_CHECK, 400, "empty body: POST the source host's cpreg-inventory/1 document");
-		return;
+		return -1;
 	}
 	/*
 	 * Verdicts waiting for clients that do not read them are memory: above
@@ -409,11 +393,10 @@ static void h_check(struct http_request *req)
 	 * body; the write timeout drops the clients that never read).
 	 */
 	if (http_server_stats(S.http)->output_bytes > 8 * (size_t)opt.max_body) {
-		cpreg_policy_unref(pol);
 		http_request_add_header(req, "Retry-After", "1");
 		reply_error(req, EP_CHECK, 503, "busy: %zu bytes of answers wait for their clients to read them; retry",
 			    http_server_stats(S.http)->output_bytes);
-		return;
+		return -1;
 	}
 	/*
 	 * A check in flight costs memory in proportion to its body (the parsed
@@ -423,28 +406,28 @@ static void h_check(struct http_request *req)
 	 * sixty ordinary ones fit).  One check is always let in.
 	 */
 	if (S.check_bytes && S.check_bytes + len > 2 * (size_t)opt.max_body) {
-		cpreg_policy_unref(pol);
 		http_request_add_header(req, "Retry-After", "1");
 		reply_error(req, EP_CHECK, 503, "busy: checks of %zu bytes of sources are in progress; retry",
 			    S.check_bytes);
-		return;
+		return -1;
 	}
-	/* The parse, the check and the trial run on a worker; the loop keeps answering. */
-	cj = calloc(1, sizeof(*cj));
-	jd = cj ? &cj->jd : NULL;
+	return 0;
+}
+
+/* The check's job: the body, this host's inventory and how fresh it is, the policy and the VM. */
+static struct check_job *check_job_new(struct http_request *req, struct evbuffer *in, size_t len)
+{
+	struct check_job *cj = calloc(1, sizeof(*cj));
+	struct judge *jd = cj ? &cj->jd : NULL;
+
 	if (!cj || !(jd->text = malloc(len + 1))) {
 		free(cj);
-		cpreg_policy_unref(pol);
-		reply_error(req, EP_CHECK, 500, "out of memory");
-		return;
+		return NULL;
 	}
 	evbuffer_copyout(in, jd->text, len);
 	jd->text[len] = '\0';
 	jd->len = len;
 	jd->dst = cpreg_inventory_ref(S.inv);
-	jd->policy = pol;
-	jd->vm = vmo;
-	jd->trial = want_trial;
 	jd->dev = opt.dev;
 	jd->want_json = true;
 	/* The verdict says how fresh this host's inventory was: a restart's persisted one, a failed re-probe. */
@@ -457,13 +440,50 @@ static void h_check(struct http_request *req)
 	jd->job.done = check_done;
 	cj->req = req;
 	cj->uid = http_request_uid(req);
-	S.check_bytes += len;
-	if (judge_is_quick(jd)) {
-		judge_run(&jd->job);
-		check_done(&jd->job);
+	return cj;
+}
+
+static void h_check(struct http_request *req)
+{
+	struct evbuffer *in = http_request_body(req);
+	size_t len = in ? evbuffer_get_length(in) : 0;
+	struct cpreg_policy *pol = NULL;
+	struct http_query q;
+	const char *why = NULL;
+	struct cpreg_vm_options vmo = { 0 };
+	struct check_job *cj;
+	bool want_trial = true;
+	int r;
+
+	if (http_query_parse(http_request_query(req), &q, &why) < 0) {
+		reply_error(req, EP_CHECK, 400, "malformed query string: %s", why);
 		return;
 	}
-	worker_submit(&jd->job);
+	r = check_query(req, &q, &vmo, &want_trial);
+	if (r == 0)
+		r = check_policy(req, http_query_get(&q, "policy"), &pol);
+	http_query_clear(&q);
+	if (r < 0 || check_admit(req, len) < 0) {
+		cpreg_policy_unref(pol);
+		return;
+	}
+	/* The parse, the check and the trial run on a worker; the loop keeps answering. */
+	cj = check_job_new(req, in, len);
+	if (!cj) {
+		cpreg_policy_unref(pol);
+		reply_error(req, EP_CHECK, 500, "out of memory");
+		return;
+	}
+	cj->jd.policy = pol;
+	cj->jd.vm = vmo;
+	cj->jd.trial = want_trial;
+	S.check_bytes += len;
+	if (judge_is_quick(&cj->jd)) {
+		judge_run(&cj->jd.job);
+		check_done(&cj->jd.job);
+		return;
+	}
+	worker_submit(&cj->jd.job);
 }
 
 static void h_metrics(struct http_request *req)

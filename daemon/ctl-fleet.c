@@ -26,87 +26,92 @@ static int name_cmp(const void *a, const void *b)
  * that cannot be read is named with its JSON path and the command gives
  * no partial answer.
  */
+static void free_names(char **names, size_t n)
+{
+	for (size_t k = 0; k < n; k++)
+		free(names[k]);
+	free(names);
+}
+
+/* The *.json files of directory dir, sorted, into *ret (n of them); EXIT_ERR when none or on error. */
+static int dir_files(const char *dir, char ***ret, size_t *ret_n)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char **names = NULL, **nn;
+	size_t n = 0;
+
+	if (!d)
+		return fail("%s: %s", dir, strerror(errno));
+	while ((e = readdir(d))) {
+		size_t l = strlen(e->d_name);
+
+		if (l < 6 || strcmp(e->d_name + l - 5, ".json") != 0 || e->d_name[0] == '.')
+			continue;
+		nn = realloc(names, (n + 1) * sizeof(*nn));
+		if (!nn || asprintf(&nn[n], "%s/%s", dir, e->d_name) < 0) {
+			closedir(d);
+			free_names(nn ? nn : names, n);
+			return fail("out of memory");
+		}
+		names = nn;
+		n++;
+	}
+	closedir(d);
+	if (n == 0) {
+		free(names);
+		return fail("%s: a directory with no *.json inventories in it", dir);
+	}
+	qsort(names, n, sizeof(*names), name_cmp);
+	*ret = names;
+	*ret_n = n;
+	return 0;
+}
+
+/* One argument's files: a directory's *.json, or the file itself. */
+static int arg_files(const char *path, char ***ret, size_t *ret_n)
+{
+	struct stat st;
+
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		return dir_files(path, ret, ret_n);
+	*ret = malloc(sizeof(**ret));
+	if (!*ret || !((*ret)[0] = strdup(path))) {
+		free(*ret);
+		return fail("out of memory");
+	}
+	*ret_n = 1;
+	return 0;
+}
+
 static int load_fleet(int argc, char **argv, struct cpreg_fleet **ret)
 {
 	struct cpreg_fleet *f = NULL;
-	int r = EXIT_ERR;
+	int r = 0;
 
 	if (cpreg_fleet_new(&f) < 0)
 		return fail("out of memory");
-	for (int i = 0; i < argc; i++) {
-		struct stat st;
+	for (int i = 0; i < argc && r == 0; i++) {
 		char **names = NULL;
 		size_t n = 0;
 
-		if (stat(argv[i], &st) == 0 && S_ISDIR(st.st_mode)) {
-			DIR *d = opendir(argv[i]);
-			struct dirent *e;
-
-			if (!d) {
-				fail("%s: %s", argv[i], strerror(errno));
-				goto out;
-			}
-			while ((e = readdir(d))) {
-				size_t l = strlen(e->d_name);
-				char **nn;
-
-				if (l < 6 || strcmp(e->d_name + l - 5, ".json") != 0 || e->d_name[0] == '.')
-					continue;
-				nn = realloc(names, (n + 1) * sizeof(*nn));
-				if (!nn || asprintf(&nn[n], "%s/%s", argv[i], e->d_name) < 0) {
-					names = nn ? nn : names;
-					closedir(d);
-					for (size_t k = 0; k < n; k++)
-						free(names[k]);
-					free(names);
-					fail("out of memory");
-					goto out;
-				}
-				names = nn;
-				n++;
-			}
-			closedir(d);
-			if (n == 0) {
-				free(names);
-				fail("%s: a directory with no *.json inventories in it", argv[i]);
-				goto out;
-			}
-			qsort(names, n, sizeof(*names), name_cmp);
-		} else {
-			names = malloc(sizeof(*names));
-			if (!names || !(names[0] = strdup(argv[i]))) {
-				free(names);
-				fail("out of memory");
-				goto out;
-			}
-			n = 1;
-		}
-		for (size_t k = 0; k < n; k++) {
+		r = arg_files(argv[i], &names, &n);
+		for (size_t k = 0; k < n && r == 0; k++) {
 			struct cpreg_inventory *inv = NULL;
-			int bad = load(names[k], &inv) != 0 || cpreg_fleet_add(f, names[k], inv) < 0;
 
+			r = load(names[k], &inv) != 0 || cpreg_fleet_add(f, names[k], inv) < 0 ? EXIT_ERR : 0;
 			cpreg_inventory_unref(inv);
-			if (bad) {
-				for (size_t q = 0; q < n; q++)
-					free(names[q]);
-				free(names);
-				goto out;
-			}
 		}
-		for (size_t k = 0; k < n; k++)
-			free(names[k]);
-		free(names);
+		free_names(names, n);
 	}
-	if (cpreg_fleet_group_count(f) == 0) {
-		fail("no inventories given");
-		goto out;
+	if (r == 0 && cpreg_fleet_group_count(f) == 0)
+		r = fail("no inventories given");
+	if (r != 0) {
+		cpreg_fleet_unref(f);
+		return EXIT_ERR;
 	}
 	*ret = f;
-	f = NULL;
-	r = 0;
-out:
-	cpreg_fleet_unref(f);
-	return r;
+	return 0;
 }
 
 /* A group in a line: "neoverse-n1 6.12.117+deb13-cloud-arm64, QEMU 11.1.3 (qemu-11.1), 2 hosts". */
@@ -361,6 +366,52 @@ int cmd_pools(int argc, char **argv)
 	return r;
 }
 
+/* The SVE vector lengths every host offers, into vls; false when some host lists none. */
+static bool common_vls(const struct cpreg_fleet *f, uint64_t vls[8])
+{
+	bool have = true;
+
+	memset(vls, 0xff, 8 * sizeof(*vls));
+	for (size_t i = 0; i < cpreg_fleet_group_count(f); i++) {
+		const uint64_t *v = cpreg_inventory_sve_vls(cpreg_fleet_group_at(f, i)->inventory);
+
+		if (!v)
+			have = false;
+		for (int k = 0; k < 8 && v; k++)
+			vls[k] &= v[k];
+	}
+	return have;
+}
+
+/* What keeps the groups apart under the closest profile, each direction's deciding findings in words. */
+static void unfixable_text(const struct cpreg_fleet *f)
+{
+	printf("What no VM option fixes, and why (QEMU offers no option to lower an ID register field or to "
+	       "change MIDR_EL1; a field named here is one a future QEMU could lower):\n");
+	for (size_t i = 0; i < cpreg_fleet_group_count(f); i++)
+		for (size_t j = 0; j < cpreg_fleet_group_count(f); j++) {
+			const struct cpreg_verdict *v = apart_verdict(f, i, j);
+			size_t shown = 0, total = 0;
+
+			if (!v)
+				continue;
+			printf("  group %zu -> group %zu:\n", i + 1, j + 1);
+			for (size_t k = 0; k < cpreg_verdict_count(v); k++) {
+				const struct cpreg_finding *x;
+
+				if (!deciding(cpreg_verdict_outcome_at(v, k)))
+					continue;
+				if (total++ >= 8)
+					continue;
+				x = cpreg_verdict_at(v, k);
+				printf("    %s: %s\n", x->name, x->message);
+				shown++;
+			}
+			if (total > shown)
+				printf("    (+%zu more: --json lists them all)\n", total - shown);
+		}
+}
+
 int cmd_profile(int argc, char **argv)
 {
 	static const char psci_note[] = "the hosts implement different PSCI versions, but kvm-psci-version needs QEMU 11.1 "
@@ -369,7 +420,7 @@ int cmd_profile(int argc, char **argv)
 	struct cpreg_policy *p = NULL;
 	struct cpreg_fleet_profile prof;
 	uint64_t vls[8];
-	bool have_vls = true, offered;
+	bool have_vls, offered;
 	char q[160], *xml = NULL;
 	int r, ret = EXIT_ERR;
 
@@ -381,16 +432,7 @@ int cmd_profile(int argc, char **argv)
 		fail("cannot compute a profile");
 		goto out;
 	}
-	/* The vector lengths every host offers. */
-	memset(vls, 0xff, sizeof(vls));
-	for (size_t i = 0; i < cpreg_fleet_group_count(f); i++) {
-		const uint64_t *v = cpreg_inventory_sve_vls(cpreg_fleet_group_at(f, i)->inventory);
-
-		if (!v)
-			have_vls = false;
-		for (int k = 0; k < 8 && v; k++)
-			vls[k] &= v[k];
-	}
+	have_vls = common_vls(f, vls);
 	/* Verified by the same check that judges a pair: every ordered pair with the profile applied. */
 	r = cpreg_fleet_judge(f, p, &prof.vm);
 	if (r < 0) {
@@ -425,30 +467,7 @@ int cmd_profile(int argc, char **argv)
 	} else {
 		printf("No VM options make these hosts one pool.  With the closest profile, -cpu %s:\n", q);
 		pools_text(f, &prof.vm);
-		printf("What no VM option fixes, and why (QEMU offers no option to lower an ID register field or to "
-		       "change MIDR_EL1; a field named here is one a future QEMU could lower):\n");
-		for (size_t i = 0; i < cpreg_fleet_group_count(f); i++)
-			for (size_t j = 0; j < cpreg_fleet_group_count(f); j++) {
-				const struct cpreg_verdict *v = apart_verdict(f, i, j);
-				size_t shown = 0, total = 0;
-
-				if (!v)
-					continue;
-				printf("  group %zu -> group %zu:\n", i + 1, j + 1);
-				for (size_t k = 0; k < cpreg_verdict_count(v); k++) {
-					const struct cpreg_finding *x;
-
-					if (!deciding(cpreg_verdict_outcome_at(v, k)))
-						continue;
-					if (total++ >= 8)
-						continue;
-					x = cpreg_verdict_at(v, k);
-					printf("    %s: %s\n", x->name, x->message);
-					shown++;
-				}
-				if (total > shown)
-					printf("    (+%zu more: --json lists them all)\n", total - shown);
-			}
+		unfixable_text(f);
 	}
 	if (prof.psci_unpinnable)
 		printf("note: %s\n", psci_note);
@@ -541,9 +560,60 @@ static bool plan_direction(struct jw *w, const struct cpreg_fleet_group *s, cons
 	return works != NULL;
 }
 
+/* The profiles of before and after together, under the given policy and under QEMU 11.1's. */
+static int plan_profiles(const struct cpreg_fleet *b, const struct cpreg_fleet *a, const struct cpreg_policy *p,
+			 struct cpreg_fleet_profile *prof, struct cpreg_fleet_profile *prof11)
+{
+	struct cpreg_fleet *all = NULL;
+	struct cpreg_policy *tol = NULL;
+
+	if (cpreg_fleet_new(&all) < 0)
+		return -ENOMEM;
+	for (const struct cpreg_fleet *side = b; side; side = side == b ? a : NULL)
+		for (size_t j = 0; j < cpreg_fleet_group_count(side); j++) {
+			const struct cpreg_fleet_group *g = cpreg_fleet_group_at(side, j);
+
+			for (size_t k = 0; k < g->n_members; k++)
+				if (cpreg_fleet_add(all, g->members[k], g->inventory) < 0) {
+					cpreg_fleet_unref(all);
+					return -ENOMEM;
+				}
+		}
+	cpreg_fleet_profile(all, p, prof);
+	cpreg_policy_new_builtin("qemu-11.1", &tol);
+	cpreg_fleet_profile(all, tol, prof11);
+	cpreg_policy_unref(tol);
+	cpreg_fleet_unref(all);
+	return 0;
+}
+
+/* Before group i and after group j, both ways (in words when w is NULL): whether both may move. */
+static bool plan_pair(struct jw *w, const struct cpreg_fleet *b, size_t i, const struct cpreg_fleet *a, size_t j,
+		      const struct cpreg_policy *p, const struct cpreg_vm_options *given,
+		      const struct cpreg_fleet_profile *prof, const struct cpreg_fleet_profile *prof11)
+{
+	const struct cpreg_fleet_group *gb = cpreg_fleet_group_at(b, i), *ga = cpreg_fleet_group_at(a, j);
+	bool e, r;
+
+	if (!w) {
+		char lb[512], la[512];
+
+		group_line(gb, lb, sizeof(lb));
+		group_line(ga, la, sizeof(la));
+		printf("before group %zu (%s, %zu host%s)\n  <-> after group %zu (%s, %zu host%s)\n  evacuate, "
+		       "before -> after:\n", i + 1, lb, gb->n_members, gb->n_members == 1 ? "" : "s", j + 1, la,
+		       ga->n_members, ga->n_members == 1 ? "" : "s");
+	}
+	e = plan_direction(w, gb, ga, p, given, &prof->vm, &prof11->vm, "evacuate");
+	if (!w)
+		printf("  roll back, after -> before:\n");
+	r = plan_direction(w, ga, gb, p, given, &prof->vm, &prof11->vm, "roll-back");
+	return e && r;
+}
+
 int cmd_plan(int argc, char **argv)
 {
-	struct cpreg_fleet *b = NULL, *a = NULL, *all = NULL;
+	struct cpreg_fleet *b = NULL, *a = NULL;
 	struct cpreg_policy *p = NULL;
 	struct cpreg_fleet_profile prof, prof11;
 	struct cpreg_vm_options given = vm_options();
@@ -560,27 +630,9 @@ int cmd_plan(int argc, char **argv)
 	    load_fleet(plan_args.n_after, plan_args.after, &a) != 0)
 		goto out;
 	/* The profile of both sides together: the options that keep VMs movable both ways (each file read once). */
-	if (cpreg_fleet_new(&all) < 0) {
+	if (plan_profiles(b, a, p, &prof, &prof11) < 0) {
 		fail("out of memory");
 		goto out;
-	}
-	for (const struct cpreg_fleet *side = b; side; side = side == b ? a : NULL)
-		for (size_t j = 0; j < cpreg_fleet_group_count(side); j++) {
-			const struct cpreg_fleet_group *g = cpreg_fleet_group_at(side, j);
-
-			for (size_t k = 0; k < g->n_members; k++)
-				if (cpreg_fleet_add(all, g->members[k], g->inventory) < 0) {
-					fail("out of memory");
-					goto out;
-				}
-		}
-	cpreg_fleet_profile(all, p, &prof);
-	{
-		struct cpreg_policy *tol = NULL;
-
-		cpreg_policy_new_builtin("qemu-11.1", &tol);
-		cpreg_fleet_profile(all, tol, &prof11);
-		cpreg_policy_unref(tol);
 	}
 	if (w) {
 		jw_object(w, NULL);
@@ -591,25 +643,8 @@ int cmd_plan(int argc, char **argv)
 		jw_array(w, "moves");
 	}
 	for (size_t i = 0; i < cpreg_fleet_group_count(b); i++)
-		for (size_t j = 0; j < cpreg_fleet_group_count(a); j++) {
-			const struct cpreg_fleet_group *gb = cpreg_fleet_group_at(b, i), *ga = cpreg_fleet_group_at(a, j);
-			bool e, r;
-
-			if (!w) {
-				char lb[512], la[512];
-
-				group_line(gb, lb, sizeof(lb));
-				group_line(ga, la, sizeof(la));
-				printf("before group %zu (%s, %zu host%s)\n  <-> after group %zu (%s, %zu host%s)\n  evacuate, "
-				       "before -> after:\n", i + 1, lb, gb->n_members, gb->n_members == 1 ? "" : "s", j + 1, la,
-				       ga->n_members, ga->n_members == 1 ? "" : "s");
-			}
-			e = plan_direction(w, gb, ga, p, &given, &prof.vm, &prof11.vm, "evacuate");
-			if (!w)
-				printf("  roll back, after -> before:\n");
-			r = plan_direction(w, ga, gb, p, &given, &prof.vm, &prof11.vm, "roll-back");
-			blocked += !e || !r;
-		}
+		for (size_t j = 0; j < cpreg_fleet_group_count(a); j++)
+			blocked += !plan_pair(w, b, i, a, j, p, &given, &prof, &prof11);
 	ret = blocked ? EXIT_NO : EXIT_OK;
 	if (w) {
 		jw_end_array(w);
@@ -619,7 +654,6 @@ int cmd_plan(int argc, char **argv)
 out:
 	cpreg_fleet_unref(a);
 	cpreg_fleet_unref(b);
-	cpreg_fleet_unref(all);
 	cpreg_policy_unref(p);
 	return ret;
 }

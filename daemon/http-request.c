@@ -167,13 +167,18 @@ static void send_continue(struct conn *c)
 	bufferevent_write(c->bev, "HTTP/1.1 100 Continue\r\n\r\n", 25);
 }
 
-static int on_headers_complete(http_parser *p)
+/* A refusal of the request: the status and words the connection answers with; -1 for the parser. */
+static int refuse(struct conn *c, int code, const char *msg)
 {
-	struct conn *c = p->data;
+	c->err_code = code;
+	c->err_msg = msg;
+	return -1;
+}
+
+/* The target and the last header field end in the arena, each NUL-terminated. */
+static int end_fields(struct conn *c)
+{
 	struct http_request *r = &c->req;
-	struct http_parser_url u;
-	const char *url;
-	size_t ulen;
 
 	if (!r->url_done) {
 		if (arena_nul(c) < 0)
@@ -181,12 +186,11 @@ static int on_headers_complete(http_parser *p)
 		r->url_end = (uint32_t)r->alen;
 		r->url_done = true;
 	} else if (r->nhdrs > 0) {
-		if (!r->in_value) {
-			/* A field with no value at all: give it an empty one. */
-			if (arena_nul(c) < 0)
-				return -1;
+		/* A field with no value at all: give it an empty one. */
+		if (!r->in_value && arena_nul(c) < 0)
+			return -1;
+		if (!r->in_value)
 			r->hdrs[r->nhdrs - 1].value = (uint32_t)r->alen;
-		}
 		if (arena_nul(c) < 0)
 			return -1;
 	}
@@ -196,56 +200,54 @@ static int on_headers_complete(http_parser *p)
 	 */
 	for (int i = 0; i < r->nhdrs; i++)
 		for (const char *k = r->arena + r->hdrs[i].name; *k; k++)
-			if (!strchr("!#$%&'*+-.^_`|~", *k) && !(*k >= '0' && *k <= '9') && !((*k | 0x20) >= 'a' && (*k | 0x20) <= 'z')) {
-				c->err_code = 400;
-				c->err_msg = "malformed request: a header field name that is not a token";
-				return -1;
-			}
-	url = r->arena;
-	ulen = r->url_end - 1;
+			if (!strchr("!#$%&'*+-.^_`|~", *k) && !(*k >= '0' && *k <= '9') && !((*k | 0x20) >= 'a' && (*k | 0x20) <= 'z'))
+				return refuse(c, 400, "malformed request: a header field name that is not a token");
+	return 0;
+}
+
+/* The request target: an absolute path, and its query. */
+static int parse_target(struct conn *c, bool connect)
+{
+	struct http_request *r = &c->req;
+	struct http_parser_url u;
+	const char *url = r->arena;
+	size_t ulen = r->url_end - 1;
+
 	http_parser_url_init(&u);
-	if (ulen == 0 || http_parser_parse_url(url, ulen, p->method == HTTP_CONNECT, &u) != 0 ||
-	    !(u.field_set & (1 << UF_PATH))) {
-		c->err_code = 400;
-		c->err_msg = "malformed request target: expected an absolute path such as /v1/health";
-		return -1;
-	}
+	if (ulen == 0 || http_parser_parse_url(url, ulen, connect, &u) != 0 || !(u.field_set & (1 << UF_PATH)))
+		return refuse(c, 400, "malformed request target: expected an absolute path such as /v1/health");
 	r->path = strndup(url + u.field_data[UF_PATH].off, u.field_data[UF_PATH].len);
 	if (u.field_set & (1 << UF_QUERY))
 		r->query = strndup(url + u.field_data[UF_QUERY].off, u.field_data[UF_QUERY].len);
-	if (!r->path || ((u.field_set & (1 << UF_QUERY)) && !r->query)) {
-		c->err_code = 503;
-		c->err_msg = "out of memory";
+	if (!r->path || ((u.field_set & (1 << UF_QUERY)) && !r->query))
+		return refuse(c, 503, "out of memory");
+	return 0;
+}
+
+static int on_headers_complete(http_parser *p)
+{
+	struct conn *c = p->data;
+	struct http_request *r = &c->req;
+	const char *e;
+
+	if (end_fields(c) < 0 || parse_target(c, p->method == HTTP_CONNECT) < 0)
 		return -1;
-	}
-	if (p->http_major != 1) {
-		c->err_code = 505;
-		c->err_msg = "only HTTP/1.0 and HTTP/1.1 are spoken here";
-		return -1;
-	}
+	if (p->http_major != 1)
+		return refuse(c, 505, "only HTTP/1.0 and HTTP/1.1 are spoken here");
 	switch (p->method) {
 	case HTTP_GET: r->verb = HTTP_VERB_GET; break;
 	case HTTP_HEAD: r->verb = HTTP_VERB_HEAD; break;
 	case HTTP_POST: r->verb = HTTP_VERB_POST; break;
 	default: r->verb = HTTP_VERB_OTHER; break;
 	}
-	if ((p->flags & F_CONTENTLENGTH) && p->content_length > c->srv->lim.max_body) {
-		c->err_code = 413;
-		c->err_msg = "request body too large (limit: cpregd --max-body)";
-		return -1;
-	}
+	if ((p->flags & F_CONTENTLENGTH) && p->content_length > c->srv->lim.max_body)
+		return refuse(c, 413, "request body too large (limit: cpregd --max-body)");
 	r->keep_alive = http_should_keep_alive(p) && !p->upgrade;
-	{
-		const char *e = http_request_header(r, "Expect");
-
-		if (e && strcasecmp(e, "100-continue") == 0 && p->http_minor >= 1 && !c->refusing)
-			send_continue(c);
-		else if (e && strcasecmp(e, "100-continue") != 0) {
-			c->err_code = 417;
-			c->err_msg = "the only expectation understood is 100-continue";
-			return -1;
-		}
-	}
+	e = http_request_header(r, "Expect");
+	if (e && strcasecmp(e, "100-continue") == 0 && p->http_minor >= 1 && !c->refusing)
+		send_continue(c);
+	else if (e && strcasecmp(e, "100-continue") != 0)
+		return refuse(c, 417, "the only expectation understood is 100-continue");
 	return 0;
 }
 

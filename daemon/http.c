@@ -382,60 +382,76 @@ static struct conn *evictable(struct http_server *srv, long uid)
 	return best;
 }
 
+/*
+ * Room for one more connection of this uid: an idle keep-alive one is
+ * evicted when the server or the uid is full; otherwise the 503 to
+ * answer (msg says why), 0 to admit.
+ */
+static int room_for(struct http_server *srv, long uid, struct uid_slot *u, char *msg, size_t len)
+{
+	struct conn *victim;
+
+	if (srv->st.current >= srv->lim.max_conns) {
+		if (!(victim = evictable(srv, -2))) {
+			srv->st.refused_limit++;
+			snprintf(msg, len, "too many connections (limit %d, cpregd --max-connections)", srv->lim.max_conns);
+			return 503;
+		}
+		srv->st.evicted++;
+		conn_free(victim);
+	}
+	if (u && u->n >= srv->lim.max_per_uid) {
+		if (!(victim = evictable(srv, uid))) {
+			srv->st.refused_uid++;
+			snprintf(msg, len, "too many connections from uid %ld (limit %d, cpregd --max-connections-per-uid)",
+				 uid, srv->lim.max_per_uid);
+			return 503;
+		}
+		srv->st.evicted++;
+		conn_free(victim);
+	}
+	return 0;
+}
+
+/* A connection on fd, its bufferevent and timer; NULL (fd closed) when out of memory. */
+static struct conn *conn_new(struct http_server *srv, int fd)
+{
+	struct conn *c = calloc(1, sizeof(*c));
+
+	if (c) {
+		c->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
+		c->timer = evtimer_new(srv->base, on_timer, c);
+	}
+	if (c && c->bev && c->timer)
+		return c;
+	if (c && c->timer)
+		event_free(c->timer);
+	if (c && c->bev)
+		bufferevent_free(c->bev);
+	else
+		close(fd);
+	free(c);
+	return NULL;
+}
+
 static void admit(struct http_server *srv, int fd)
 {
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
 	long uid = getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 ? (long)cred.uid : -1;
 	struct uid_slot *u = uid_slot(srv, uid, true);
-	struct conn *c, *victim;
-	int refuse = 0;
+	struct timeval wt = { srv->lim.write_timeout, 0 };
+	struct conn *c;
 	char msg[160] = "";
+	int refuse = room_for(srv, uid, u, msg, sizeof(msg));
 
-	if (srv->st.current >= srv->lim.max_conns) {
-		if ((victim = evictable(srv, -2))) {
-			srv->st.evicted++;
-			conn_free(victim);
-		} else {
-			refuse = 503;
-			srv->st.refused_limit++;
-			snprintf(msg, sizeof(msg), "too many connections (limit %d, cpregd --max-connections)", srv->lim.max_conns);
-		}
-	}
-	if (!refuse && u && u->n >= srv->lim.max_per_uid) {
-		if ((victim = evictable(srv, uid))) {
-			srv->st.evicted++;
-			conn_free(victim);
-		} else {
-			refuse = 503;
-			srv->st.refused_uid++;
-			snprintf(msg, sizeof(msg), "too many connections from uid %ld (limit %d, cpregd --max-connections-per-uid)",
-				 uid, srv->lim.max_per_uid);
-		}
-	}
 	if (refuse && srv->nrefusing >= MAX_REFUSING) {
 		close(fd);
 		return;
 	}
-	c = calloc(1, sizeof(*c));
-	if (c) {
-		c->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
-		c->timer = evtimer_new(srv->base, on_timer, c);
-	}
-	if (!c || !c->bev || !c->timer) {
-		if (c) {
-			if (c->timer)
-				event_free(c->timer);
-			if (c->bev)
-				bufferevent_free(c->bev);
-			else
-				close(fd);
-			free(c);
-		} else {
-			close(fd);
-		}
+	c = conn_new(srv, fd);
+	if (!c)
 		return;
-	}
 	c->srv = srv;
 	c->uid = uid;
 	c->req.c = c;
@@ -460,11 +476,7 @@ static void admit(struct http_server *srv, int fd)
 	 * not this bound.
 	 */
 	bufferevent_set_max_single_read(c->bev, 64 * 1024);
-	{
-		struct timeval wt = { srv->lim.write_timeout, 0 };
-
-		bufferevent_set_timeouts(c->bev, NULL, &wt);
-	}
+	bufferevent_set_timeouts(c->bev, NULL, &wt);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	set_state(c, C_IDLE);
 	/* A new connection has the request deadline to send its first request. */

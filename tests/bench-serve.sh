@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # make bench-serve: cpregd's HTTP serving against nginx (Debian's
-# nginx-light, one worker) serving the very bytes of cpregd's
+# nginx-light with Debian's sendfile on, one worker) serving the very bytes of cpregd's
 # GET /v1/inventory as a static file over its own UNIX socket, both driven by
 # tests/loadgen (epoll, keep-alive, every body read and compared).  Rounds
 # alternate between the two servers; printed per connection count: requests
@@ -30,7 +30,8 @@ i=0; until curl -s -o "$dir/www/v1/inventory" -f --unix-socket "$dir/cpregd.sock
 	sleep 0.1; i=$((i + 1)); [ $i -lt 100 ] || { echo "bench-serve: cpregd did not start"; exit 1; }
 done
 chmod -R a+rX "$dir/www"
-# One worker, no access log, keep-alive without a request cap: nginx at its leanest for this job.
+# nginx as Debian ships it (/etc/nginx/nginx.conf: sendfile on, tcp_nopush on), with one worker, no
+# access log and keep-alive without a request cap: the peer as its users run it.
 cat >"$dir/ng/nginx.conf" <<EOF
 $( [ "$(id -u)" = 0 ] && echo "user root;" )
 worker_processes 1;
@@ -39,6 +40,8 @@ pid $dir/ng/nginx.pid;
 error_log $dir/ng/error.log;
 events { worker_connections 2048; }
 http {
+	sendfile on;
+	tcp_nopush on;
 	access_log off;
 	keepalive_requests 100000000;
 	keepalive_timeout 600;
