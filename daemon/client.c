@@ -62,95 +62,59 @@ static int write_all(int fd, const char *p, size_t len, int64_t deadline)
 	return 0;
 }
 
-int http_unix_request(const char *socket_path, const char *method, const char *target,
-		      const char *body, size_t body_len, int timeout_ms,
-		      struct http_reply *ret, const char **what)
+/* The whole reply until the daemon closes (Connection: close), NUL-terminated, into *ret. */
+static int read_reply(int fd, int64_t deadline, char **ret, size_t *ret_len)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int64_t deadline = now_ms() + timeout_ms;
-	char head[512], *buf = NULL, *p;
+	char *buf = NULL, *n;
 	size_t len = 0, cap = 0;
-	int fd, r;
+	ssize_t k;
+	int r;
 
-	memset(ret, 0, sizeof(*ret));
-	if (strlen(socket_path) >= sizeof(sa.sun_path)) {
-		*what = "socket path";
-		return -ENAMETOOLONG;
-	}
-	strcpy(sa.sun_path, socket_path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		*what = "socket";
-		return -errno;
-	}
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		r = -errno;
-		*what = "connect";
-		goto out;
-	}
-	snprintf(head, sizeof(head), "%s %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
-		 "User-Agent: cpregctl/" PACKAGE_VERSION "\r\n%s%s%s",
-		 method, target, body ? "Content-Type: application/json\r\n" : "",
-		 body ? "Content-Length: " : "", body ? "" : "\r\n");
-	*what = "send";
-	if ((r = write_all(fd, head, strlen(head), deadline)) < 0)
-		goto out;
-	if (body) {
-		snprintf(head, sizeof(head), "%zu\r\n\r\n", body_len);
-		if ((r = write_all(fd, head, strlen(head), deadline)) < 0 ||
-		    (r = write_all(fd, body, body_len, deadline)) < 0)
-			goto out;
-	}
-	*what = "receive";
 	for (;;) {
-		ssize_t k;
-
 		if (len + 4096 > cap) {
-			char *n;
-
 			if (cap >= REPLY_MAX) {
-				r = -EFBIG;
-				goto out;
+				free(buf);
+				return -EFBIG;
 			}
 			cap = cap ? cap * 2 : 65536;
 			n = realloc(buf, cap + 1);
 			if (!n) {
-				r = -ENOMEM;
-				goto out;
+				free(buf);
+				return -ENOMEM;
 			}
 			buf = n;
 		}
 		r = wait_fd(fd, POLLIN, deadline);
-		if (r < 0)
-			goto out;
+		if (r < 0) {
+			free(buf);
+			return r;
+		}
 		k = recv(fd, buf + len, cap - len, MSG_DONTWAIT);
 		if (k < 0 && (errno == EAGAIN || errno == EINTR))
 			continue;
 		if (k < 0) {
 			r = -errno;
-			goto out;
+			free(buf);
+			return r;
 		}
 		if (k == 0)
 			break;
 		len += k;
 	}
-	if (!buf || len == 0) {
-		*what = "receive (the daemon closed the connection without a reply; a request slower than "
-			"cpregd --timeout is cut)";
-		r = -EPROTO;
-		goto out;
-	}
-	buf[len] = '\0';
-	*what = "parse reply";
-	if (sscanf(buf, "HTTP/1.%*d %d", &ret->status) != 1) {
-		r = -EPROTO;
-		goto out;
-	}
-	p = strstr(buf, "\r\n\r\n");
-	if (!p) {
-		r = -EPROTO;
-		goto out;
-	}
+	if (buf)
+		buf[len] = '\0';
+	*ret = buf;
+	*ret_len = len;
+	return 0;
+}
+
+/* The reply's status, ETag and body (moved to the start of buf, which ret then owns). */
+static int parse_reply(char *buf, size_t len, struct http_reply *ret)
+{
+	char *p;
+
+	if (sscanf(buf, "HTTP/1.%*d %d", &ret->status) != 1 || !(p = strstr(buf, "\r\n\r\n")))
+		return -EPROTO;
 	*p = '\0';
 	for (char *h = strstr(buf, "\r\n"); h && *h; h = strstr(h + 2, "\r\n")) {
 		if (strncasecmp(h + 2, "ETag:", 5) == 0) {
@@ -164,10 +128,70 @@ int http_unix_request(const char *socket_path, const char *method, const char *t
 	ret->body_len = len - (size_t)(p + 4 - buf);
 	memmove(buf, p + 4, ret->body_len + 1);
 	ret->body = buf;
-	buf = NULL;
-	r = 0;
-out:
-	free(buf);
+	return 0;
+}
+
+/* The request line, the headers and the body. */
+static int send_request(int fd, const char *method, const char *target, const char *body, size_t body_len,
+			int64_t deadline)
+{
+	char head[512];
+	int r;
+
+	snprintf(head, sizeof(head), "%s %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+		 "User-Agent: cpregctl/" PACKAGE_VERSION "\r\n%s%s%s",
+		 method, target, body ? "Content-Type: application/json\r\n" : "",
+		 body ? "Content-Length: " : "", body ? "" : "\r\n");
+	if ((r = write_all(fd, head, strlen(head), deadline)) < 0 || !body)
+		return r;
+	snprintf(head, sizeof(head), "%zu\r\n\r\n", body_len);
+	if ((r = write_all(fd, head, strlen(head), deadline)) < 0)
+		return r;
+	return write_all(fd, body, body_len, deadline);
+}
+
+int http_unix_request(const char *socket_path, const char *method, const char *target,
+		      const char *body, size_t body_len, int timeout_ms,
+		      struct http_reply *ret, const char **what)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int64_t deadline = now_ms() + timeout_ms;
+	char *buf = NULL;
+	size_t len = 0;
+	int fd, r;
+
+	memset(ret, 0, sizeof(*ret));
+	if (strlen(socket_path) >= sizeof(sa.sun_path)) {
+		*what = "socket path";
+		return -ENAMETOOLONG;
+	}
+	strcpy(sa.sun_path, socket_path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		*what = "socket";
+		return -errno;
+	}
+	*what = "connect";
+	r = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ? -errno : 0;
+	if (r == 0) {
+		*what = "send";
+		r = send_request(fd, method, target, body, body_len, deadline);
+	}
+	if (r == 0) {
+		*what = "receive";
+		r = read_reply(fd, deadline, &buf, &len);
+	}
+	if (r == 0 && (!buf || len == 0)) {
+		*what = "receive (the daemon closed the connection without a reply; a request slower than "
+			"cpregd --timeout is cut)";
+		r = -EPROTO;
+	}
+	if (r == 0) {
+		*what = "parse reply";
+		r = parse_reply(buf, len, ret);
+	}
+	if (r < 0)
+		free(buf);
 	close(fd);
 	return r;
 }

@@ -20,11 +20,8 @@
 #include "publish.h"
 #include "worker.h"
 
-/*
- * Prometheus text exposition format 0.0.4: /metrics and the textfile
- * collector's file are this one text.
- */
-void metrics_build(struct evbuffer *b)
+/* The probes and the inventory served. */
+static void probe_metrics(struct evbuffer *b)
 {
 	const char *q = S.inv ? cpreg_inventory_get_text(S.inv, CPREG_TEXT_QEMU_VERSION) : NULL;
 	const char *k = S.inv ? cpreg_inventory_get_text(S.inv, CPREG_TEXT_KERNEL) : NULL;
@@ -64,6 +61,11 @@ void metrics_build(struct evbuffer *b)
 		publish_metric_label(b, q);
 		evbuffer_add_printf(b, "\"} 1\n");
 	}
+}
+
+/* Requests, checks and trials answered. */
+static void request_metrics(struct evbuffer *b)
+{
 	evbuffer_add_printf(b, "# HELP cpregd_requests_total HTTP requests by endpoint and status.\n"
 			    "# TYPE cpregd_requests_total counter\n");
 	for (int e = 0; e < _EP_MAX; e++)
@@ -77,8 +79,12 @@ void metrics_build(struct evbuffer *b)
 			    "cpregd_trials_total %" PRIu64 "\n"
 			    "# HELP cpregd_trial_seconds_total Time spent in live trials.\n# TYPE cpregd_trial_seconds_total counter\n"
 			    "cpregd_trial_seconds_total %.3f\n", S.trials, S.trial_ms_total / 1000.0);
+}
+
+/* The connection limits of cpregd(8), LIMITS, and what they did. */
+static void connection_metrics(struct evbuffer *b)
+{
 	{
-		/* The connection limits of cpregd(8), LIMITS, and what they did. */
 		const struct http_stats *hs = http_server_stats(S.http);
 
 		evbuffer_add_printf(b, "# HELP cpregd_connections Open client connections.\n# TYPE cpregd_connections gauge\n"
@@ -110,6 +116,11 @@ void metrics_build(struct evbuffer *b)
 				    hs->timeout_request, hs->timeout_idle, hs->timeout_write, hs->malformed, hs->accept_errors,
 				    hs->input_bytes, hs->output_bytes);
 	}
+}
+
+/* The state directory, the source cache, the workers, the peers and the published files. */
+static void state_metrics(struct evbuffer *b)
+{
 	evbuffer_add_printf(b, "# HELP cpregd_persist_success Whether the last write of the state directory succeeded.\n"
 			    "# TYPE cpregd_persist_success gauge\ncpregd_persist_success %d\n"
 			    "# HELP cpregd_persist_failures_total Failed writes of the persisted inventory.\n"
@@ -138,4 +149,12 @@ void metrics_build(struct evbuffer *b)
 		if (S.out[o].writes + S.out[o].failures)
 			evbuffer_add_printf(b, "cpregd_publish_failures_total{output=\"%s\"} %" PRIu64 "\n", out_names[o],
 					    S.out[o].failures);
+}
+
+void metrics_build(struct evbuffer *b)
+{
+	probe_metrics(b);
+	request_metrics(b);
+	connection_metrics(b);
+	state_metrics(b);
 }
