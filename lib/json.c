@@ -36,22 +36,11 @@ static const char *errno_name(int e)
 }
 
 
-int cpreg_inventory_to_json(const struct cpreg_inventory *inv, char **ret_text)
+/* "host": the texts, the page size, each CPU's MIDR_EL1. */
+static void put_host(struct cpreg_buf *f, const struct cpreg_inventory *inv)
 {
-	char digest[CPREG_DIGEST_LEN];
-	struct cpreg_buf out = { 0 }, *f = &out;
-	int64_t n;
 	const char *sep;
-
-	if (!inv || !ret_text)
-		return -EINVAL;
-	cpreg_inventory_digest(inv, digest, sizeof(digest));
-	cpreg_buf_printf(f, "{\n  \"schema\": \"%s\",\n  \"digest\": \"%s\",\n", CPREG_INVENTORY_SCHEMA, digest);
-	if (inv->text[CPREG_TEXT_PROVENANCE]) {
-		cpreg_buf_lit(f, "  \"provenance\": ");
-		cpreg_buf_json(f, inv->text[CPREG_TEXT_PROVENANCE]);
-		cpreg_buf_lit(f, ",\n");
-	}
+	int64_t n;
 
 	cpreg_buf_lit(f, "  \"host\": {");
 	sep = "\n";
@@ -78,19 +67,11 @@ int cpreg_inventory_to_json(const struct cpreg_inventory *inv, char **ret_text)
 		sep = ",\n";
 	}
 	cpreg_buf_str(f, sep[0] == ',' ? "\n  },\n" : "},\n");
+}
 
-	cpreg_buf_lit(f, "  \"kvm\": {");
-	sep = "\n";
-	static const struct { enum cpreg_number num; const char *key; } kvm_num[] = {
-		{ CPREG_NUM_API_VERSION, "api_version" },
-		{ CPREG_NUM_PREFERRED_TARGET, "preferred_target" },
-		{ CPREG_NUM_IPA_SIZE, "ipa_size" },
-	};
-	for (size_t i = 0; i < ARRAY_SIZE(kvm_num); i++)
-		if (cpreg_inventory_get_number(inv, kvm_num[i].num, &n) == 0) {
-			cpreg_buf_printf(f, "%s    \"%s\": %" PRId64, sep, kvm_num[i].key, n);
-			sep = ",\n";
-		}
+/* "capabilities", after sep; the next separator. */
+static const char *put_caps(struct cpreg_buf *f, const struct cpreg_inventory *inv, const char *sep)
+{
 	if (inv->caps_set) {
 		const char *csep = "";
 
@@ -107,6 +88,14 @@ int cpreg_inventory_to_json(const struct cpreg_inventory *inv, char **ret_text)
 		cpreg_buf_lit(f, "\n    }");
 		sep = ",\n";
 	}
+	return sep;
+}
+
+/* "vcpu_features", "writable_masks", "sve_vector_lengths", after sep; the next separator. */
+static const char *put_kvm_lists(struct cpreg_buf *f, const struct cpreg_inventory *inv, const char *sep)
+{
+	int64_t n;
+
 	if (cpreg_inventory_get_number(inv, CPREG_NUM_VCPU_FEATURES, &n) == 0) {
 		const char *fsep = "";
 
@@ -139,7 +128,37 @@ int cpreg_inventory_to_json(const struct cpreg_inventory *inv, char **ret_text)
 		cpreg_buf_lit(f, "]");
 		sep = ",\n";
 	}
+	return sep;
+}
+
+/* "kvm": the API, the capabilities, the vCPU, the masks and lengths. */
+static void put_kvm(struct cpreg_buf *f, const struct cpreg_inventory *inv)
+{
+	const char *sep;
+	int64_t n;
+
+	cpreg_buf_lit(f, "  \"kvm\": {");
+	sep = "\n";
+	static const struct { enum cpreg_number num; const char *key; } kvm_num[] = {
+		{ CPREG_NUM_API_VERSION, "api_version" },
+		{ CPREG_NUM_PREFERRED_TARGET, "preferred_target" },
+		{ CPREG_NUM_IPA_SIZE, "ipa_size" },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(kvm_num); i++)
+		if (cpreg_inventory_get_number(inv, kvm_num[i].num, &n) == 0) {
+			cpreg_buf_printf(f, "%s    \"%s\": %" PRId64, sep, kvm_num[i].key, n);
+			sep = ",\n";
+		}
+	sep = put_caps(f, inv, sep);
+	sep = put_kvm_lists(f, inv, sep);
 	cpreg_buf_str(f, sep[0] == ',' ? "\n  },\n" : "},\n");
+}
+
+/* "probe": when and how long, when known. */
+static void put_probe(struct cpreg_buf *f, const struct cpreg_inventory *inv)
+{
+	const char *sep;
+	int64_t n;
 
 	if (inv->text[CPREG_TEXT_PROBE_TIME] || cpreg_inventory_get_number(inv, CPREG_NUM_PROBE_MS, &n) == 0) {
 		cpreg_buf_lit(f, "  \"probe\": {");
@@ -153,7 +172,11 @@ int cpreg_inventory_to_json(const struct cpreg_inventory *inv, char **ret_text)
 			cpreg_buf_printf(f, "%s\"duration_ms\": %" PRId64, sep, n);
 		cpreg_buf_lit(f, "},\n");
 	}
+}
 
+/* "registers": one a line, in ascending id order. */
+static void put_registers(struct cpreg_buf *f, const struct cpreg_inventory *inv)
+{
 	cpreg_buf_lit(f, "  \"registers\": [");
 	for (size_t i = 0; i < inv->n_regs; i++) {
 		const struct cpreg_reg *r = &inv->regs[i];
@@ -182,6 +205,27 @@ int cpreg_inventory_to_json(const struct cpreg_inventory *inv, char **ret_text)
 		cpreg_buf_lit(f, "}");
 	}
 	cpreg_buf_str(f, inv->n_regs ? "\n  ]\n}\n" : "]\n}\n");
+}
+
+int cpreg_inventory_to_json(const struct cpreg_inventory *inv, char **ret_text)
+{
+	char digest[CPREG_DIGEST_LEN];
+	struct cpreg_buf out = { 0 }, *f = &out;
+
+	if (!inv || !ret_text)
+		return -EINVAL;
+	cpreg_inventory_digest(inv, digest, sizeof(digest));
+	cpreg_buf_printf(f, "{\n  \"schema\": \"%s\",\n  \"digest\": \"%s\",\n", CPREG_INVENTORY_SCHEMA, digest);
+	if (inv->text[CPREG_TEXT_PROVENANCE]) {
+		cpreg_buf_lit(f, "  \"provenance\": ");
+		cpreg_buf_json(f, inv->text[CPREG_TEXT_PROVENANCE]);
+		cpreg_buf_lit(f, ",\n");
+	}
+
+	put_host(f, inv);
+	put_kvm(f, inv);
+	put_probe(f, inv);
+	put_registers(f, inv);
 	return cpreg_buf_finish(f, ret_text);
 }
 
