@@ -44,105 +44,84 @@ static void put_hex(struct cpreg_buf *f, uint64_t v)
  * parsers fuzz target does the same for whatever it accepts, and
  * test-schemas validates it against docs/schemas/cpreg-verdict-1.
  */
-int cpreg_verdict_to_json(const struct cpreg_verdict *v, char **ret_text)
+/* Finding i's remedies, into the open array. */
+static void put_remedies(struct cpreg_buf *f, const struct cpreg_verdict *v, size_t i)
 {
-	struct cpreg_buf b = { 0 }, *f = &b;
-	size_t counts[ARRAY_SIZE(outcome_names)] = { 0 };
+	struct cpreg_remedy rem[4];
+	size_t nr;
 
-	if (!v || !ret_text)
-		return -EINVAL;
-	verdict_fill_texts(v);
-	for (size_t i = 0; i < v->n; i++)
-		counts[v->f[i].outcome]++;
-	cpreg_buf_printf(f, "{\n  \"schema\": \"cpreg-verdict/1\",\n  \"result\": \"%s\",\n  \"compatible\": %s,\n",
-			 cpreg_result_name(v->result), v->result == CPREG_COMPATIBLE ? "true" : "false");
-	cpreg_buf_lit(f, "  \"policy\": ");
-	cpreg_buf_json(f, v->policy);
-	cpreg_buf_lit(f, ",\n  \"policy_reason\": ");
-	cpreg_buf_json(f, v->policy_reason);
-	cpreg_buf_lit(f, ",\n");
-	put_side(f, "source", &v->src);
-	put_side(f, "destination", &v->dst);
-	if (v->dst_source) {
-		cpreg_buf_lit(f, "  \"destination_state\": {\"inventory_source\": ");
-		cpreg_buf_json(f, v->dst_source);
-		if (v->dst_age >= 0)
-			cpreg_buf_printf(f, ", \"inventory_age_seconds\": %" PRId64, v->dst_age);
-		else
-			cpreg_buf_lit(f, ", \"inventory_age_seconds\": null");
-		cpreg_buf_lit(f, ", \"warning\": ");
-		cpreg_buf_json(f, v->dst_warning);
-		cpreg_buf_lit(f, "},\n");
+	nr = cpreg_verdict_remedies(v, i, rem, ARRAY_SIZE(rem));
+	for (size_t k = 0; k < nr; k++) {
+		cpreg_buf_str(f, k ? ", {\"kind\": \"" : "{\"kind\": \"");
+		cpreg_buf_str(f, cpreg_remedy_kind_name(rem[k].kind));
+		cpreg_buf_lit(f, "\"");
+		if (rem[k].kind == CPREG_REMEDY_VM_OPTION) {
+			cpreg_buf_lit(f, ", \"qemu\": ");
+			cpreg_buf_json(f, rem[k].qemu);
+			cpreg_buf_lit(f, ", \"libvirt\": ");
+			cpreg_buf_json(f, rem[k].libvirt[0] ? rem[k].libvirt : NULL);
+		}
+		if (rem[k].kind == CPREG_REMEDY_QEMU || rem[k].kind == CPREG_REMEDY_KERNEL) {
+			cpreg_buf_lit(f, ", \"min_version\": ");
+			cpreg_buf_json(f, rem[k].min_version[0] ? rem[k].min_version : NULL);
+		}
+		cpreg_buf_lit(f, ", \"text\": ");
+		cpreg_buf_json(f, rem[k].text);
+		cpreg_buf_lit(f, "}");
 	}
-	cpreg_buf_printf(f, "  \"counts\": {\"fail\": %zu, \"unknown\": %zu, \"tolerated\": %zu, \"ok\": %zu},\n",
-			 counts[CPREG_OUT_FAIL], counts[CPREG_OUT_UNKNOWN], counts[CPREG_OUT_TOLERATED], counts[CPREG_OUT_OK]);
-	cpreg_buf_lit(f, "  \"findings\": [");
-	for (size_t i = 0; i < v->n; i++) {
-		const struct cpreg_finding *x = &v->f[i];
-		struct cpreg_remedy rem[4];
-		size_t nr;
+}
 
-		if (i)
-			cpreg_buf_lit(f, ",");
-		cpreg_buf_lit(f, "\n    {\"id\": ");
-		if (x->kind == CPREG_FIND_COUNT_EXCEEDED || (x->kind == CPREG_FIND_VCPU_FEATURE && !x->id))
+/* Finding i, one line. */
+static void put_finding(struct cpreg_buf *f, const struct cpreg_verdict *v, size_t i)
+{
+	const struct cpreg_finding *x = &v->f[i];
+
+	if (i)
+		cpreg_buf_lit(f, ",");
+	cpreg_buf_lit(f, "\n    {\"id\": ");
+	if (x->kind == CPREG_FIND_COUNT_EXCEEDED || (x->kind == CPREG_FIND_VCPU_FEATURE && !x->id))
+		cpreg_buf_lit(f, "null");
+	else
+		put_hex(f, x->id);
+	cpreg_buf_lit(f, ", \"name\": ");
+	cpreg_buf_json(f, x->name);
+	cpreg_buf_lit(f, ", \"kind\": \"");
+	cpreg_buf_str(f, cpreg_finding_kind_name(x->kind));
+	cpreg_buf_lit(f, "\", \"outcome\": \"");
+	cpreg_buf_str(f, cpreg_outcome_name(x->outcome));
+	cpreg_buf_lit(f, "\", \"tolerance\": ");
+	cpreg_buf_json(f, x->tolerance);
+	cpreg_buf_lit(f, ", \"rule\": ");
+	cpreg_buf_json(f, x->rule ? cpreg_kernel_rule_name(x->rule) : NULL);
+	if (x->kind == CPREG_FIND_COUNT_EXCEEDED) {
+		cpreg_buf_lit(f, ", \"source_count\": ");
+		cpreg_buf_u64(f, x->source_value);
+		cpreg_buf_lit(f, ", \"destination_count\": ");
+		cpreg_buf_u64(f, x->destination_value);
+	} else {
+		cpreg_buf_lit(f, ", \"source_value\": ");
+		if (x->has_source)
+			put_hex(f, x->source_value);
+		else
 			cpreg_buf_lit(f, "null");
+		cpreg_buf_lit(f, ", \"destination_value\": ");
+		if (x->has_destination)
+			put_hex(f, x->destination_value);
 		else
-			put_hex(f, x->id);
-		cpreg_buf_lit(f, ", \"name\": ");
-		cpreg_buf_json(f, x->name);
-		cpreg_buf_lit(f, ", \"kind\": \"");
-		cpreg_buf_str(f, cpreg_finding_kind_name(x->kind));
-		cpreg_buf_lit(f, "\", \"outcome\": \"");
-		cpreg_buf_str(f, cpreg_outcome_name(x->outcome));
-		cpreg_buf_lit(f, "\", \"tolerance\": ");
-		cpreg_buf_json(f, x->tolerance);
-		cpreg_buf_lit(f, ", \"rule\": ");
-		cpreg_buf_json(f, x->rule ? cpreg_kernel_rule_name(x->rule) : NULL);
-		if (x->kind == CPREG_FIND_COUNT_EXCEEDED) {
-			cpreg_buf_lit(f, ", \"source_count\": ");
-			cpreg_buf_u64(f, x->source_value);
-			cpreg_buf_lit(f, ", \"destination_count\": ");
-			cpreg_buf_u64(f, x->destination_value);
-		} else {
-			cpreg_buf_lit(f, ", \"source_value\": ");
-			if (x->has_source)
-				put_hex(f, x->source_value);
-			else
-				cpreg_buf_lit(f, "null");
-			cpreg_buf_lit(f, ", \"destination_value\": ");
-			if (x->has_destination)
-				put_hex(f, x->destination_value);
-			else
-				cpreg_buf_lit(f, "null");
-		}
-		cpreg_buf_lit(f, ", \"message\": ");
-		cpreg_buf_json(f, x->message);
-		cpreg_buf_lit(f, ", \"reason\": \"");
-		cpreg_buf_str(f, cpreg_reason_name(cpreg_finding_reason(x)));
-		cpreg_buf_lit(f, "\", \"remedies\": [");
-		nr = cpreg_verdict_remedies(v, i, rem, ARRAY_SIZE(rem));
-		for (size_t k = 0; k < nr; k++) {
-			cpreg_buf_str(f, k ? ", {\"kind\": \"" : "{\"kind\": \"");
-			cpreg_buf_str(f, cpreg_remedy_kind_name(rem[k].kind));
-			cpreg_buf_lit(f, "\"");
-			if (rem[k].kind == CPREG_REMEDY_VM_OPTION) {
-				cpreg_buf_lit(f, ", \"qemu\": ");
-				cpreg_buf_json(f, rem[k].qemu);
-				cpreg_buf_lit(f, ", \"libvirt\": ");
-				cpreg_buf_json(f, rem[k].libvirt[0] ? rem[k].libvirt : NULL);
-			}
-			if (rem[k].kind == CPREG_REMEDY_QEMU || rem[k].kind == CPREG_REMEDY_KERNEL) {
-				cpreg_buf_lit(f, ", \"min_version\": ");
-				cpreg_buf_json(f, rem[k].min_version[0] ? rem[k].min_version : NULL);
-			}
-			cpreg_buf_lit(f, ", \"text\": ");
-			cpreg_buf_json(f, rem[k].text);
-			cpreg_buf_lit(f, "}");
-		}
-		cpreg_buf_lit(f, "]}");
+			cpreg_buf_lit(f, "null");
 	}
-	cpreg_buf_str(f, v->n ? "\n  ]" : "]");
+	cpreg_buf_lit(f, ", \"message\": ");
+	cpreg_buf_json(f, x->message);
+	cpreg_buf_lit(f, ", \"reason\": \"");
+	cpreg_buf_str(f, cpreg_reason_name(cpreg_finding_reason(x)));
+	cpreg_buf_lit(f, "\", \"remedies\": [");
+	put_remedies(f, v, i);
+	cpreg_buf_lit(f, "]}");
+}
+
+/* "trial": what the live trial did, or why it did not run, or null; then whether one is advised. */
+static void put_trial(struct cpreg_buf *f, const struct cpreg_verdict *v)
+{
 	if (v->trial) {
 		char sum[256];
 
@@ -178,6 +157,45 @@ int cpreg_verdict_to_json(const struct cpreg_verdict *v, char **ret_text)
 					 "kernel applies exactly (writable ID fields, cache geometry): its cpregd's live trial "
 					 "confirms them\"", adv, adv == 1 ? "" : "s");
 	}
+}
+
+int cpreg_verdict_to_json(const struct cpreg_verdict *v, char **ret_text)
+{
+	struct cpreg_buf b = { 0 }, *f = &b;
+	size_t counts[ARRAY_SIZE(outcome_names)] = { 0 };
+
+	if (!v || !ret_text)
+		return -EINVAL;
+	verdict_fill_texts(v);
+	for (size_t i = 0; i < v->n; i++)
+		counts[v->f[i].outcome]++;
+	cpreg_buf_printf(f, "{\n  \"schema\": \"cpreg-verdict/1\",\n  \"result\": \"%s\",\n  \"compatible\": %s,\n",
+			 cpreg_result_name(v->result), v->result == CPREG_COMPATIBLE ? "true" : "false");
+	cpreg_buf_lit(f, "  \"policy\": ");
+	cpreg_buf_json(f, v->policy);
+	cpreg_buf_lit(f, ",\n  \"policy_reason\": ");
+	cpreg_buf_json(f, v->policy_reason);
+	cpreg_buf_lit(f, ",\n");
+	put_side(f, "source", &v->src);
+	put_side(f, "destination", &v->dst);
+	if (v->dst_source) {
+		cpreg_buf_lit(f, "  \"destination_state\": {\"inventory_source\": ");
+		cpreg_buf_json(f, v->dst_source);
+		if (v->dst_age >= 0)
+			cpreg_buf_printf(f, ", \"inventory_age_seconds\": %" PRId64, v->dst_age);
+		else
+			cpreg_buf_lit(f, ", \"inventory_age_seconds\": null");
+		cpreg_buf_lit(f, ", \"warning\": ");
+		cpreg_buf_json(f, v->dst_warning);
+		cpreg_buf_lit(f, "},\n");
+	}
+	cpreg_buf_printf(f, "  \"counts\": {\"fail\": %zu, \"unknown\": %zu, \"tolerated\": %zu, \"ok\": %zu},\n",
+			 counts[CPREG_OUT_FAIL], counts[CPREG_OUT_UNKNOWN], counts[CPREG_OUT_TOLERATED], counts[CPREG_OUT_OK]);
+	cpreg_buf_lit(f, "  \"findings\": [");
+	for (size_t i = 0; i < v->n; i++)
+		put_finding(f, v, i);
+	cpreg_buf_str(f, v->n ? "\n  ]" : "]");
+	put_trial(f, v);
 	cpreg_buf_lit(f, "\n}\n");
 	return cpreg_buf_finish(f, ret_text);
 }
@@ -435,14 +453,97 @@ static int vtrial(struct vrd *r, json_object *root, struct cpreg_verdict *v)
 	return 0;
 }
 
+/* "schema", "result", "policy", "policy_reason", the two sides and "destination_state". */
+static int vhead(struct vrd *r, json_object *root, struct cpreg_verdict *v)
+{
+	json_object *o, *age;
+	const char *s, *src = NULL, *warn = NULL;
+	int e, k = 0;
+
+	if ((e = vstr(r, root, "", "schema", false, 64, &s)) < 0)
+		return e;
+	if (strcmp(s, "cpreg-verdict/1") != 0)
+		return cpreg_err(r->err, -EPROTONOSUPPORT, "schema", "unknown schema \"%s\"; this reader takes "
+				 "\"cpreg-verdict/1\"", s);
+	if ((e = vstr(r, root, "", "result", false, 32, &s)) < 0 ||
+	    (e = vname(r, s, result_names, ARRAY_SIZE(result_names), &k)) < 0)
+		return e;
+	v->result = k;
+	if ((e = vstr(r, root, "", "policy", false, 128, &s)) < 0 || !(v->policy = strdup(s)) ||
+	    (e = vstr(r, root, "", "policy_reason", false, 256, &s)) < 0 || !(v->policy_reason = strdup(s)))
+		return e < 0 ? e : cpreg_err(r->err, -ENOMEM, "", "out of memory");
+	if ((e = vside(r, root, "source", &v->src)) < 0 || (e = vside(r, root, "destination", &v->dst)) < 0)
+		return e;
+	if ((e = vget(r, root, "", "destination_state", json_type_object, true, false, &o)) < 0 || !o)
+		return e;
+	v->dst_age = -1;
+	if ((e = vstr(r, o, "destination_state", "inventory_source", false, 32, &src)) < 0 ||
+	    (e = vstr(r, o, "destination_state", "warning", true, 1024, &warn)) < 0 ||
+	    (e = vget(r, o, "destination_state", "inventory_age_seconds", json_type_int, false, true, &age)) < 0)
+		return e;
+	if (cpreg_verdict_set_destination_state(v, src, age ? json_object_get_int64(age) : -1, warn) < 0)
+		return cpreg_err(r->err, -ENOMEM, "", "out of memory");
+	return 0;
+}
+
+/* "findings", counted by outcome into counts. */
+static int vfindings(struct vrd *r, json_object *root, struct cpreg_verdict *v, size_t *counts)
+{
+	json_object *list;
+	int e;
+
+	if ((e = vget(r, root, "", "findings", json_type_array, false, false, &list)) < 0)
+		return e;
+	if (json_object_array_length(list) > 1 << 20)
+		return vfail(r, "more than %d findings", 1 << 20);
+	v->n = v->cap = json_object_array_length(list);
+	if (v->n && !(v->f = calloc(v->n, sizeof(*v->f))))
+		return cpreg_err(r->err, -ENOMEM, "", "out of memory");
+	for (size_t i = 0; i < v->n; i++) {
+		if ((e = vfinding(r, json_object_array_get_idx(list, i), i, &v->f[i])) < 0)
+			return e;
+		counts[v->f[i].outcome]++;
+	}
+	return 0;
+}
+
+/* What is derived must agree with what it derives from: the counts, the result, "compatible". */
+static int vderived(struct vrd *r, json_object *root, struct cpreg_verdict *v, const size_t *counts)
+{
+	enum cpreg_result stated = v->result;
+	json_object *o;
+	uint64_t n;
+	int e;
+
+	if ((e = vget(r, root, "", "counts", json_type_object, false, false, &o)) < 0)
+		return e;
+	for (int k = 1; k < (int)ARRAY_SIZE(outcome_names); k++) {
+		if ((e = vcount(r, o, "counts", outcome_names[k], &n)) < 0)
+			return e;
+		if (n != counts[k])
+			return vfail(r, "%" PRIu64 ", but %zu findings have that outcome", n, counts[k]);
+	}
+	verdict_recompute(v);
+	if (v->result != stated) {
+		snprintf(r->path, sizeof(r->path), "result");
+		return vfail(r, "\"%s\", but the findings make it \"%s\"", cpreg_result_name(stated),
+			     cpreg_result_name(v->result));
+	}
+	if ((e = vget(r, root, "", "compatible", json_type_boolean, false, false, &o)) < 0)
+		return e;
+	if (json_object_get_boolean(o) != (v->result == CPREG_COMPATIBLE))
+		return vfail(r, "%s, but the result is \"%s\"", json_object_get_boolean(o) ? "true" : "false",
+			     cpreg_result_name(v->result));
+	return 0;
+}
+
 int cpreg_verdict_from_json(const char *text, size_t len, struct cpreg_verdict **ret, struct cpreg_error *err)
 {
 	struct vrd r = { .err = err };
-	json_object *root = NULL, *o, *list;
+	json_object *root = NULL;
 	struct cpreg_verdict *v = NULL;
-	const char *s;
 	size_t counts[ARRAY_SIZE(outcome_names)] = { 0 };
-	int e, k = 0;
+	int e;
 
 	if (!text || !ret)
 		return cpreg_err(err, -EINVAL, "", "no document");
@@ -450,102 +551,21 @@ int cpreg_verdict_from_json(const char *text, size_t len, struct cpreg_verdict *
 		return e;
 	v = calloc(1, sizeof(*v));
 	if (!v) {
-		e = cpreg_err(err, -ENOMEM, "", "out of memory");
-		goto out;
+		json_object_put(root);
+		return cpreg_err(err, -ENOMEM, "", "out of memory");
 	}
 	v->refcount = 1;
 	pthread_mutex_init(&v->texts_lock, NULL);
-	if (!json_object_is_type(root, json_type_object)) {
+	if (!json_object_is_type(root, json_type_object))
 		e = vfail(&r, "expected an object");
-		goto out;
+	else if ((e = vhead(&r, root, v)) >= 0 && (e = vfindings(&r, root, v, counts)) >= 0 &&
+		 (e = vtrial(&r, root, v)) >= 0)
+		e = vderived(&r, root, v, counts);
+	if (e >= 0) {
+		*ret = TAKE_PTR(v);
+		e = 0;
 	}
-	if ((e = vstr(&r, root, "", "schema", false, 64, &s)) < 0)
-		goto out;
-	if (strcmp(s, "cpreg-verdict/1") != 0) {
-		e = cpreg_err(err, -EPROTONOSUPPORT, "schema", "unknown schema \"%s\"; this reader takes \"cpreg-verdict/1\"", s);
-		goto out;
-	}
-	if ((e = vstr(&r, root, "", "result", false, 32, &s)) < 0 ||
-	    (e = vname(&r, s, result_names, ARRAY_SIZE(result_names), &k)) < 0)
-		goto out;
-	v->result = k;
-	if ((e = vstr(&r, root, "", "policy", false, 128, &s)) < 0 || !(v->policy = strdup(s)) ||
-	    (e = vstr(&r, root, "", "policy_reason", false, 256, &s)) < 0 || !(v->policy_reason = strdup(s))) {
-		e = e < 0 ? e : cpreg_err(err, -ENOMEM, "", "out of memory");
-		goto out;
-	}
-	if ((e = vside(&r, root, "source", &v->src)) < 0 || (e = vside(&r, root, "destination", &v->dst)) < 0)
-		goto out;
-	if ((e = vget(&r, root, "", "destination_state", json_type_object, true, false, &o)) < 0)
-		goto out;
-	if (o) {
-		const char *src = NULL, *warn = NULL;
-		json_object *age;
-
-		v->dst_age = -1;
-		if ((e = vstr(&r, o, "destination_state", "inventory_source", false, 32, &src)) < 0 ||
-		    (e = vstr(&r, o, "destination_state", "warning", true, 1024, &warn)) < 0 ||
-		    (e = vget(&r, o, "destination_state", "inventory_age_seconds", json_type_int, false, true, &age)) < 0)
-			goto out;
-		if (cpreg_verdict_set_destination_state(v, src, age ? json_object_get_int64(age) : -1, warn) < 0) {
-			e = cpreg_err(err, -ENOMEM, "", "out of memory");
-			goto out;
-		}
-	}
-	if ((e = vget(&r, root, "", "findings", json_type_array, false, false, &list)) < 0)
-		goto out;
-	if (json_object_array_length(list) > 1 << 20) {
-		e = vfail(&r, "more than %d findings", 1 << 20);
-		goto out;
-	}
-	v->n = v->cap = json_object_array_length(list);
-	if (v->n && !(v->f = calloc(v->n, sizeof(*v->f)))) {
-		e = cpreg_err(err, -ENOMEM, "", "out of memory");
-		goto out;
-	}
-	for (size_t i = 0; i < v->n; i++) {
-		if ((e = vfinding(&r, json_object_array_get_idx(list, i), i, &v->f[i])) < 0)
-			goto out;
-		counts[v->f[i].outcome]++;
-	}
-	if ((e = vtrial(&r, root, v)) < 0)
-		goto out;
-	/* What is derived must agree with what it derives from. */
-	if ((e = vget(&r, root, "", "counts", json_type_object, false, false, &o)) < 0)
-		goto out;
-	for (k = 1; k < (int)ARRAY_SIZE(outcome_names); k++) {
-		uint64_t n;
-
-		if ((e = vcount(&r, o, "counts", outcome_names[k], &n)) < 0)
-			goto out;
-		if (n != counts[k]) {
-			e = vfail(&r, "%" PRIu64 ", but %zu findings have that outcome", n, counts[k]);
-			goto out;
-		}
-	}
-	{
-		enum cpreg_result stated = v->result;
-
-		verdict_recompute(v);
-		if (v->result != stated) {
-			snprintf(r.path, sizeof(r.path), "result");
-			e = vfail(&r, "\"%s\", but the findings make it \"%s\"", cpreg_result_name(stated),
-				  cpreg_result_name(v->result));
-			goto out;
-		}
-	}
-	if ((e = vget(&r, root, "", "compatible", json_type_boolean, false, false, &o)) < 0)
-		goto out;
-	if (json_object_get_boolean(o) != (v->result == CPREG_COMPATIBLE)) {
-		e = vfail(&r, "%s, but the result is \"%s\"", json_object_get_boolean(o) ? "true" : "false",
-			  cpreg_result_name(v->result));
-		goto out;
-	}
-	*ret = TAKE_PTR(v);
-	e = 0;
-out:
 	cpreg_verdict_unref(v);
 	json_object_put(root);
 	return e;
 }
-
