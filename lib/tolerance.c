@@ -280,14 +280,116 @@ static int pol_hex(json_object *o, uint64_t *ret)
 	return cpreg_parse_hex(json_object_get_string(o), ret);
 }
 
+/* Tolerance i of a policy file into tol, its path named in any error. */
+static int read_tolerance(json_object *t, size_t i, const char *origin, struct cpreg_tolerance *tol,
+			  struct cpreg_error *err)
+{
+	json_object *o;
+	char path[64];
+	int type;
+
+	if (!json_object_is_type(t, json_type_object)) {
+		snprintf(path, sizeof(path), "tolerances[%zu]", i);
+		return pol_fail(err, -EINVAL, origin, path, "expected an object");
+	}
+	snprintf(path, sizeof(path), "tolerances[%zu].register", i);
+	if (!json_object_object_get_ex(t, "register", &o) || !json_object_is_type(o, json_type_string))
+		return pol_fail(err, -EINVAL, origin, path, "expected a register name or hex id");
+	if (cpreg_id_parse(json_object_get_string(o), &tol->id) < 0)
+		return pol_fail(err, -EINVAL, origin, path, "unknown register \"%s\"", json_object_get_string(o));
+	snprintf(path, sizeof(path), "tolerances[%zu].type", i);
+	if (!json_object_object_get_ex(t, "type", &o) || !json_object_is_type(o, json_type_string) ||
+	    (type = cpreg_tol_type_from_name(json_object_get_string(o))) < 0)
+		return pol_fail(err, -EINVAL, origin, path,
+				"expected one of NotOnBothEnds, OnlySrcTestValue, DiffInMask, FieldLT, FieldGT");
+	tol->type = type;
+	snprintf(path, sizeof(path), "tolerances[%zu].mask", i);
+	if (json_object_object_get_ex(t, "mask", &o) && pol_hex(o, &tol->mask) < 0)
+		return pol_fail(err, -EINVAL, origin, path, "expected a hex string such as \"0xf0\"");
+	snprintf(path, sizeof(path), "tolerances[%zu].value", i);
+	if (json_object_object_get_ex(t, "value", &o) && pol_hex(o, &tol->value) < 0)
+		return pol_fail(err, -EINVAL, origin, path, "expected a hex string such as \"0x10\"");
+	return 0;
+}
+
+/* "tolerances": each one's own, one per id in the file; a file entry replaces the base's. */
+static int read_tolerances(json_object *root, const char *origin, struct cpreg_policy *p, struct cpreg_error *err)
+{
+	struct cpreg_tolerance_set *seen = NULL;
+	json_object *list;
+	char path[64];
+	int r = 0;
+
+	if (!json_object_object_get_ex(root, "tolerances", &list))
+		return 0;
+	if (!json_object_is_type(list, json_type_array))
+		return pol_fail(err, -EINVAL, origin, "tolerances", "expected an array");
+	seen = cpreg_tolerance_set_new();
+	if (!seen)
+		return pol_fail(err, -ENOMEM, origin, "", "out of memory");
+	for (size_t i = 0; i < json_object_array_length(list) && r == 0; i++) {
+		json_object *t = json_object_array_get_idx(list, i);
+		struct cpreg_tolerance tol = { 0 };
+
+		if ((r = read_tolerance(t, i, origin, &tol, err)) < 0)
+			break;
+		snprintf(path, sizeof(path), "tolerances[%zu].register", i);
+		if (cpreg_tolerance_set_add(seen, &tol, false) == -EEXIST)
+			r = pol_fail(err, -EEXIST, origin, path, "a second tolerance for \"%s\"",
+				     json_object_get_string(json_object_object_get(t, "register")));
+		else if ((r = cpreg_tolerance_set_add(p->tols, &tol, true)) < 0)
+			r = pol_fail(err, r, origin, path, "%s", strerror(-r));
+	}
+	cpreg_tolerance_set_unref(seen);
+	return r;
+}
+
+/* "schema", "base" and "name": the built-in policy the file starts from, renamed. */
+static int read_base(json_object *root, const char *origin, struct cpreg_policy **ret, struct cpreg_error *err)
+{
+	const char *base = "qemu-11.1", *name = NULL;
+	json_object *o;
+	char *n;
+	int r;
+
+	if (!json_object_is_type(root, json_type_object))
+		return pol_fail(err, -EINVAL, origin, "", "expected an object");
+	if (!json_object_object_get_ex(root, "schema", &o) || !json_object_is_type(o, json_type_string) ||
+	    strcmp(json_object_get_string(o), POLICY_SCHEMA) != 0)
+		return pol_fail(err, -EPROTONOSUPPORT, origin, "schema", "expected \"%s\"", POLICY_SCHEMA);
+	if (json_object_object_get_ex(root, "base", &o)) {
+		if (!json_object_is_type(o, json_type_string))
+			return pol_fail(err, -EINVAL, origin, "base", "expected a string");
+		base = json_object_get_string(o);
+	}
+	if (json_object_object_get_ex(root, "name", &o)) {
+		if (!json_object_is_type(o, json_type_string) || json_object_get_string_len(o) == 0 ||
+		    json_object_get_string_len(o) > 64)
+			return pol_fail(err, -EINVAL, origin, "name", "expected a string of 1 to 64 characters");
+		name = json_object_get_string(o);
+	}
+	r = cpreg_policy_new_builtin(base, ret);
+	if (r == -ENOENT)
+		return pol_fail(err, -EINVAL, origin, "base", "unknown policy \"%s\" (qemu-legacy, qemu-11.1)", base);
+	if (r < 0)
+		return pol_fail(err, r, origin, "", "%s", strerror(-r));
+	if (!name)
+		return 0;
+	n = strdup(name);
+	if (!n) {
+		*ret = cpreg_policy_unref(*ret);
+		return pol_fail(err, -ENOMEM, origin, "", "out of memory");
+	}
+	free((*ret)->name);
+	(*ret)->name = n;
+	return 0;
+}
+
 int cpreg_policy_from_json(const char *text, size_t len, const char *origin,
 			   struct cpreg_policy **ret, struct cpreg_error *err)
 {
-	json_object *root = NULL, *o, *list;
+	json_object *root = NULL;
 	struct cpreg_policy *p = NULL;
-	struct cpreg_tolerance_set *seen = NULL;
-	const char *base = "qemu-11.1", *name = NULL;
-	char path[64];
 	int r;
 
 	if (!origin)
@@ -297,114 +399,13 @@ int cpreg_policy_from_json(const char *text, size_t len, const char *origin,
 		cpreg_err_prefix(err, origin);
 		return r;
 	}
-	if (!json_object_is_type(root, json_type_object)) {
-		r = pol_fail(err, -EINVAL, origin, "", "expected an object");
-		goto out;
+	r = read_base(root, origin, &p, err);
+	if (r >= 0)
+		r = read_tolerances(root, origin, p, err);
+	if (r >= 0) {
+		*ret = TAKE_PTR(p);
+		r = 0;
 	}
-	if (!json_object_object_get_ex(root, "schema", &o) || !json_object_is_type(o, json_type_string) ||
-	    strcmp(json_object_get_string(o), POLICY_SCHEMA) != 0) {
-		r = pol_fail(err, -EPROTONOSUPPORT, origin, "schema", "expected \"%s\"", POLICY_SCHEMA);
-		goto out;
-	}
-	if (json_object_object_get_ex(root, "base", &o)) {
-		if (!json_object_is_type(o, json_type_string)) {
-			r = pol_fail(err, -EINVAL, origin, "base", "expected a string");
-			goto out;
-		}
-		base = json_object_get_string(o);
-	}
-	if (json_object_object_get_ex(root, "name", &o)) {
-		if (!json_object_is_type(o, json_type_string) || json_object_get_string_len(o) == 0 ||
-		    json_object_get_string_len(o) > 64) {
-			r = pol_fail(err, -EINVAL, origin, "name", "expected a string of 1 to 64 characters");
-			goto out;
-		}
-		name = json_object_get_string(o);
-	}
-	r = cpreg_policy_new_builtin(base, &p);
-	if (r == -ENOENT) {
-		r = pol_fail(err, -EINVAL, origin, "base", "unknown policy \"%s\" (qemu-legacy, qemu-11.1)", base);
-		goto out;
-	}
-	if (r < 0) {
-		r = pol_fail(err, r, origin, "", "%s", strerror(-r));
-		goto out;
-	}
-	if (name) {
-		char *n = strdup(name);
-
-		if (!n) {
-			r = pol_fail(err, -ENOMEM, origin, "", "out of memory");
-			goto out;
-		}
-		free(p->name);
-		p->name = n;
-	}
-	seen = cpreg_tolerance_set_new();
-	if (!seen) {
-		r = pol_fail(err, -ENOMEM, origin, "", "out of memory");
-		goto out;
-	}
-	if (json_object_object_get_ex(root, "tolerances", &list)) {
-		if (!json_object_is_type(list, json_type_array)) {
-			r = pol_fail(err, -EINVAL, origin, "tolerances", "expected an array");
-			goto out;
-		}
-		for (size_t i = 0; i < json_object_array_length(list); i++) {
-			json_object *t = json_object_array_get_idx(list, i);
-			struct cpreg_tolerance tol = { 0 };
-			int type;
-
-			if (!json_object_is_type(t, json_type_object)) {
-				snprintf(path, sizeof(path), "tolerances[%zu]", i);
-				r = pol_fail(err, -EINVAL, origin, path, "expected an object");
-				goto out;
-			}
-			snprintf(path, sizeof(path), "tolerances[%zu].register", i);
-			if (!json_object_object_get_ex(t, "register", &o) || !json_object_is_type(o, json_type_string)) {
-				r = pol_fail(err, -EINVAL, origin, path, "expected a register name or hex id");
-				goto out;
-			}
-			if (cpreg_id_parse(json_object_get_string(o), &tol.id) < 0) {
-				r = pol_fail(err, -EINVAL, origin, path, "unknown register \"%s\"", json_object_get_string(o));
-				goto out;
-			}
-			snprintf(path, sizeof(path), "tolerances[%zu].type", i);
-			if (!json_object_object_get_ex(t, "type", &o) || !json_object_is_type(o, json_type_string) ||
-			    (type = cpreg_tol_type_from_name(json_object_get_string(o))) < 0) {
-				r = pol_fail(err, -EINVAL, origin, path,
-					     "expected one of NotOnBothEnds, OnlySrcTestValue, DiffInMask, FieldLT, FieldGT");
-				goto out;
-			}
-			tol.type = type;
-			snprintf(path, sizeof(path), "tolerances[%zu].mask", i);
-			if (json_object_object_get_ex(t, "mask", &o) && pol_hex(o, &tol.mask) < 0) {
-				r = pol_fail(err, -EINVAL, origin, path, "expected a hex string such as \"0xf0\"");
-				goto out;
-			}
-			snprintf(path, sizeof(path), "tolerances[%zu].value", i);
-			if (json_object_object_get_ex(t, "value", &o) && pol_hex(o, &tol.value) < 0) {
-				r = pol_fail(err, -EINVAL, origin, path, "expected a hex string such as \"0x10\"");
-				goto out;
-			}
-			snprintf(path, sizeof(path), "tolerances[%zu].register", i);
-			/* One per id in the file; a file entry replaces the base's. */
-			if (cpreg_tolerance_set_add(seen, &tol, false) == -EEXIST) {
-				r = pol_fail(err, -EEXIST, origin, path, "a second tolerance for \"%s\"",
-					     json_object_get_string(json_object_object_get(t, "register")));
-				goto out;
-			}
-			r = cpreg_tolerance_set_add(p->tols, &tol, true);
-			if (r < 0) {
-				r = pol_fail(err, r, origin, path, "%s", strerror(-r));
-				goto out;
-			}
-		}
-	}
-	*ret = TAKE_PTR(p);
-	r = 0;
-out:
-	cpreg_tolerance_set_unref(seen);
 	cpreg_policy_unref(p);
 	json_object_put(root);
 	return r;
