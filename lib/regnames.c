@@ -310,17 +310,78 @@ int cpreg_writable_mask_index(uint64_t id)
 	return (int)(((e.op1 & 3) - (e.op1 == 3)) << 6 | (e.crm & 7) << 3 | e.op2);
 }
 
+/*
+ * A sysreg's name: the table's (*n), or one of the families the table
+ * leaves out (debug, PMU event counters, unallocated ID registers),
+ * written into buf (their length returned), or -1 for the table or the
+ * hex fallback to say it.
+ */
+static int sysreg_name(uint64_t id, const char **n, char *buf, size_t len, bool *ret_known)
+{
+	struct cpreg_enc e = cpreg_sysreg_enc(id);
+
+	if ((id & 0xffff0000u) != 0x00130000u)
+		return -1;
+	*n = sysreg_table_name(id);
+	if (*n)
+		return -1;
+	*ret_known = true;
+	if (e.op0 == 2 && e.op1 == 0 && e.crn == 0 && e.op2 >= 4) {
+		static const char *const dbg[] = { "DBGBVR", "DBGBCR", "DBGWVR", "DBGWCR" };
+
+		return snprintf(buf, len, "%s%u_EL1", dbg[e.op2 - 4], e.crm);
+	}
+	if (e.op0 == 3 && e.op1 == 3 && e.crn == 14 && e.crm >= 8)
+		return snprintf(buf, len, "%s%u_EL0", e.crm >= 12 ? "PMEVTYPER" : "PMEVCNTR", (e.crm & 3) * 8 + e.op2);
+	if (id_unallocated(e))
+		return snprintf(buf, len, "ID_UNALLOCATED_%u_%u", e.crm, e.op2);
+	*ret_known = false;
+	return snprintf(buf, len, "S%u_%u_C%u_C%u_%u", e.op0, e.op1, e.crn, e.crm, e.op2);
+}
+
+/* The SVE slices by number, and the vector-length register; -1 for the hex fallback. */
+static int sve_name(uint64_t id, char *buf, size_t len, bool *ret_known)
+{
+	unsigned lo = id & 0xffff;
+
+	*ret_known = true;
+	if (lo == 0xffff)
+		return snprintf(buf, len, "SVE_VLS");
+	if (lo < 0x400)
+		return lo & 31 ? snprintf(buf, len, "Z%u[%u]", lo >> 5, lo & 31) : snprintf(buf, len, "Z%u", lo >> 5);
+	if (lo < 0x600)
+		return lo & 31 ? snprintf(buf, len, "P%u[%u]", (lo - 0x400) >> 5, lo & 31)
+			       : snprintf(buf, len, "P%u", (lo - 0x400) >> 5);
+	if (lo < 0x620)
+		return lo & 31 ? snprintf(buf, len, "FFR[%u]", lo & 31) : snprintf(buf, len, "FFR");
+	*ret_known = false;
+	return -1;
+}
+
+/* A table's name, with snprintf's "%s" semantics but not its format parsing: names are written for every register. */
+static int put_name(const char *n, char *buf, size_t len)
+{
+	size_t nl = strlen(n);
+
+	if (len) {
+		size_t c = nl < len ? nl : len - 1;
+
+		memcpy(buf, n, c);
+		buf[c] = '\0';
+	}
+	return (int)nl;
+}
+
 static int name_of(uint64_t id, char *buf, size_t len, bool *ret_known)
 {
 	char tmp[32];
 	const char *n = NULL;
-	unsigned g = CPREG_ID_GROUP(id);
+	int r = -1;
 
 	*ret_known = false;
 	if (!cpreg_id_valid(id))
 		return snprintf(buf, len, "0x%016" PRIx64, id);
-
-	switch (g) {
+	switch (CPREG_ID_GROUP(id)) {
 	case CPREG_GROUP_CORE:
 		n = core_name(id & 0xffff, tmp, sizeof(tmp));
 		break;
@@ -330,31 +391,9 @@ static int name_of(uint64_t id, char *buf, size_t len, bool *ret_known)
 			return snprintf(buf, len, "CCSIDR_EL1[%u]", (unsigned)(id & 0xff));
 		}
 		break;
-	case CPREG_GROUP_SYSREG: {
-		struct cpreg_enc e = cpreg_sysreg_enc(id);
-
-		if ((id & 0xffff0000u) != 0x00130000u)
-			break;
-		n = sysreg_table_name(id);
-		if (!n && e.op0 == 2 && e.op1 == 0 && e.crn == 0 && e.op2 >= 4) {
-			static const char *const dbg[] = { "DBGBVR", "DBGBCR", "DBGWVR", "DBGWCR" };
-
-			*ret_known = true;
-			return snprintf(buf, len, "%s%u_EL1", dbg[e.op2 - 4], e.crm);
-		}
-		if (!n && e.op0 == 3 && e.op1 == 3 && e.crn == 14 && e.crm >= 8) {
-			*ret_known = true;
-			return snprintf(buf, len, "%s%u_EL0", e.crm >= 12 ? "PMEVTYPER" : "PMEVCNTR",
-					(e.crm & 3) * 8 + e.op2);
-		}
-		if (!n && id_unallocated(e)) {
-			*ret_known = true;
-			return snprintf(buf, len, "ID_UNALLOCATED_%u_%u", e.crm, e.op2);
-		}
-		if (!n)
-			return snprintf(buf, len, "S%u_%u_C%u_C%u_%u", e.op0, e.op1, e.crn, e.crm, e.op2);
+	case CPREG_GROUP_SYSREG:
+		r = sysreg_name(id, &n, buf, len, ret_known);
 		break;
-	}
 	case CPREG_GROUP_FW:
 		if ((id & 0xffff) < ARRAY_SIZE(fw_names))
 			n = fw_names[id & 0xffff];
@@ -363,39 +402,16 @@ static int name_of(uint64_t id, char *buf, size_t len, bool *ret_known)
 		if ((id & 0xffff) < ARRAY_SIZE(bmap_names))
 			n = bmap_names[id & 0xffff];
 		break;
-	case CPREG_GROUP_SVE: {
-		unsigned lo = id & 0xffff;
-
-		*ret_known = true;
-		if (lo == 0xffff)
-			return snprintf(buf, len, "SVE_VLS");
-		if (lo < 0x400)
-			return lo & 31 ? snprintf(buf, len, "Z%u[%u]", lo >> 5, lo & 31)
-				       : snprintf(buf, len, "Z%u", lo >> 5);
-		if (lo < 0x600)
-			return lo & 31 ? snprintf(buf, len, "P%u[%u]", (lo - 0x400) >> 5, lo & 31)
-				       : snprintf(buf, len, "P%u", (lo - 0x400) >> 5);
-		if (lo < 0x620)
-			return lo & 31 ? snprintf(buf, len, "FFR[%u]", lo & 31) : snprintf(buf, len, "FFR");
-		*ret_known = false;
+	case CPREG_GROUP_SVE:
+		r = sve_name(id, buf, len, ret_known);
 		break;
 	}
-	}
+	if (r >= 0)
+		return r;
 	if (!n)
 		return snprintf(buf, len, "0x%016" PRIx64, id);
 	*ret_known = true;
-	{
-		/* snprintf's "%s" without its format parsing: names are written for every register listed. */
-		size_t nl = strlen(n);
-
-		if (len) {
-			size_t c = nl < len ? nl : len - 1;
-
-			memcpy(buf, n, c);
-			buf[c] = '\0';
-		}
-		return (int)nl;
-	}
+	return put_name(n, buf, len);
 }
 
 int cpreg_id_name(uint64_t id, char *buf, size_t len)
