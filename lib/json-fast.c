@@ -464,11 +464,69 @@ static int next_member(const char **pp, const char *e)
 }
 
 /* 1 when the fast path applies (fr filled), 0 when the general path must read it all, < 0 on ENOMEM. */
+/* The document with the cut arrays (ncut of them, cut[k] = [start, end)) replaced by [], in the order they stand. */
+static int reduce(const char *text, size_t len, const char *cut[2][2], size_t ncut, struct fast_regs *fr)
+{
+	const char *p = text, *e = text + len;
+	size_t o = 0;
+
+	if (ncut == 2 && cut[1][0] < cut[0][0]) {
+		const char *t0 = cut[0][0], *t1 = cut[0][1];
+
+		cut[0][0] = cut[1][0], cut[0][1] = cut[1][1];
+		cut[1][0] = t0, cut[1][1] = t1;
+	}
+	fr->reduced_len = len;
+	for (size_t i = 0; i < ncut; i++)
+		fr->reduced_len -= (size_t)(cut[i][1] - cut[i][0]) - 2;
+	if (!(fr->reduced = malloc(fr->reduced_len + 1)))
+		return -ENOMEM;
+	for (size_t i = 0; i < ncut; i++) {
+		memcpy(fr->reduced + o, p, (size_t)(cut[i][0] - p));
+		o += (size_t)(cut[i][0] - p);
+		memcpy(fr->reduced + o, "[]", 2);
+		o += 2;
+		p = cut[i][1];
+	}
+	memcpy(fr->reduced + o, p, (size_t)(e - p));
+	fr->reduced[fr->reduced_len] = '\0';
+	return 1;
+}
+
+/* The kvm object at p (its '{'): its writable masks read into fr and cut; past its '}', or NULL. */
+static const char *fast_kvm(const char *p, const char *e, struct fast_regs *fr, const char *cut[2][2], size_t *ncut)
+{
+	bool masks = false;
+	const char *k;
+	size_t kn;
+	int more;
+
+	p = skip_ws(p + 1, e);
+	if (p < e && *p == '}')
+		return p + 1;
+	do {
+		if (!(p = member(p, e, &k, &kn)))
+			return NULL;
+		if (kn == 14 && memcmp(k, "writable_masks", 14) == 0 && p < e && *p == '[') {
+			if (masks)
+				return NULL;
+			masks = fr->has_masks = true;
+			cut[*ncut][0] = p;
+			if (!(p = fast_masks(p, e, fr)))
+				return NULL;
+			cut[(*ncut)++][1] = p;
+		} else if (!(p = skip_value(p, e))) {
+			return NULL;
+		}
+	} while ((more = next_member(&p, e)) == 1);
+	return more < 0 ? NULL : p;
+}
+
 int json_fast_scan(const char *text, size_t len, struct fast_regs *fr)
 {
 	const char *p = text, *e = text + len, *cut[2][2] = { { NULL, NULL }, { NULL, NULL } };
 	bool regs = false, kvm = false;
-	size_t ncut = 0, o = 0;
+	size_t ncut = 0;
 	int more;
 
 	p = skip_ws(p, e);
@@ -489,61 +547,15 @@ int json_fast_scan(const char *text, size_t len, struct fast_regs *fr)
 				return 0;
 			cut[ncut++][1] = p;
 		} else if (kn == 3 && memcmp(k, "kvm", 3) == 0 && p < e && *p == '{') {
-			bool masks = false;
-
-			if (kvm)
+			if (kvm || !(p = fast_kvm(p, e, fr, cut, &ncut)))
 				return 0;
 			kvm = true;
-			p = skip_ws(p + 1, e);
-			if (p < e && *p == '}') {
-				p++;
-			} else {
-				do {
-					if (!(p = member(p, e, &k, &kn)))
-						return 0;
-					if (kn == 14 && memcmp(k, "writable_masks", 14) == 0 && p < e && *p == '[') {
-						if (masks)
-							return 0;
-						masks = fr->has_masks = true;
-						cut[ncut][0] = p;
-						if (!(p = fast_masks(p, e, fr)))
-							return 0;
-						cut[ncut++][1] = p;
-					} else if (!(p = skip_value(p, e))) {
-						return 0;
-					}
-				} while ((more = next_member(&p, e)) == 1);
-				if (more < 0)
-					return 0;
-			}
 		} else if (!(p = skip_value(p, e))) {
 			return 0;
 		}
 	} while ((more = next_member(&p, e)) == 1);
 	if (more < 0 || !regs)
 		return 0;
-	/* The reduced document: each cut array becomes [], in the order they stand. */
-	if (ncut == 2 && cut[1][0] < cut[0][0]) {
-		const char *t0 = cut[0][0], *t1 = cut[0][1];
-
-		cut[0][0] = cut[1][0], cut[0][1] = cut[1][1];
-		cut[1][0] = t0, cut[1][1] = t1;
-	}
-	fr->reduced_len = len;
-	for (size_t i = 0; i < ncut; i++)
-		fr->reduced_len -= (size_t)(cut[i][1] - cut[i][0]) - 2;
-	if (!(fr->reduced = malloc(fr->reduced_len + 1)))
-		return -ENOMEM;
-	p = text;
-	for (size_t i = 0; i < ncut; i++) {
-		memcpy(fr->reduced + o, p, (size_t)(cut[i][0] - p));
-		o += (size_t)(cut[i][0] - p);
-		memcpy(fr->reduced + o, "[]", 2);
-		o += 2;
-		p = cut[i][1];
-	}
-	memcpy(fr->reduced + o, p, (size_t)(e - p));
-	fr->reduced[fr->reduced_len] = '\0';
-	return 1;
+	return reduce(text, len, cut, ncut, fr);
 }
 
