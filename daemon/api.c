@@ -126,16 +126,6 @@ void reply_error(struct http_request *req, enum endpoint ep, int code, const cha
 	free(text);
 }
 
-int64_t inventory_age(void)
-{
-	const char *t = S.inv ? cpreg_inventory_get_text(S.inv, CPREG_TEXT_PROBE_TIME) : NULL;
-	struct tm tm = { 0 };
-
-	if (!t || !strptime(t, "%Y-%m-%dT%H:%M:%SZ", &tm))
-		return -1;
-	return (int64_t)(time(NULL) - timegm(&tm));
-}
-
 char *health_text(int *ret_code)
 {
 	struct jw w = { .first = true };
@@ -486,6 +476,42 @@ static void h_check(struct http_request *req)
 	worker_submit(&cj->jd.job);
 }
 
+static bool peer_may_refresh(struct http_request *req, uid_t *ret_uid)
+{
+	long uid = http_request_uid(req);
+
+	*ret_uid = (uid_t)uid;
+	return uid >= 0 && ((uid_t)uid == 0 || (uid_t)uid == geteuid());
+}
+
+static void h_refresh(struct http_request *req)
+{
+	uid_t uid;
+
+	if (!peer_may_refresh(req, &uid)) {
+		reply_error(req, EP_REFRESH, 403, "refresh is allowed to root and to the daemon's own user, not uid %ld",
+			    (long)(int)uid);
+		return;
+	}
+	if (probing_refresh(req) < 0)
+		reply_error(req, EP_REFRESH, 500, "out of memory");
+}
+
+/* The refresh's answer: the health after the probe that started after it asked (probing's hook). */
+static void h_refresh_answer(struct http_request *req)
+{
+	int code;
+	char *text = health_text(&code);
+
+	if (!text) {
+		reply_error(req, EP_REFRESH, 500, "out of memory");
+		return;
+	}
+	count_request(EP_REFRESH, S.degraded ? 503 : 200);
+	http_reply(req, S.degraded ? 503 : 200, "application/json; charset=utf-8", text, strlen(text));
+	free(text);
+}
+
 static void h_metrics(struct http_request *req)
 {
 	struct evbuffer *b = evbuffer_new();
@@ -595,6 +621,11 @@ void on_request(struct http_request *req, void *arg)
 	reply_error(req, ep, 405, "method not allowed on %s", ep_names[ep]);
 }
 
+static void answer_held(struct http_request *req)
+{
+	on_request(req, NULL);
+}
+
 /* The body of the errors the HTTP layer answers itself (408, 413, 431, 503 at accept, ...): the API's error document. */
 size_t error_body(int code, const char *message, char *buf, size_t len)
 {
@@ -607,4 +638,13 @@ size_t error_body(int code, const char *message, char *buf, size_t len)
 	}
 	free(text);
 	return n;
+}
+
+/* What probing answers with, once a probe ends: the refreshes that waited, the requests held until the first. */
+int api_init(void)
+{
+	static const struct probing_hooks h = { .refresh_answer = h_refresh_answer, .held = answer_held };
+
+	probing_set_hooks(&h);
+	return 0;
 }

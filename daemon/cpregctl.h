@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * cpregctl's rooms: the command table and the options in cpregctl.c, the
+ * cpregctl's rooms: the command table and the options in cpregctl.c (which
+ * calls the rooms, none of which calls it), what all use in ctl-util.c, the
  * verdict in words in ctl-print.c, the commands that ask the local cpregd
  * in ctl-daemon.c, the offline pair commands in ctl-check.c, the fleet
  * commands in ctl-matrix.c and ctl-fleet.c.
@@ -38,7 +39,7 @@ struct ctl_args {
 };
 extern struct ctl_args arg;
 
-/* ---- cpregctl.c: what every command uses ---- */
+/* ---- ctl-util.c: what every command uses ---- */
 /* "cpregctl: " and the message on stderr; returns EXIT_ERR. */
 int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* An inventory or passport file; a bad one is named with its JSON path. */

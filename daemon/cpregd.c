@@ -562,6 +562,7 @@ static const struct module {
 	{ "http", http_init, http_fini },
 	{ "signals", signals_init, signals_fini },
 	{ "outputs", outputs_init, outputs_fini },
+	{ "api", api_init, NULL },
 	{ "probing", probing_init, probing_fini },
 	{ "workers", workers_init, worker_stop },
 	{ "peers", peers_init, peers_stop },
@@ -594,7 +595,8 @@ int main(int argc, char **argv)
 		event_base_dispatch(S.base);
 	}
 	while (up > 0)
-		modules[--up].fini();
+		if (modules[--up].fini)
+			modules[up].fini();
 	log_info("stopped");
 	return r;
 }

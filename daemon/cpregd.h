@@ -104,7 +104,8 @@ void reply_error(struct http_request *req, enum endpoint ep, int code, const cha
 	__attribute__((format(printf, 4, 5)));
 /* The health document (cpreg health schema), and the HTTP status it goes with. */
 char *health_text(int *ret_code);
-int64_t inventory_age(void);
+/* Before probing: the hooks that answer once a probe ends. */
+int api_init(void);
 /* The body of the errors the HTTP layer answers itself: the API's error document. */
 size_t error_body(int code, const char *message, char *buf, size_t len);
 
@@ -117,7 +118,13 @@ int do_probe(const char *why);
 void probing_notify_next(void);
 /* Until this run's first probe has answered, requests on the inventory wait for it: false when req was held. */
 bool probing_first_done(struct http_request *req);
-void h_refresh(struct http_request *req);
+/* Queue a refresh request and probe; hooks.refresh_answer answers it when that probe ends. */
+int probing_refresh(struct http_request *req);
+struct probing_hooks {
+	void (*refresh_answer)(struct http_request *req);  /* a refresh that waited for the probe */
+	void (*held)(struct http_request *req);            /* a request held until the first probe */
+};
+void probing_set_hooks(const struct probing_hooks *h);
 
 /* ---- metrics.c ---- */
 struct evbuffer;
@@ -132,5 +139,16 @@ void schedule_publish(void);
 struct cpreg_inventory *peers_self(void);
 struct cpreg_policy *peers_policy(void);
 void peers_judged(const char *digest, bool trial_ran, int64_t trial_ms, enum cpreg_result result);
+
+/* The age of the inventory served, from its probe time; -1 when unknown (metrics and health say it). */
+static inline int64_t inventory_age(void)
+{
+	const char *t = S.inv ? cpreg_inventory_get_text(S.inv, CPREG_TEXT_PROBE_TIME) : NULL;
+	struct tm tm = { 0 };
+
+	if (!t || !strptime(t, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		return -1;
+	return (int64_t)(time(NULL) - timegm(&tm));
+}
 
 #endif

@@ -101,15 +101,15 @@ extern char *common_header;     /* "API-Version: 1\r\n": every answer carries it
 
 
 /* http.c */
-void hold_in(struct conn *c, size_t n);
-void release_in(struct conn *c);
 void release_out(struct conn *c);
 void set_state(struct conn *c, enum cstate s);
 void conn_fail(struct conn *c, int code, const char *msg, const char *extra);
 void conn_process(struct conn *c);
 void conn_free(struct conn *c);
 
-/* http-request.c */
+/* http-request.c: it calls nothing of http.c */
+void hold_in(struct conn *c, size_t n);
+void release_in(struct conn *c);
 extern const http_parser_settings http_settings;
 void req_reset(struct conn *c);
 

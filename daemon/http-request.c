@@ -26,6 +26,23 @@
 
 /* ---- requests ---- */
 
+void hold_in(struct conn *c, size_t n)
+{
+	c->held_in += n;
+	c->srv->st.input_bytes += n;
+}
+
+void release_in(struct conn *c)
+{
+	struct http_server *srv = c->srv;
+
+	srv->st.input_bytes -= c->held_in;
+	c->held_in = 0;
+	/* Someone waits for the budget: let them go on from a callback of their own (no re-entry). */
+	if (!TAILQ_EMPTY(&srv->paused) && srv->st.input_bytes < srv->lim.input_budget)
+		event_active(srv->resume_ev, EV_TIMEOUT, 0);
+}
+
 void req_reset(struct conn *c)
 {
 	struct http_request *r = &c->req;
@@ -408,152 +425,5 @@ int http_request_add_header(struct http_request *r, const char *name, const char
 	if (!r->extra && !(r->extra = evbuffer_new()))
 		return -1;
 	return evbuffer_add_printf(r->extra, "%s: %s\r\n", name, value) < 0 ? -1 : 0;
-}
-
-/* The handler has answered: account, then write or, for a client gone meanwhile, free. */
-static struct evbuffer *answer_begin(struct http_request *r)
-{
-	struct conn *c = r->c;
-
-	c->srv->st.handling--;
-	if (c->gone) {
-		c->state = C_WRITING;
-		conn_free(c);
-		return NULL;
-	}
-	if (!r->keep_alive)
-		c->close_after = true;
-	set_state(c, C_WRITING);
-	return bufferevent_get_output(c->bev);
-}
-
-/* What is queued is written from the loop; on_write takes the connection on from there. */
-static void answer_end(struct conn *c)
-{
-	req_reset(c);
-}
-
-void http_reply(struct http_request *r, int code, const char *ctype, const void *body, size_t len)
-{
-	struct conn *c = r->c;
-	struct evbuffer *out = answer_begin(r);
-	size_t before;
-
-	if (!out)
-		return;
-	before = evbuffer_get_length(out);
-	if (code == 304) {
-		/* Not Modified: no body, and no length (it would describe the body not sent). */
-		evbuffer_add_printf(out, "HTTP/1.1 304 Not Modified\r\n%s", common_header ? common_header : "");
-		len = 0;
-	} else {
-		evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s", code,
-				    http_reason(code), ctype, len, common_header ? common_header : "");
-	}
-	if (r->extra)
-		evbuffer_add_buffer(out, r->extra);
-	if (c->close_after)
-		evbuffer_add(out, "Connection: close\r\n", 19);
-	evbuffer_add(out, "\r\n", 2);
-	if (r->verb != HTTP_VERB_HEAD && len)
-		evbuffer_add(out, body, len);
-	c->owned_out += evbuffer_get_length(out) - before;
-	c->srv->st.output_bytes += evbuffer_get_length(out) - before;
-	answer_end(c);
-}
-
-/* ---- ready answers, shared by reference ---- */
-
-struct http_blob {
-	int refs;
-	int code;
-	size_t head_len, body_len;
-	/* The head (status line, headers), the blank line, then the body: most answers go out as one reference. */
-	char *data;
-};
-
-struct http_blob *http_blob_new(int code, const char *ctype, const char *extra_headers, const void *body, size_t len)
-{
-	struct http_blob *b = calloc(1, sizeof(*b));
-	char *head = NULL;
-	int n;
-
-	if (!b)
-		return NULL;
-	n = asprintf(&head, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s%s", code, http_reason(code),
-		     ctype, len, common_header ? common_header : "", extra_headers ? extra_headers : "");
-	if (n < 0 || !(b->data = malloc((size_t)n + 2 + len + 1))) {
-		free(head);
-		free(b);
-		return NULL;
-	}
-	memcpy(b->data, head, (size_t)n);
-	memcpy(b->data + n, "\r\n", 2);
-	memcpy(b->data + n + 2, body, len);
-	b->data[n + 2 + len] = '\0';
-	free(head);
-	b->refs = 1;
-	b->code = code;
-	b->head_len = (size_t)n;
-	b->body_len = len;
-	return b;
-}
-
-struct http_blob *http_blob_ref(struct http_blob *b)
-{
-	if (b)
-		b->refs++;
-	return b;
-}
-
-void http_blob_unref(struct http_blob *b)
-{
-	if (b && --b->refs == 0) {
-		free(b->data);
-		free(b);
-	}
-}
-
-int http_blob_code(const struct http_blob *b)
-{
-	return b->code;
-}
-
-static void blob_cleanup(const void *data, size_t len, void *arg)
-{
-	http_blob_unref(arg);
-}
-
-void http_reply_blob(struct http_request *r, struct http_blob *b)
-{
-	struct conn *c = r->c;
-	struct evbuffer *out = answer_begin(r);
-	size_t body = r->verb != HTTP_VERB_HEAD ? b->body_len : 0;
-
-	if (!out)
-		return;
-	/*
-	 * By reference, never copied.  The common answer (no header of the
-	 * connection's own) is one reference to head, blank line and body: one
-	 * buffer chain per request in flight, not three (at 256 connections
-	 * the chains were half of cpregd's heap).
-	 */
-	if (!c->close_after && (!r->extra || !evbuffer_get_length(r->extra))) {
-		if (evbuffer_add_reference(out, b->data, b->head_len + 2 + body, blob_cleanup, http_blob_ref(b)) < 0)
-			http_blob_unref(b);
-		answer_end(c);
-		return;
-	}
-	if (evbuffer_add_reference(out, b->data, b->head_len, blob_cleanup, http_blob_ref(b)) < 0)
-		http_blob_unref(b);
-	if (r->extra)
-		evbuffer_add_buffer(out, r->extra);
-	if (c->close_after)
-		evbuffer_add(out, "Connection: close\r\n\r\n", 21);
-	else
-		evbuffer_add(out, "\r\n", 2);
-	if (body && evbuffer_add_reference(out, b->data + b->head_len + 2, body, blob_cleanup, http_blob_ref(b)) < 0)
-		http_blob_unref(b);
-	answer_end(c);
 }
 

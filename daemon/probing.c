@@ -116,6 +116,9 @@ static struct {
 } PR = { .waiting = TAILQ_HEAD_INITIALIZER(PR.waiting), .in_probe = TAILQ_HEAD_INITIALIZER(PR.in_probe),
 	 .first = TAILQ_HEAD_INITIALIZER(PR.first) };
 
+/* What the HTTP API answers with once a probe ends (api.c sets them: probing calls nothing of it). */
+static struct probing_hooks hooks;
+
 static void probe_run(struct worker_job *j)
 {
 	struct probe_job *pj = (struct probe_job *)j;
@@ -146,7 +149,6 @@ static void probe_run(struct worker_job *j)
 	pj->r = r;
 }
 
-static void h_refresh_answer(struct http_request *req);
 
 static void probe_done(struct worker_job *j)
 {
@@ -191,7 +193,7 @@ static void probe_done(struct worker_job *j)
 	schedule_publish();
 	while ((p = TAILQ_FIRST(&PR.in_probe))) {
 		TAILQ_REMOVE(&PR.in_probe, p, link);
-		h_refresh_answer(p->req);
+		hooks.refresh_answer(p->req);
 		free(p);
 	}
 	if (PR.notify_in_probe) {
@@ -201,7 +203,7 @@ static void probe_done(struct worker_job *j)
 	/* The requests that came before the first answer (the one that socket-activated us, say). */
 	while ((p = TAILQ_FIRST(&PR.first))) {
 		TAILQ_REMOVE(&PR.first, p, link);
-		on_request(p->req, NULL);
+		hooks.held(p->req);
 		free(p);
 	}
 out:
@@ -241,49 +243,20 @@ int do_probe(const char *why)
 	return 0;
 }
 
-static bool peer_may_refresh(struct http_request *req, uid_t *ret_uid)
+void probing_set_hooks(const struct probing_hooks *h)
 {
-	long uid = http_request_uid(req);
-
-	*ret_uid = (uid_t)uid;
-	return uid >= 0 && ((uid_t)uid == 0 || (uid_t)uid == geteuid());
+	hooks = *h;
 }
 
-void h_refresh(struct http_request *req)
+int probing_refresh(struct http_request *req)
 {
-	uid_t uid;
+	struct pending_req *p = calloc(1, sizeof(*p));
 
-	if (!peer_may_refresh(req, &uid)) {
-		reply_error(req, EP_REFRESH, 403, "refresh is allowed to root and to the daemon's own user, not uid %ld",
-			    (long)(int)uid);
-		return;
-	}
-	{
-		struct pending_req *p = calloc(1, sizeof(*p));
-
-		if (!p) {
-			reply_error(req, EP_REFRESH, 500, "out of memory");
-			return;
-		}
-		p->req = req;
-		TAILQ_INSERT_TAIL(&PR.waiting, p, link);
-		do_probe("refresh");
-	}
-}
-
-/* The refresh's answer: the health after the probe that started after it asked. */
-static void h_refresh_answer(struct http_request *req)
-{
-	int code;
-	char *text = health_text(&code);
-
-	if (!text) {
-		reply_error(req, EP_REFRESH, 500, "out of memory");
-		return;
-	}
-	count_request(EP_REFRESH, S.degraded ? 503 : 200);
-	http_reply(req, S.degraded ? 503 : 200, "application/json; charset=utf-8", text, strlen(text));
-	free(text);
+	if (!p)
+		return -ENOMEM;
+	p->req = req;
+	TAILQ_INSERT_TAIL(&PR.waiting, p, link);
+	return do_probe("refresh");
 }
 
 static struct event *start;

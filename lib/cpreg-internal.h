@@ -204,6 +204,9 @@ int cpreg_fleet_group_by_policy(struct cpreg_fleet *f, const char *policy);
 int cpreg_kernel_judge_outcome(const struct cpreg_inventory *dst, const struct cpreg_reg *dreg, uint64_t id,
 			       uint64_t value, struct cpreg_kernel_answer *ret);
 
+/* An errno from its name ("ENOENT"), -ENOENT when it has none: inventories name read errors. */
+int cpreg_errno_from_name(const char *name);
+
 /* Strict "0x..." hex (1..16 digits); -EINVAL when malformed. */
 int cpreg_parse_hex(const char *s, uint64_t *ret);
 

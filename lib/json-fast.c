@@ -306,7 +306,7 @@ static const char *fast_register(const char *p, const char *e, struct cpreg_reg 
 				return NULL;
 			memcpy(name, v, vn);
 			name[vn] = '\0';
-			if ((reg->read_errno = json_errno_from_name(name)) < 0)
+			if ((reg->read_errno = cpreg_errno_from_name(name)) < 0)
 				return NULL;
 			reg->state = CPREG_UNREADABLE;
 			break;

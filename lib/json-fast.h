@@ -22,7 +22,4 @@ struct fast_regs {
 /* 1: read (fr filled; free fr->regs and fr->reduced); 0: not a document for the fast path; < 0: error. */
 int json_fast_scan(const char *text, size_t len, struct fast_regs *fr);
 
-/* An errno from its name ("ENOENT"), -ENOENT when it has none (json-read.c). */
-int json_errno_from_name(const char *name);
-
 #endif

@@ -17,16 +17,6 @@
 #include "cpreg-internal.h"
 #include "json-fast.h"
 
-int json_errno_from_name(const char *name)
-{
-	for (int e = 1; e < 4096; e++) {
-		const char *n = strerrorname_np(e);
-
-		if (n && strcmp(n, name) == 0)
-			return e;
-	}
-	return -ENOENT;
-}
 
 /* ---- reader ---- */
 
@@ -387,7 +377,7 @@ static int read_registers(struct rd *rd, json_object *regs, struct cpreg_invento
 			present++;
 			if ((r = get_str(rd, f, 32, &s)) < 0)
 				return r;
-			reg.read_errno = json_errno_from_name(s);
+			reg.read_errno = cpreg_errno_from_name(s);
 			if (reg.read_errno < 0)
 				return fail(rd, -EINVAL, "\"%s\" is not an errno name such as \"EINVAL\"", s);
 			reg.state = CPREG_UNREADABLE;

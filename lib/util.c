@@ -308,3 +308,14 @@ int cpreg_buf_finish(struct cpreg_buf *b, char **ret)
 	*b = (struct cpreg_buf){ 0 };
 	return 0;
 }
+
+int cpreg_errno_from_name(const char *name)
+{
+	for (int e = 1; e < 4096; e++) {
+		const char *n = strerrorname_np(e);
+
+		if (n && strcmp(n, name) == 0)
+			return e;
+	}
+	return -ENOENT;
+}

@@ -92,6 +92,8 @@ void verdict_qemu_reg_name(uint64_t id, char *buf, size_t len);
 /* The reasons' stable names, by enum cpreg_reason (1 .. CPREG_REASON_COUNT - 1). */
 #define CPREG_REASON_COUNT (CPREG_REASON_NOT_READABLE + 1)
 extern const char *const reason_names[CPREG_REASON_COUNT];
+/* The vCPU features that change what migrates (KVM hides their registers and ID fields). */
+#define VM_FEATURES (1u << CPREG_FEAT_PMU_V3 | 1u << CPREG_FEAT_SVE | 1u << CPREG_FEAT_PTRAUTH_ADDRESS)
 int verdict_add_missing_feature(struct cpreg_verdict *v, unsigned bit);
 struct cpreg_finding *verdict_find_mut(struct cpreg_verdict *v, uint64_t id, enum cpreg_finding_kind kind);
 
