@@ -283,8 +283,9 @@ static void check_done(struct worker_job *j)
 	S.check_bytes -= jd->len;
 	if (j->cancelled) {
 		reply_error(cj->req, EP_CHECK, 503, "cpregd is stopping");
-	} else if (jd->r == -EBADMSG && strcmp(jd->err.where, "psci") == 0) {
-		reply_error(cj->req, EP_CHECK, 400, "psci: %s", jd->err.message);
+	} else if (jd->r == -EBADMSG && strcmp(jd->err.where, cpreg_vm_option_at(CPREG_VMOPT_PSCI_VERSION)->key) == 0) {
+		/* A VM option the source cannot take: named by its query parameter. */
+		reply_error(cj->req, EP_CHECK, 400, "%s: %s", jd->err.where, jd->err.message);
 	} else if (jd->r == -EBADMSG) {
 		reply_error(cj->req, EP_CHECK, 400, "body%s%s: %s", jd->err.where[0] ? ": " : "", jd->err.where,
 			    jd->err.message);

@@ -51,13 +51,13 @@ static void usage(FILE *f)
 		"  -v, --verbose             also list differences that do not matter\n"
 		"  -a, --all                 diff: every register, not only the migrated ones\n"
 		"      --no-trial            check: the static answer alone\n"
-		"      --psci-version X.Y    check: the VM pins this PSCI version (QEMU -cpu host,kvm-psci-version=X.Y)\n"
+		"      --psci-version X.Y    check: the VM pins this PSCI version (QEMU 11.1's -cpu property)\n"
 		"      --timeout SECONDS     for daemon requests (default 60)\n"
-		"      --disable LIST        vCPU options, e.g. pmu=off,sve=off,pauth=off: for probe, the vCPU\n"
+		"      --disable LIST        vCPU features off, as after QEMU's -cpu host: for probe, the vCPU\n"
 		"                            to build; for check/explain, the VM's (the source is adjusted)\n"
 		"      --sve-max-vq N        check/explain: the VM's SVE vector lengths up to 128*N bits\n"
 		"      --domain FILE.xml     the VM's options from its libvirt domain definition (host-passthrough,\n"
-		"                            <pmu>, sve features, kvm-psci-version through <qemu:commandline>)\n"
+		"                            its CPU features, and QEMU properties through <qemu:commandline>)\n"
 		"      --dev PATH            probe: the KVM device (default /dev/kvm)\n"
 		"      --qemu PATH           probe: record this QEMU's version\n"
 		"      --provenance TEXT     probe: record where the inventory comes from\n"
@@ -93,11 +93,11 @@ static int take_option(int c, const char *value, struct cpreg_error *err)
 	case 'P': arg.provenance = value; break;
 	case 'X': arg.domain = value; break;
 	case 'M':
-		if (cpreg_vm_option_set(&arg.vm, cpreg_vm_option_find("sve-max-vq"), value, err) < 0)
+		if (cpreg_vm_option_set(&arg.vm, cpreg_vm_option_at(CPREG_VMOPT_SVE_MAX_VQ), value, err) < 0)
 			return fail("--sve-max-vq: %s", err->message);
 		break;
 	case 'S':
-		if (cpreg_vm_option_set(&arg.vm, cpreg_vm_option_find("kvm-psci-version"), value, err) < 0)
+		if (cpreg_vm_option_set(&arg.vm, cpreg_vm_option_at(CPREG_VMOPT_PSCI_VERSION), value, err) < 0)
 			return fail("--psci-version: %s", err->message);
 		break;
 	case 'D':

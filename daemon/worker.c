@@ -320,7 +320,8 @@ void judge_run(struct worker_job *j)
 	}
 	cpreg_inventory_unref(src);
 	if (r == -ENOENT) {
-		jd->r = fail(jd, -EBADMSG, "psci", "the source inventory lists no PSCI_VERSION to pin");
+		jd->r = fail(jd, -EBADMSG, cpreg_vm_option_at(CPREG_VMOPT_PSCI_VERSION)->key,
+			     "the source inventory lists no PSCI_VERSION to pin");
 		return;
 	}
 	if (r < 0) {

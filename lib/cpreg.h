@@ -574,6 +574,8 @@ struct cpreg_vm_option {
 	uint32_t features;       /* SWITCH: the CPREG_FEAT_* bits off turns off */
 	unsigned min, max;       /* VQ: QEMU's bounds */
 };
+/* The table's rows, for callers that name an option without spelling it. */
+enum cpreg_vm_option_row { CPREG_VMOPT_PMU, CPREG_VMOPT_SVE, CPREG_VMOPT_PAUTH, CPREG_VMOPT_SVE_MAX_VQ, CPREG_VMOPT_PSCI_VERSION };
 CPREG_EXPORT size_t cpreg_vm_option_count(void);
 CPREG_EXPORT const struct cpreg_vm_option *cpreg_vm_option_at(size_t i);
 /* By QEMU property name ("sve-max-vq"), or by key ("sve_max_vq"); NULL when unknown. */

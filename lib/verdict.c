@@ -386,7 +386,7 @@ size_t cpreg_verdict_remedies(const struct cpreg_verdict *v, size_t i, struct cp
 			   "tolerance lets QEMU 11.1 drop it (docs/policy.md)", f->name);
 		break;
 	case CPREG_REASON_PSCI_VERSION: {
-		const struct cpreg_vm_option *o = cpreg_vm_option_by_key("psci");
+		const struct cpreg_vm_option *o = cpreg_vm_option_at(CPREG_VMOPT_PSCI_VERSION);
 		struct cpreg_vm_options pin = { .psci_version = (uint32_t)f->destination_value };
 		char kv[64];
 

@@ -26,6 +26,7 @@
  * bits); kvm-psci-version exists from QEMU 11.1.
  */
 static const struct cpreg_vm_option table[] = {
+	/* In the order of enum cpreg_vm_option_row. */
 	{ .key = "pmu", .qemu = "pmu", .kind = CPREG_VMOPT_SWITCH, .features = 1u << CPREG_FEAT_PMU_V3,
 	  .libvirt = "<features><pmu state='off'/></features>" },
 	{ .key = "sve", .qemu = "sve", .kind = CPREG_VMOPT_SWITCH, .features = 1u << CPREG_FEAT_SVE,
@@ -311,7 +312,7 @@ void cpreg_vm_options_json(struct jw *w, const char *key, const struct cpreg_vm_
 int cpreg_vm_options_libvirt(const struct cpreg_vm_options *vm, const uint64_t *common_vls, char **ret)
 {
 	struct cpreg_buf b = { 0 };
-	const struct cpreg_vm_option *pauth = cpreg_vm_option_by_key("pauth"), *psci = cpreg_vm_option_by_key("psci");
+	const struct cpreg_vm_option *pauth = &table[CPREG_VMOPT_PAUTH], *psci = &table[CPREG_VMOPT_PSCI_VERSION];
 	bool no_pauth = vm->disable & (pauth->features & -pauth->features);
 	bool qemu = vm->psci_version || no_pauth;
 
