@@ -53,6 +53,10 @@ for u in cpregd.socket cpregd.service cpregd-qemu.path cpregd-reprobe.service; d
 	grep -qE "/lib/systemd/system/$u\$" "$T/cpregd.list" || { diag "missing in cpregd: $u"; missing=1; }
 done
 ok $missing "cpregd ships the daemon, cpregctl, its units, the sysusers file, man pages, completion and docs"
+# The test double stays in the test builds (tests/README): nothing of the replay backend is packaged.
+mkdir -p "$T/bin" && dpkg-deb -x "$(deb cpregd)" "$T/bin"
+! grep -q tests/cpregd "$T/cpregd.list" && ! strings "$T/bin/usr/sbin/cpregd" "$T/bin/usr/bin/cpregctl" | grep -qi replay
+ok $? "the packaged cpregd and cpregctl carry no replay backend, and no test program is packaged"
 mkdir -p "$T/ctl" && dpkg-deb -e "$(deb cpregd)" "$T/ctl"
 grep -q 'systemd-sysusers.*cpregd.conf' "$T/ctl/postinst"
 ok $? "postinst creates the cpregd user and group with systemd-sysusers"
