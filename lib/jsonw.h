@@ -1,14 +1,17 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The one JSON writer of the project: every document cpregd, cpregctl and
- * the library write (the inventory, the verdict, health, peers, the fleet
- * documents, errors) goes through it, and every string through the
- * library's one escaper (cpreg_buf_json).  Why this one and not json-c's
- * trees: the fleet documents grow with the square of the fleet (megabytes
- * for a thousand hosts) and are written as they are walked, in flushed
- * chunks; a tree was more than half of a fleet command's time.  json-c
- * stays the reader.  Indented two spaces per level, as json-c's pretty
- * printer did, so the documents read as they always have.
+ * How the project writes JSON: one buffer (struct cpreg_buf) and one string
+ * escaper (cpreg_buf_json) under every document, and this writer on top of
+ * them for every document of free shape: health, version, errors, peers,
+ * diff, matrix, the fleet documents, the VM's options.  The inventory and
+ * the verdict keep their canonical compact layouts (one register, one
+ * finding a line: documents that are compared and stored by the thousand)
+ * and write them with the same buffer and escaper (lib/json.c,
+ * lib/verdict-json.c).  Why not json-c's trees: the fleet documents grow
+ * with the square of the fleet (megabytes for a thousand hosts) and are
+ * written as they are walked, in flushed chunks; a tree was more than half
+ * of a fleet command's time.  json-c stays the reader.  Indented two spaces
+ * per level.
  *
  * With out set, full chunks go to that stream and jw_finish flushes;
  * with out NULL the document stays in memory and jw_finish_text hands it
