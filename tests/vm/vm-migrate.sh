@@ -143,7 +143,7 @@ done
 
 real_refused() { # the trace's decimal ids as hex
 	sed -n 's/.*kvm_failed_reg_set Warning: Unable to set ONEREG \([0-9]*\) to KVM.*/\1/p' "$1" |
-		while read -r n; do printf '0x%016x\n' "$n"; done | sort -u | paste -sd, - | sed 's/^$/-/'
+		while read -r v; do printf '0x%016x\n' "$v"; done | sort -u | paste -sd, - | sed 's/^$/-/'
 }
 # compare WHICH WHO VERDICT WHERE: one TAP line for a verdict against the real
 # outcome ($rres, $rset of the pair in hand); counts agreements in
@@ -169,7 +169,7 @@ compare() {
 }
 
 # Phase 3: compare.
-n=0; agree_off=0; agree_trial=0; agree_set_off=0; agree_set_trial=0; agree_peers=0; n_peers=0
+np=0; agree_off=0; agree_trial=0; agree_set_off=0; agree_set_trial=0; agree_peers=0; n_peers=0
 [ "$RECORD" = 1 ] && : >"$OUT/expected.new"
 for p in "${pairs[@]}"; do
 	read -r src dst opts <<<"$p"
@@ -182,7 +182,7 @@ for p in "${pairs[@]}"; do
 		ok 1 "$name: a real migration ran (see $d/console.log)"
 		continue
 	fi
-	n=$((n + 1))
+	np=$((np + 1))
 	real=$(sed -n 's/^result //p' "$load")
 	[ "$real" = loaded ] && rres=compatible || rres=incompatible
 	rset=$(real_refused "$load")
@@ -225,8 +225,8 @@ for p in "${pairs[@]}"; do
 	fi
 done
 diag "peer judgements with NFD labels vs real QEMU migrations: $agree_peers/$n_peers"
-diag "cpregd vs real QEMU migrations over $n pairs: verdicts offline $agree_off/$n, with the trial $agree_trial/$n; refused registers offline $agree_set_off/$n, with the trial $agree_set_trial/$n"
-echo "$n $agree_off $agree_trial $agree_set_off $agree_set_trial" >"$OUT/agreement"
+diag "cpregd vs real QEMU migrations over $np pairs: verdicts offline $agree_off/$np, with the trial $agree_trial/$np; refused registers offline $agree_set_off/$np, with the trial $agree_set_trial/$np"
+echo "$np $agree_off $agree_trial $agree_set_off $agree_set_trial" >"$OUT/agreement"
 if [ "$RECORD" = 1 ]; then
 	{
 		sed -n '/^#/p' "$EXPECTED" 2>/dev/null
