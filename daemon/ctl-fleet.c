@@ -414,8 +414,7 @@ static void unfixable_text(const struct cpreg_fleet *f)
 
 int cmd_profile(int argc, char **argv)
 {
-	static const char psci_note[] = "the hosts implement different PSCI versions, but kvm-psci-version needs QEMU 11.1 "
-					"or later on every host";
+	char psci_note[160];
 	struct cpreg_fleet *f = NULL;
 	struct cpreg_policy *p = NULL;
 	struct cpreg_fleet_profile prof;
@@ -426,6 +425,8 @@ int cmd_profile(int argc, char **argv)
 
 	if (argc < 1)
 		return fail("usage: cpregctl profile FILE...|DIR");
+	snprintf(psci_note, sizeof(psci_note), "the hosts implement different PSCI versions, but %s needs QEMU 11.1 "
+		 "or later on every host", cpreg_vm_option_at(CPREG_VMOPT_PSCI_VERSION)->qemu);
 	if (get_policy(&p) != 0 || load_fleet(argc, argv, &f) != 0)
 		goto out;
 	if (cpreg_fleet_profile(f, p, &prof) < 0) {

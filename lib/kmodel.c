@@ -306,7 +306,8 @@ static int kernel_judge(const struct cpreg_inventory *dst, const struct cpreg_re
 			       (unsigned)(d & 0xffff));
 		else
 			answer(a, CPREG_OUT_FAIL, CPREG_RULE_PSCI_VERSION, "the destination kernel does not implement this "
-			       "PSCI version (a VM that pins it, kvm-psci-version, may still load)");
+			       "PSCI version (a VM that pins it, %s, may still load)",
+			       cpreg_vm_option_at(CPREG_VMOPT_PSCI_VERSION)->qemu);
 		return 0;
 	}
 	if (g == CPREG_GROUP_FW && lo >= 1 && lo <= 3) {

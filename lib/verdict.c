@@ -109,8 +109,9 @@ int cpreg_verdict_apply_trial(struct cpreg_verdict *v, const struct cpreg_trial_
 		if (!f)
 			return -ENOMEM;
 		f->outcome = CPREG_OUT_FAIL;
-		finding_msg(f, "this host refused the source VM's SVE vector lengths (%s): pin sve-max-vq / sve<N> on "
-		    "the VM to lengths both hosts support", strerror(t->vls_err));
+		finding_msg(f, "this host refused the source VM's SVE vector lengths (%s): pin %s / sve<N> on "
+		    "the VM to lengths both hosts support", strerror(t->vls_err),
+		    cpreg_vm_option_at(CPREG_VMOPT_SVE_MAX_VQ)->qemu);
 	}
 	for (size_t i = 0; i < t->n; i++) {
 		const struct cpreg_trial_reg *r = &t->regs[i];
@@ -426,7 +427,9 @@ size_t cpreg_verdict_remedies(const struct cpreg_verdict *v, size_t i, struct cp
 	case CPREG_REASON_FIELD_UNSAFE:
 		remedy_add(out, max, &n, CPREG_REMEDY_PLACEMENT, "the source VM sees features the destination cannot give "
 			   "(or the destination's vCPU has ones the source lacks): migrate to hosts that match, or turn the "
-			   "feature off for the VM on both ends (pmu/sve/pauth=off) where QEMU offers it");
+			   "feature off for the VM on both ends (%s/%s/%s=off) where QEMU offers it",
+			   cpreg_vm_option_at(CPREG_VMOPT_PMU)->qemu, cpreg_vm_option_at(CPREG_VMOPT_SVE)->qemu,
+			   cpreg_vm_option_at(CPREG_VMOPT_PAUTH)->qemu);
 		break;
 	default:
 		remedy_add(out, max, &n, CPREG_REMEDY_TRIAL, "ask the destination's cpregd (cpregctl check SOURCE there): "
