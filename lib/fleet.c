@@ -413,14 +413,18 @@ int cpreg_fleet_profile(const struct cpreg_fleet *f, const struct cpreg_policy *
 	 * every host (QEMU pmu/sve/pauth=off); one no host has needs no option.
 	 */
 	any &= ~all;
-	if (any & (1u << CPREG_FEAT_PMU_V3))
-		p.vm.disable |= 1u << CPREG_FEAT_PMU_V3;
-	if (any & (1u << CPREG_FEAT_SVE))
-		p.vm.disable |= 1u << CPREG_FEAT_SVE;
-	if (any & (1u << CPREG_FEAT_PTRAUTH_ADDRESS))
-		p.vm.disable |= 1u << CPREG_FEAT_PTRAUTH_ADDRESS | 1u << CPREG_FEAT_PTRAUTH_GENERIC;
-	/* Every host has SVE: the longest vector length they all offer. */
-	if (all & (1u << CPREG_FEAT_SVE))
+	for (size_t k = 0; k < cpreg_vm_option_count(); k++) {
+		const struct cpreg_vm_option *o = cpreg_vm_option_at(k);
+
+		if (o->kind == CPREG_VMOPT_SWITCH && (any & o->features & -o->features))
+			p.vm.disable |= o->features;
+	}
+	/*
+	 * Every host has SVE: the longest vector length they all offer, when
+	 * they list their lengths; never a value QEMU refuses (no host listing
+	 * lengths left vq at its start, 512).
+	 */
+	if ((all & (1u << CPREG_FEAT_SVE)) && vq <= cpreg_vm_option_at(CPREG_VMOPT_SVE_MAX_VQ)->max)
 		p.vm.sve_max_vq = vq;
 	/* The lowest PSCI version every host implements; kvm-psci-version exists from QEMU 11.1. */
 	if (psci_min != UINT64_MAX && psci_min != psci_max) {

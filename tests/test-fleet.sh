@@ -113,4 +113,10 @@ for cmd in "pools $P" "profile $P" "plan --before $P/neoverse-n1_linux-6.12.json
 	ok "$([ $rc = 2 ] && grep -q 'cannot write the answer' "$tmp/err"; echo $?)" \
 		"${cmd%% *} --json to a full disk: exit 2, said ($(head -c 100 "$tmp/err"))"
 done
+# Hosts with SVE whose inventories list no vector lengths: the profile offers no length at all
+# (QEMU takes sve-max-vq 1 to 16; the QEMU and libvirt forms of one profile say the same).
+for k in 6.12 7.2; do jq 'del(.kvm.sve_vector_lengths)' "$P/a64fx_linux-$k.json" >"$tmp/novls-$k.json"; done
+"$CTL" --json profile "$tmp/novls-6.12.json" "$tmp/novls-7.2.json" >"$tmp/novls.json" 2>"$tmp/novls.err"
+ok "$(t jq -e '(.profile.qemu_cpu | test("sve-max-vq") | not) and .vm_options.sve_max_vq == null' "$tmp/novls.json")" \
+	"profile of SVE hosts that list no vector lengths: no sve-max-vq ($(jq -r .profile.qemu_cpu "$tmp/novls.json" 2>/dev/null))"
 done_testing
