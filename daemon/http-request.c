@@ -120,17 +120,27 @@ static int on_url(http_parser *p, const char *at, size_t n)
 	return arena_add(p->data, at, n);
 }
 
+/* The request target ends in the arena, NUL-terminated, at the first header field or the end of the head. */
+static int end_url(struct conn *c)
+{
+	struct http_request *r = &c->req;
+
+	if (r->url_done)
+		return 0;
+	if (arena_nul(c) < 0)
+		return -1;
+	r->url_end = (uint32_t)r->alen;
+	r->url_done = true;
+	return 0;
+}
+
 static int on_header_field(http_parser *p, const char *at, size_t n)
 {
 	struct conn *c = p->data;
 	struct http_request *r = &c->req;
 
-	if (!r->url_done) {
-		if (arena_nul(c) < 0)
-			return -1;
-		r->url_end = (uint32_t)r->alen;
-		r->url_done = true;
-	}
+	if (end_url(c) < 0)
+		return -1;
 	if (r->in_value || r->nhdrs == 0) {
 		if (r->nhdrs > 0 && arena_nul(c) < 0)
 			return -1;
@@ -198,10 +208,8 @@ static int end_fields(struct conn *c)
 	struct http_request *r = &c->req;
 
 	if (!r->url_done) {
-		if (arena_nul(c) < 0)
+		if (end_url(c) < 0)
 			return -1;
-		r->url_end = (uint32_t)r->alen;
-		r->url_done = true;
 	} else if (r->nhdrs > 0) {
 		/* A field with no value at all: give it an empty one. */
 		if (!r->in_value && arena_nul(c) < 0)
