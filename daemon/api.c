@@ -321,7 +321,6 @@ static int check_query(struct http_request *req, const struct http_query *q, str
 	const char *t = http_query_get(q, "trial");
 	char known[160] = "policy, trial, ";
 
-	cpreg_vm_option_names(false, known + strlen(known), sizeof(known) - strlen(known));
 	for (size_t k = 0; k < q->n; k++) {
 		struct cpreg_error err = { 0 };
 
@@ -333,6 +332,8 @@ static int check_query(struct http_request *req, const struct http_query *q, str
 		if (strcmp(q->key[k], "policy") == 0 || strcmp(q->key[k], "trial") == 0)
 			continue;
 		if (!cpreg_vm_option_by_key(q->key[k])) {
+			/* Worded only for the error: every check passes through here. */
+			cpreg_vm_option_names(false, known + strlen(known), sizeof(known) - strlen(known));
 			reply_error(req, EP_CHECK, 400, "query parameter \"%.64s\" is unknown (%s)", q->key[k], known);
 			return -1;
 		}

@@ -252,11 +252,28 @@ static const char *canonical_register(const char *p, const char *e, struct cpreg
 	return p;
 }
 
+/*
+ * After a member or an element: 1 at ',' (p past it), 0 at the closing
+ * bracket close (p on it), -1 for anything else.
+ */
+static inline int after_item(const char **pp, const char *e, char close)
+{
+	const char *p = skip_ws(*pp, e);
+
+	if (p < e && *p == ',') {
+		*pp = p + 1;
+		return 1;
+	}
+	*pp = p;
+	return p < e && *p == close ? 0 : -1;
+}
+
 /* One register object at p; NULL when it is not the plain form or not valid. */
 static const char *fast_register(const char *p, const char *e, struct cpreg_reg *reg)
 {
 	unsigned seen = 0;
 	const char *q;
+	int more;
 
 	*reg = (struct cpreg_reg){ 0 };
 	p = skip_ws(p, e);
@@ -315,14 +332,10 @@ static const char *fast_register(const char *p, const char *e, struct cpreg_reg 
 			if (!(p = plain_string(p, e, &v, &vn)) || vn > 64)
 				return NULL;
 		}
-		p = skip_ws(p, e);
-		if (p < e && *p == ',') {
-			p++;
-			continue;
-		}
-		if (p < e && *p == '}')
+		if ((more = after_item(&p, e, '}')) < 0)
+			return NULL;
+		if (!more)
 			break;
-		return NULL;
 	}
 check:
 	/* The general path's rules: an id, exactly one of the three, a value that fits. */
@@ -340,6 +353,8 @@ check:
 /* The registers array at p (its '['), into fr; past its ']', or NULL. */
 static const char *fast_registers(const char *p, const char *e, struct fast_regs *fr)
 {
+	int more;
+
 	fr->ascending = true;
 	p = skip_ws(p + 1, e);
 	if (p < e && *p == ']')
@@ -359,12 +374,8 @@ static const char *fast_registers(const char *p, const char *e, struct fast_regs
 			return NULL;
 		if (fr->n > 1 && fr->regs[fr->n - 1].id <= fr->regs[fr->n - 2].id)
 			fr->ascending = false;
-		p = skip_ws(p, e);
-		if (p < e && *p == ',') {
-			p++;
-			continue;
-		}
-		return p < e && *p == ']' ? p + 1 : NULL;
+		if ((more = after_item(&p, e, ']')) <= 0)
+			return more ? NULL : p + 1;
 	}
 }
 
@@ -376,6 +387,8 @@ static const char *fast_registers(const char *p, const char *e, struct fast_regs
  */
 static const char *fast_masks(const char *p, const char *e, struct fast_regs *fr)
 {
+	int more;
+
 	p = skip_ws(p + 1, e);
 	if (p < e && *p == ']')
 		return p + 1;
@@ -418,25 +431,17 @@ static const char *fast_masks(const char *p, const char *e, struct fast_regs *fr
 			} else {
 				return NULL;
 			}
-			p = skip_ws(p, e);
-			if (p < e && *p == ',') {
-				p++;
-				continue;
-			}
-			if (p < e && *p == '}')
+			if ((more = after_item(&p, e, '}')) < 0)
+				return NULL;
+			if (!more)
 				break;
-			return NULL;
 		}
 		p++;
 		if (seen != 3 || idx >= CPREG_WRITABLE_MASKS || fr->masks[idx])
 			return NULL;
 		fr->masks[idx] = mask;
-		p = skip_ws(p, e);
-		if (p < e && *p == ',') {
-			p++;
-			continue;
-		}
-		return p < e && *p == ']' ? p + 1 : NULL;
+		if ((more = after_item(&p, e, ']')) <= 0)
+			return more ? NULL : p + 1;
 	}
 }
 
@@ -455,12 +460,11 @@ static const char *member(const char *p, const char *e, const char **k, size_t *
 /* After a member's value: 1 at ',' (p past it), 0 at '}' (p past it), -1 for anything else. */
 static int next_member(const char **pp, const char *e)
 {
-	const char *p = skip_ws(*pp, e);
+	int r = after_item(pp, e, '}');
 
-	if (p >= e || (*p != ',' && *p != '}'))
-		return -1;
-	*pp = p + 1;
-	return *p == ',';
+	if (r == 0)
+		(*pp)++;
+	return r;
 }
 
 /* 1 when the fast path applies (fr filled), 0 when the general path must read it all, < 0 on ENOMEM. */
