@@ -43,6 +43,11 @@ static void usage(FILE *f)
 		"  plan --before FILE...|DIR --after FILE...|DIR\n"
 		"                            a rolling upgrade: may VMs evacuate before -> after and roll back,\n"
 		"                            as given, with the profile, with QEMU 11.1; what blocks them\n"
+		"  passport [HOST.json]      the passport of a VM born on HOST (or here, from the local cpregd)\n"
+		"                            with the VM options given; a passport goes wherever a SOURCE does\n"
+		"  passport --hop DEST.json PASSPORT.json\n"
+		"                            the VM's passport after a hop to DEST (the kernel model; exit 1\n"
+		"                            and nothing printed when the hop would fail)\n"
 		"\n"
 		"Options:\n"
 		"  -s, --socket PATH         cpregd's socket (default " DEFAULT_SOCKET ", or $CPREGD_SOCKET)\n"
@@ -73,6 +78,7 @@ static const struct command {
 	{ "inventory", cmd_inventory }, { "health", cmd_health }, { "refresh", cmd_refresh }, { "peers", cmd_peers },
 	{ "probe", cmd_probe }, { "check", cmd_check }, { "diff", cmd_diff }, { "matrix", cmd_matrix },
 	{ "explain", cmd_explain }, { "pools", cmd_pools }, { "profile", cmd_profile }, { "plan", cmd_plan },
+	{ "passport", cmd_passport },
 };
 
 /* One option of the table below: 0 taken, or an exit status to stop with. */
@@ -92,6 +98,7 @@ static int take_option(int c, const char *value, struct cpreg_error *err)
 	case 'q': arg.qemu = value; break;
 	case 'P': arg.provenance = value; break;
 	case 'X': arg.domain = value; break;
+	case 'H': arg.hop = value; break;
 	case 'M':
 		if (cpreg_vm_option_set(&arg.vm, cpreg_vm_option_at(CPREG_VMOPT_SVE_MAX_VQ), value, err) < 0)
 			return fail("--sve-max-vq: %s", err->message);
@@ -154,6 +161,7 @@ int main(int argc, char **argv)
 		{ "psci-version", required_argument, NULL, 'S' },
 		{ "sve-max-vq", required_argument, NULL, 'M' },
 		{ "domain", required_argument, NULL, 'X' },
+		{ "hop", required_argument, NULL, 'H' },
 		{}
 	};
 	struct cpreg_error err = { 0 };

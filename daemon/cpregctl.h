@@ -36,14 +36,30 @@ struct ctl_args {
 	bool trial_off;
 	const char *provenance;
 	const char *domain;
+	const char *hop;              /* passport --hop DESTINATION.json */
 };
 extern struct ctl_args arg;
 
 /* ---- ctl-util.c: what every command uses ---- */
 /* "cpregctl: " and the message on stderr; returns EXIT_ERR. */
 int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* An inventory or passport file; a bad one is named with its JSON path. */
+/* A host inventory file; a bad one (or a passport) is named with its JSON path. */
 int load(const char *path, struct cpreg_inventory **ret);
+/*
+ * A source: a host inventory, or a VM passport as the source inventory a
+ * check against dst reads (cpreg_passport_source; dst NULL: no
+ * destination's values) with the passport's own options.
+ */
+struct source {
+	struct cpreg_inventory *inv;
+	struct cpreg_passport *passport;   /* NULL for a host inventory */
+	struct cpreg_vm_options vm;        /* the command line's, or the passport's */
+};
+int load_source(const char *path, const struct cpreg_inventory *dst, struct source *ret);
+void source_clear(struct source *s);
+/* The static check of the source against dst, with its options. */
+int judge_source(const struct source *s, const struct cpreg_inventory *dst, const struct cpreg_policy *policy,
+		 struct cpreg_verdict **ret);
 /* --policy: a built-in name, or a site policy file; *ret NULL for auto. */
 int get_policy(struct cpreg_policy **ret);
 const char *host_label(const struct cpreg_inventory *inv, const char *fallback);
@@ -84,5 +100,6 @@ int cmd_explain(int argc, char **argv);
 int cmd_pools(int argc, char **argv);
 int cmd_profile(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
+int cmd_passport(int argc, char **argv);
 
 #endif

@@ -12,15 +12,19 @@
 
 #include "cpregctl.h"
 
-/* Load SOURCE and DESTINATION and check (offline) with the VM's options, which the check applies once. */
-static int offline_verdict(char **argv, struct cpreg_inventory **s, struct cpreg_inventory **d,
-			   struct cpreg_policy **p, struct cpreg_verdict **v)
+/*
+ * Load SOURCE (a host inventory or a VM passport) and DESTINATION and check
+ * offline with the VM's options (the command line's, or the passport's),
+ * which the check applies once.
+ */
+static int offline_verdict(char **argv, struct source *s, struct cpreg_inventory **d, struct cpreg_policy **p,
+			   struct cpreg_verdict **v)
 {
 	int r;
 
-	if (load(argv[0], s) != 0 || load(argv[1], d) != 0 || get_policy(p) != 0)
+	if (load(argv[1], d) != 0 || load_source(argv[0], *d, s) != 0 || get_policy(p) != 0)
 		return EXIT_ERR;
-	r = cpreg_check_vm(*s, *d, *p, &arg.vm, v);
+	r = judge_source(s, *d, *p, v);
 	if (r == -ENOENT)
 		return fail("%s: cannot apply the VM's options (no PSCI_VERSION to pin?)", argv[0]);
 	if (r < 0)
@@ -32,7 +36,8 @@ static int offline_verdict(char **argv, struct cpreg_inventory **s, struct cpreg
 
 int cmd_check(int argc, char **argv)
 {
-	struct cpreg_inventory *s = NULL, *d = NULL;
+	struct source s = { 0 };
+	struct cpreg_inventory *d = NULL;
 	struct cpreg_policy *p = NULL;
 	struct cpreg_verdict *v = NULL;
 	int ret = EXIT_ERR;
@@ -47,13 +52,13 @@ int cmd_check(int argc, char **argv)
 		if (put_verdict_json(v) < 0)
 			goto out;
 	} else {
-		print_verdict(v, host_label(s, argv[0]), host_label(d, argv[1]));
+		print_verdict(v, host_label(s.inv, argv[0]), host_label(d, argv[1]));
 	}
 	ret = verdict_exit(cpreg_verdict_result(v));
 out:
 	cpreg_verdict_unref(v);
 	cpreg_policy_unref(p);
-	cpreg_inventory_unref(s);
+	source_clear(&s);
 	cpreg_inventory_unref(d);
 	return ret;
 }
@@ -103,6 +108,35 @@ static void diff_out(struct jw *w, const struct cpreg_reg *x, const struct cpreg
 	jw_end_object(w);
 }
 
+/*
+ * diff's two sides: inventories, or passports as the VM's registers (a
+ * value a passport does not carry shows as the other side's, so only what
+ * decides can differ).
+ */
+static int load_sides(char **argv, struct cpreg_inventory **a, struct cpreg_inventory **b)
+{
+	struct source x = { 0 }, y = { 0 };
+
+	if (load_source(argv[1], NULL, &y) != 0)
+		return EXIT_ERR;
+	if (load_source(argv[0], y.passport ? NULL : y.inv, &x) != 0) {
+		source_clear(&y);
+		return EXIT_ERR;
+	}
+	if (y.passport && !x.passport) {
+		source_clear(&y);
+		if (load_source(argv[1], x.inv, &y) != 0) {
+			source_clear(&x);
+			return EXIT_ERR;
+		}
+	}
+	*a = TAKE_PTR(x.inv);
+	*b = TAKE_PTR(y.inv);
+	source_clear(&x);
+	source_clear(&y);
+	return 0;
+}
+
 /* Side by side, by register name: the migrated registers (all with --all), counters aside. */
 int cmd_diff(int argc, char **argv)
 {
@@ -114,7 +148,7 @@ int cmd_diff(int argc, char **argv)
 
 	if (argc != 2)
 		return fail("usage: cpregctl diff A.json B.json");
-	if (load(argv[0], &a) != 0 || load(argv[1], &b) != 0)
+	if (load_sides(argv, &a, &b) != 0)
 		goto out;
 	if (arg.json) {
 		/* cpreg-diff-1 (docs/schemas); the file names go through the one escaper. */
@@ -154,15 +188,17 @@ out:
 int cmd_explain(int argc, char **argv)
 {
 	static const enum cpreg_outcome order[] = { CPREG_OUT_FAIL, CPREG_OUT_UNKNOWN, CPREG_OUT_TOLERATED };
-	struct cpreg_inventory *s = NULL, *d = NULL;
+	struct source src = { 0 };
+	struct cpreg_inventory *s, *d = NULL;
 	struct cpreg_policy *p = NULL;
 	struct cpreg_verdict *v = NULL;
 	int ret = EXIT_ERR, k = 0;
 
 	if (argc != 2)
 		return fail("usage: cpregctl explain SOURCE.json DESTINATION.json");
-	if (offline_verdict(argv, &s, &d, &p, &v) != 0)
+	if (offline_verdict(argv, &src, &d, &p, &v) != 0)
 		goto out;
+	s = src.inv;
 	if (arg.json) {
 		/* The verdict itself: every finding with its reason and structured remedies. */
 		if (put_verdict_json(v) < 0)
@@ -182,7 +218,7 @@ int cmd_explain(int argc, char **argv)
 	printf("%s: %s under %s (%s)%s\n\n",
 	       cpreg_verdict_result(v) == CPREG_COMPATIBLE ? "YES" : cpreg_verdict_result(v) == CPREG_UNDECIDED ? "MAYBE" : "NO",
 	       cpreg_result_name(cpreg_verdict_result(v)), cpreg_verdict_policy(v), cpreg_verdict_policy_reason(v),
-	       arg.vm.psci_version ? ", with the VM's PSCI version pinned" : "");
+	       src.vm.psci_version ? ", with the VM's PSCI version pinned" : "");
 	for (size_t o = 0; o < 3; o++)
 		for (size_t i = 0; i < cpreg_verdict_count(v); i++) {
 			const struct cpreg_finding *f = cpreg_verdict_at(v, i);
@@ -215,7 +251,7 @@ int cmd_explain(int argc, char **argv)
 out:
 	cpreg_verdict_unref(v);
 	cpreg_policy_unref(p);
-	cpreg_inventory_unref(s);
+	source_clear(&src);
 	cpreg_inventory_unref(d);
 	return ret;
 }

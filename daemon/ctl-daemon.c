@@ -214,6 +214,7 @@ static int daemon_verdict(const char *path, struct http_reply *rep)
 int check_with_daemon(const char *path)
 {
 	struct cpreg_inventory *s = NULL;
+	struct cpreg_passport *pp = NULL;
 	struct cpreg_error err = { 0 };
 	struct http_reply rep;
 	char target[160], vq[128], *text = NULL;
@@ -223,11 +224,17 @@ int check_with_daemon(const char *path)
 	if (read_source(path, &text, &len) != 0)
 		return EXIT_ERR;
 	/* Validate here too: a bad file is named locally, not by the daemon. */
-	if (cpreg_inventory_from_json(text, len, &s, &err) < 0) {
+	if (cpreg_source_from_json(text, len, &s, &pp, &err) < 0) {
 		free(text);
 		return fail("%s:%s: %s", path, err.where, err.message);
 	}
 	cpreg_inventory_unref(s);
+	cpreg_passport_unref(pp);
+	if (pp && cpreg_vm_options_any(&arg.vm)) {
+		free(text);
+		return fail("%s: a VM passport carries the VM's options; give no --disable, --sve-max-vq, "
+			    "--psci-version or --domain with it", path);
+	}
 	if (daemon_policy_ok(path) != 0) {
 		free(text);
 		return EXIT_ERR;

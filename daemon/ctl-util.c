@@ -27,11 +27,59 @@ int fail(const char *fmt, ...)
 
 int load(const char *path, struct cpreg_inventory **ret)
 {
+	struct cpreg_passport *pp = NULL;
 	struct cpreg_error err = { 0 };
 
-	if (cpreg_inventory_load(path, ret, &err) < 0)
+	if (cpreg_source_load(path, ret, &pp, &err) < 0)
 		return fail("%s: %s", err.where, err.message);
+	if (pp) {
+		cpreg_passport_unref(pp);
+		return fail("%s: a VM passport (%s), where a host inventory is needed: a passport is a VM, it can be "
+			    "a source but never a destination or a host of a fleet", path, CPREG_PASSPORT_SCHEMA);
+	}
 	return 0;
+}
+
+int load_source(const char *path, const struct cpreg_inventory *dst, struct source *ret)
+{
+	struct cpreg_error err = { 0 };
+	int r;
+
+	memset(ret, 0, sizeof(*ret));
+	if (cpreg_source_load(path, &ret->inv, &ret->passport, &err) < 0)
+		return fail("%s: %s", err.where, err.message);
+	ret->vm = arg.vm;
+	if (!ret->passport)
+		return 0;
+	/* The passport says the VM's options; a second opinion from the command line would judge another VM. */
+	if (cpreg_vm_options_any(&arg.vm)) {
+		source_clear(ret);
+		return fail("%s: a VM passport carries the VM's options; give no --disable, --sve-max-vq, "
+			    "--psci-version or --domain with it", path);
+	}
+	cpreg_passport_options(ret->passport, &ret->vm);
+	r = cpreg_passport_source(ret->passport, dst, &ret->inv);
+	if (r < 0) {
+		source_clear(ret);
+		return fail("%s: %s", path, strerror(-r));
+	}
+	return 0;
+}
+
+void source_clear(struct source *s)
+{
+	cpreg_inventory_unref(s->inv);
+	cpreg_passport_unref(s->passport);
+	memset(s, 0, sizeof(*s));
+}
+
+int judge_source(const struct source *s, const struct cpreg_inventory *dst, const struct cpreg_policy *policy,
+		 struct cpreg_verdict **ret)
+{
+	const struct cpreg_judge_args a = { .source = s->inv, .destination = dst, .policy = policy, .vm = &s->vm,
+					    .source_is_vm = s->passport != NULL };
+
+	return cpreg_judge(&a, ret);
 }
 
 /* A built-in policy name, or a site policy file. */

@@ -337,7 +337,15 @@ int cpreg_judge(const struct cpreg_judge_args *a, struct cpreg_verdict **ret)
 
 	if (!a || !a->source || !a->destination || !ret)
 		return -EINVAL;
-	if (cpreg_vm_options_any(a->vm) && (r = cpreg_check_vm_options(a->source, a->destination, a->vm, &s, &d)) < 0)
+	if (cpreg_vm_options_any(a->vm) && a->source_is_vm) {
+		struct cpreg_vm_options dvm = cpreg_vm_destination_options(a->vm);
+
+		if ((r = cpreg_inventory_copy(a->destination, &d)) < 0 || (r = cpreg_inventory_apply_vm_options(d, &dvm)) < 0) {
+			cpreg_inventory_unref(d);
+			return r;
+		}
+		cpreg_inventory_seal(d);
+	} else if (cpreg_vm_options_any(a->vm) && (r = cpreg_check_vm_options(a->source, a->destination, a->vm, &s, &d)) < 0)
 		return r;
 	r = cpreg_judge_prepared(a, s, d, ret);
 	cpreg_inventory_unref(s);

@@ -644,9 +644,100 @@ struct cpreg_judge_args {
 	cpreg_trial_fn trial;                /* NULL: the static check alone */
 	void *trial_ctx;
 	const char *no_trial;                /* trial NULL: why, said in the verdict (NULL: nothing said) */
+	/*
+	 * The source already is the VM's vCPU (cpreg_passport_source): the
+	 * options shape the destination's vCPU only.
+	 */
+	bool source_is_vm;
 };
 /* -ENOENT: the VM pins a PSCI version and the source lists no PSCI_VERSION; -ENOMEM. */
 CPREG_EXPORT int cpreg_judge(const struct cpreg_judge_args *a, struct cpreg_verdict **ret);
+
+/*
+ * ---- VM passports (lib/passport.c, docs/passport.md) ----
+ * What a destination needs to judge one VM rather than its host: the VM
+ * keeps the register values of the host it was born on through every hop
+ * (the destination's QEMU writes the incoming values, KVM keeps what it
+ * takes, the next migration sends those on); only the register list is
+ * each destination's own.  A passport holds that list, the values a kernel
+ * rule or a tolerance decides (cpreg_id_value_decided; other registers are
+ * listed without a value: every destination takes them), the VM's options
+ * and vCPU features, the digest of its birth host and its hops.
+ */
+#define CPREG_PASSPORT_SCHEMA "cpreg-passport/1"
+/* Hops a passport keeps; the reader refuses more. */
+#define CPREG_PASSPORT_MAX_HOPS 4096
+/* Is id's value one a kernel rule or QEMU 11.1's tolerance table decides (what a passport carries)? */
+CPREG_EXPORT bool cpreg_id_value_decided(uint64_t id);
+
+struct cpreg_passport;
+/* A VM born on host with these options (NULL: none) at time (RFC 3339, UTC; NULL: not said). */
+CPREG_EXPORT int cpreg_passport_born(const struct cpreg_inventory *host, const struct cpreg_vm_options *vm,
+				     const char *time, struct cpreg_passport **ret);
+CPREG_EXPORT struct cpreg_passport *cpreg_passport_ref(struct cpreg_passport *p);
+CPREG_EXPORT struct cpreg_passport *cpreg_passport_unref(struct cpreg_passport *p);
+/* JSON form "cpreg-passport/1"; free() the result. */
+CPREG_EXPORT int cpreg_passport_to_json(const struct cpreg_passport *p, char **ret_text);
+/*
+ * Strict reader: a wrong schema, an option the table does not know, hops
+ * that do not chain (each leaves the host the one before reached) or a
+ * digest that is not the content's own are -EINVAL/-EBADMSG/-EPROTONOSUPPORT
+ * with err->where naming the field.
+ */
+CPREG_EXPORT int cpreg_passport_from_json(const char *text, size_t len, struct cpreg_passport **ret,
+					  struct cpreg_error *err);
+CPREG_EXPORT int cpreg_passport_load(const char *path, struct cpreg_passport **ret, struct cpreg_error *err);
+/* "sha256:..." over the passport's content (docs/passport.md). */
+CPREG_EXPORT const char *cpreg_passport_digest(const struct cpreg_passport *p);
+/* The birth host's inventory digest, and the host the VM is on now (the last hop's, or the birth host's). */
+CPREG_EXPORT const char *cpreg_passport_born_digest(const struct cpreg_passport *p);
+CPREG_EXPORT const char *cpreg_passport_current_digest(const struct cpreg_passport *p);
+CPREG_EXPORT size_t cpreg_passport_hop_count(const struct cpreg_passport *p);
+/* Hop i's destination digest and time (NULL when not said); -ENOENT past the end. */
+CPREG_EXPORT int cpreg_passport_hop_at(const struct cpreg_passport *p, size_t i, const char **ret_to,
+				       const char **ret_time);
+CPREG_EXPORT void cpreg_passport_options(const struct cpreg_passport *p, struct cpreg_vm_options *ret);
+/* The registers: count, and the i-th id, value and whether the value is carried. */
+CPREG_EXPORT size_t cpreg_passport_count(const struct cpreg_passport *p);
+CPREG_EXPORT int cpreg_passport_reg_at(const struct cpreg_passport *p, size_t i, uint64_t *ret_id,
+				       uint64_t *ret_value, bool *ret_carried);
+/*
+ * The source inventory a check of this VM against destination reads: the
+ * VM's list and carried values, and for the registers it carries no value
+ * of, the destination's own (what such a register holds does not decide).
+ * Its digest is the passport's; judge it with cpreg_passport_options().
+ */
+CPREG_EXPORT int cpreg_passport_source(const struct cpreg_passport *p, const struct cpreg_inventory *destination,
+				       struct cpreg_inventory **ret);
+/*
+ * The passport after a hop to destination (its host inventory) at time:
+ * the destination's list (less what the VM's options hide); for each
+ * register the VM sent, the incoming value where that kernel keeps it, the
+ * destination's own where it ignores the write; for the others the
+ * destination's.  after: the VM's vCPU as read back on the destination
+ * after the write (the live trial's), or NULL for the kernel model's
+ * answer.  The hop must be compatible: judge it first.
+ */
+CPREG_EXPORT int cpreg_passport_hop(const struct cpreg_passport *p, const struct cpreg_inventory *destination,
+				    const struct cpreg_inventory *after, const char *time,
+				    struct cpreg_passport **ret);
+/*
+ * Read a source document: a host inventory (*ret_inv) or a VM passport
+ * (*ret_passport); exactly one is set.  Errors as the two readers say.
+ */
+CPREG_EXPORT int cpreg_source_from_json(const char *text, size_t len, struct cpreg_inventory **ret_inv,
+					struct cpreg_passport **ret_passport, struct cpreg_error *err);
+CPREG_EXPORT int cpreg_source_load(const char *path, struct cpreg_inventory **ret_inv,
+				   struct cpreg_passport **ret_passport, struct cpreg_error *err);
+
+/*
+ * The VM's passport after this hop, which a destination's cpregd adds to a
+ * compatible verdict of a passport (-EINVAL on a verdict that is not
+ * compatible); NULL when there is none.  Written and read as the verdict's
+ * "passport_after".
+ */
+CPREG_EXPORT int cpreg_verdict_set_passport_after(struct cpreg_verdict *v, struct cpreg_passport *p);
+CPREG_EXPORT const struct cpreg_passport *cpreg_verdict_passport_after(const struct cpreg_verdict *v);
 
 /* Contradictions between the static rule and the trial. */
 CPREG_EXPORT size_t cpreg_verdict_contradictions(const struct cpreg_verdict *v);

@@ -16,25 +16,12 @@
 
 #include "cpreg-internal.h"
 #include "json-fast.h"
+#include "json-rd.h"
 
 
-/* ---- reader ---- */
+/* ---- reader (helpers shared with passport.c: json-rd.h) ---- */
 
-struct rd {
-	struct cpreg_error *err;
-	/*
-	 * Where the next error is: "prefix.key" or "prefix[idx]", then ".sub"
-	 * when sub is set.  Kept as pointers and formatted only when an error
-	 * is reported: a document of 350 registers would otherwise format
-	 * 1,400 paths that nobody reads.  The strings are literals or keys of
-	 * the parsed document, which outlives every report.
-	 */
-	const char *prefix, *key, *sub;
-	long idx;
-};
-
-static int fail(struct rd *rd, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(struct rd *rd, int code, const char *fmt, ...)
+int rd_fail(struct rd *rd, int code, const char *fmt, ...)
 {
 	char msg[300], path[160];
 	const char *p = rd->prefix ? rd->prefix : "";
@@ -52,7 +39,7 @@ static int fail(struct rd *rd, int code, const char *fmt, ...)
 }
 
 /* The next error is at "prefix.key", or at "prefix[idx]" when key is NULL. */
-static void at(struct rd *rd, const char *prefix, const char *key, long idx)
+void rd_at(struct rd *rd, const char *prefix, const char *key, long idx)
 {
 	rd->prefix = prefix;
 	rd->key = key;
@@ -60,64 +47,64 @@ static void at(struct rd *rd, const char *prefix, const char *key, long idx)
 	rd->sub = NULL;
 }
 
-static const char *type_name(json_object *o)
+const char *rd_type_name(json_object *o)
 {
 	return json_type_to_name(json_object_get_type(o));
 }
 
-static int get_int(struct rd *rd, json_object *o, int64_t min, int64_t max, int64_t *ret)
+int rd_int(struct rd *rd, json_object *o, int64_t min, int64_t max, int64_t *ret)
 {
 	int64_t v;
 
 	if (!json_object_is_type(o, json_type_int))
-		return fail(rd, -EINVAL, "expected an integer, got %s", type_name(o));
+		return rd_fail(rd, -EINVAL, "expected an integer, got %s", rd_type_name(o));
 	errno = 0;
 	v = json_object_get_int64(o);
 	if (errno != 0 || v < min || v > max)
-		return fail(rd, -ERANGE, "%s is out of range [%" PRId64 ", %" PRId64 "]",
+		return rd_fail(rd, -ERANGE, "%s is out of range [%" PRId64 ", %" PRId64 "]",
 			    json_object_get_string(o), min, max);
 	*ret = v;
 	return 0;
 }
 
-static int get_str(struct rd *rd, json_object *o, size_t max, const char **ret)
+int rd_str(struct rd *rd, json_object *o, size_t max, const char **ret)
 {
 	const char *s;
 
 	if (!json_object_is_type(o, json_type_string))
-		return fail(rd, -EINVAL, "expected a string, got %s", type_name(o));
+		return rd_fail(rd, -EINVAL, "expected a string, got %s", rd_type_name(o));
 	s = json_object_get_string(o);
 	if (strlen(s) != (size_t)json_object_get_string_len(o))
-		return fail(rd, -EINVAL, "string contains a NUL character");
+		return rd_fail(rd, -EINVAL, "string contains a NUL character");
 	if (strlen(s) > max)
-		return fail(rd, -E2BIG, "string longer than %zu characters", max);
+		return rd_fail(rd, -E2BIG, "string longer than %zu characters", max);
 	*ret = s;
 	return 0;
 }
 
-static int get_hex(struct rd *rd, json_object *o, uint64_t *ret)
+int rd_hex(struct rd *rd, json_object *o, uint64_t *ret)
 {
 	const char *s;
-	int r = get_str(rd, o, 64, &s);
+	int r = rd_str(rd, o, 64, &s);
 
 	if (r < 0) {
 		if (r == -EINVAL && json_object_is_type(o, json_type_int))
-			return fail(rd, -EINVAL, "expected a hex string such as \"0x1f\", got a JSON number "
+			return rd_fail(rd, -EINVAL, "expected a hex string such as \"0x1f\", got a JSON number "
 				    "(64-bit values travel as strings)");
 		return r;
 	}
 	r = cpreg_parse_hex(s, ret);
 	if (r == -ERANGE)
-		return fail(rd, r, "\"%s\" does not fit in 64 bits", s);
+		return rd_fail(rd, r, "\"%s\" does not fit in 64 bits", s);
 	if (r < 0)
-		return fail(rd, r, "\"%s\" is not a hex string such as \"0x1f\"", s);
+		return rd_fail(rd, r, "\"%s\" is not a hex string such as \"0x1f\"", s);
 	return 0;
 }
 
-static int want_type(struct rd *rd, json_object *o, json_type t)
+int rd_want(struct rd *rd, json_object *o, json_type t)
 {
 	if (!json_object_is_type(o, t))
-		return fail(rd, -EINVAL, "expected %s, got %s", json_type_to_name(t), type_name(o));
+		return rd_fail(rd, -EINVAL, "expected %s, got %s", json_type_to_name(t), rd_type_name(o));
 	return 0;
 }
 
@@ -130,54 +117,54 @@ static int read_host(struct rd *rd, json_object *host, struct cpreg_inventory *i
 	json_object *o;
 	int r;
 
-	at(rd, "", "host", 0);
-	if ((r = want_type(rd, host, json_type_object)) < 0)
+	rd_at(rd, "", "host", 0);
+	if ((r = rd_want(rd, host, json_type_object)) < 0)
 		return r;
 	for (size_t i = 0; i < ARRAY_SIZE(texts); i++) {
 		const char *s;
 
 		if (!json_object_object_get_ex(host, texts[i].key, &o))
 			continue;
-		at(rd, "host", texts[i].key, 0);
-		if ((r = get_str(rd, o, texts[i].max, &s)) < 0)
+		rd_at(rd, "host", texts[i].key, 0);
+		if ((r = rd_str(rd, o, texts[i].max, &s)) < 0)
 			return r;
 		if ((r = cpreg_inventory_set_text(inv, texts[i].t, s)) < 0)
-			return fail(rd, r, "cannot store");
+			return rd_fail(rd, r, "cannot store");
 	}
 	if (json_object_object_get_ex(host, "page_size", &o)) {
 		int64_t v;
 
-		at(rd, "host", "page_size", 0);
-		if ((r = get_int(rd, o, 1, INT64_C(1) << 30, &v)) < 0)
+		rd_at(rd, "host", "page_size", 0);
+		if ((r = rd_int(rd, o, 1, INT64_C(1) << 30, &v)) < 0)
 			return r;
 		cpreg_inventory_set_number(inv, CPREG_NUM_PAGE_SIZE, v);
 	}
 	if (json_object_object_get_ex(host, "cpus", &o)) {
-		at(rd, "host", "cpus", 0);
-		if ((r = want_type(rd, o, json_type_array)) < 0)
+		rd_at(rd, "host", "cpus", 0);
+		if ((r = rd_want(rd, o, json_type_array)) < 0)
 			return r;
 		if (json_object_array_length(o) > CPREG_MAX_CPUS)
-			return fail(rd, -E2BIG, "more than %d CPUs", CPREG_MAX_CPUS);
+			return rd_fail(rd, -E2BIG, "more than %d CPUs", CPREG_MAX_CPUS);
 		for (size_t i = 0; i < json_object_array_length(o); i++) {
 			json_object *c = json_object_array_get_idx(o, i), *f;
 			int64_t cpu;
 			uint64_t midr;
 
-			at(rd, "host.cpus", NULL, (long)i);
-			if ((r = want_type(rd, c, json_type_object)) < 0)
+			rd_at(rd, "host.cpus", NULL, (long)i);
+			if ((r = rd_want(rd, c, json_type_object)) < 0)
 				return r;
 			rd->sub = "cpu";
 			if (!json_object_object_get_ex(c, "cpu", &f))
-				return fail(rd, -EINVAL, "missing");
-			if ((r = get_int(rd, f, 0, 65535, &cpu)) < 0)
+				return rd_fail(rd, -EINVAL, "missing");
+			if ((r = rd_int(rd, f, 0, 65535, &cpu)) < 0)
 				return r;
 			rd->sub = "midr";
 			if (!json_object_object_get_ex(c, "midr", &f))
-				return fail(rd, -EINVAL, "missing");
-			if ((r = get_hex(rd, f, &midr)) < 0)
+				return rd_fail(rd, -EINVAL, "missing");
+			if ((r = rd_hex(rd, f, &midr)) < 0)
 				return r;
 			if ((r = cpreg_inventory_add_cpu_midr(inv, (unsigned)cpu, midr)) < 0)
-				return fail(rd, r, "cannot store");
+				return rd_fail(rd, r, "cannot store");
 		}
 	}
 	return 0;
@@ -188,8 +175,8 @@ static int read_caps(struct rd *rd, json_object *o, struct cpreg_inventory *inv)
 {
 	int r;
 
-	at(rd, "kvm", "capabilities", 0);
-	if ((r = want_type(rd, o, json_type_object)) < 0)
+	rd_at(rd, "kvm", "capabilities", 0);
+	if ((r = rd_want(rd, o, json_type_object)) < 0)
 		return r;
 	json_object_object_foreach(o, key, val) {
 		int cap = cpreg_cap_from_name(key);
@@ -197,8 +184,8 @@ static int read_caps(struct rd *rd, json_object *o, struct cpreg_inventory *inv)
 
 		if (cap < 0)
 			continue; /* a newer writer's capability: ignored, as documented */
-		at(rd, "kvm.capabilities", key, 0);
-		if ((r = get_int(rd, val, INT32_MIN, INT32_MAX, &v)) < 0)
+		rd_at(rd, "kvm.capabilities", key, 0);
+		if ((r = rd_int(rd, val, INT32_MIN, INT32_MAX, &v)) < 0)
 			return r;
 		cpreg_inventory_set_cap(inv, cap, v);
 	}
@@ -212,21 +199,21 @@ static int read_features(struct rd *rd, json_object *o, struct cpreg_inventory *
 
 	int64_t bits = 0;
 
-	at(rd, "kvm", "vcpu_features", 0);
-	if ((r = want_type(rd, o, json_type_array)) < 0)
+	rd_at(rd, "kvm", "vcpu_features", 0);
+	if ((r = rd_want(rd, o, json_type_array)) < 0)
 		return r;
 	for (size_t i = 0; i < json_object_array_length(o); i++) {
 		const char *s;
 		int b;
 
-		at(rd, "kvm.vcpu_features", NULL, (long)i);
-		if ((r = get_str(rd, json_object_array_get_idx(o, i), 32, &s)) < 0)
+		rd_at(rd, "kvm.vcpu_features", NULL, (long)i);
+		if ((r = rd_str(rd, json_object_array_get_idx(o, i), 32, &s)) < 0)
 			return r;
 		b = cpreg_feature_from_name(s);
 		if (b < 0)
-			return fail(rd, -EINVAL, "unknown vCPU feature \"%s\"", s);
+			return rd_fail(rd, -EINVAL, "unknown vCPU feature \"%s\"", s);
 		if (bits & (INT64_C(1) << b))
-			return fail(rd, -EINVAL, "vCPU feature \"%s\" listed twice", s);
+			return rd_fail(rd, -EINVAL, "vCPU feature \"%s\" listed twice", s);
 		bits |= INT64_C(1) << b;
 	}
 	cpreg_inventory_set_number(inv, CPREG_NUM_VCPU_FEATURES, bits);
@@ -240,28 +227,28 @@ static int read_masks(struct rd *rd, json_object *o, struct cpreg_inventory *inv
 
 	uint64_t masks[CPREG_WRITABLE_MASKS] = { 0 };
 
-	at(rd, "kvm", "writable_masks", 0);
-	if ((r = want_type(rd, o, json_type_array)) < 0)
+	rd_at(rd, "kvm", "writable_masks", 0);
+	if ((r = rd_want(rd, o, json_type_array)) < 0)
 		return r;
 	for (size_t i = 0; i < json_object_array_length(o); i++) {
 		json_object *m = json_object_array_get_idx(o, i), *f;
 		int64_t idx;
 		uint64_t mask;
 
-		at(rd, "kvm.writable_masks", NULL, (long)i);
-		if ((r = want_type(rd, m, json_type_object)) < 0)
+		rd_at(rd, "kvm.writable_masks", NULL, (long)i);
+		if ((r = rd_want(rd, m, json_type_object)) < 0)
 			return r;
 		rd->sub = "index";
 		if (!json_object_object_get_ex(m, "index", &f))
-			return fail(rd, -EINVAL, "missing");
-		if ((r = get_int(rd, f, 0, CPREG_WRITABLE_MASKS - 1, &idx)) < 0)
+			return rd_fail(rd, -EINVAL, "missing");
+		if ((r = rd_int(rd, f, 0, CPREG_WRITABLE_MASKS - 1, &idx)) < 0)
 			return r;
 		if (masks[idx])
-			return fail(rd, -EINVAL, "index %" PRId64 " listed twice", idx);
+			return rd_fail(rd, -EINVAL, "index %" PRId64 " listed twice", idx);
 		rd->sub = "mask";
 		if (!json_object_object_get_ex(m, "mask", &f))
-			return fail(rd, -EINVAL, "missing");
-		if ((r = get_hex(rd, f, &mask)) < 0)
+			return rd_fail(rd, -EINVAL, "missing");
+		if ((r = rd_hex(rd, f, &mask)) < 0)
 			return r;
 		masks[idx] = mask;
 	}
@@ -276,14 +263,14 @@ static int read_vls(struct rd *rd, json_object *o, struct cpreg_inventory *inv)
 
 	uint64_t vls[8];
 
-	at(rd, "kvm", "sve_vector_lengths", 0);
-	if ((r = want_type(rd, o, json_type_array)) < 0)
+	rd_at(rd, "kvm", "sve_vector_lengths", 0);
+	if ((r = rd_want(rd, o, json_type_array)) < 0)
 		return r;
 	if (json_object_array_length(o) != 8)
-		return fail(rd, -EINVAL, "expected 8 words, got %zu", json_object_array_length(o));
+		return rd_fail(rd, -EINVAL, "expected 8 words, got %zu", json_object_array_length(o));
 	for (size_t i = 0; i < 8; i++) {
-		at(rd, "kvm.sve_vector_lengths", NULL, (long)i);
-		if ((r = get_hex(rd, json_object_array_get_idx(o, i), &vls[i])) < 0)
+		rd_at(rd, "kvm.sve_vector_lengths", NULL, (long)i);
+		if ((r = rd_hex(rd, json_object_array_get_idx(o, i), &vls[i])) < 0)
 			return r;
 	}
 	cpreg_inventory_set_sve_vls(inv, vls);
@@ -300,16 +287,16 @@ static int read_kvm(struct rd *rd, json_object *kvm, struct cpreg_inventory *inv
 	json_object *o;
 	int r;
 
-	at(rd, "", "kvm", 0);
-	if ((r = want_type(rd, kvm, json_type_object)) < 0)
+	rd_at(rd, "", "kvm", 0);
+	if ((r = rd_want(rd, kvm, json_type_object)) < 0)
 		return r;
 	for (size_t i = 0; i < ARRAY_SIZE(nums); i++) {
 		int64_t v;
 
 		if (!json_object_object_get_ex(kvm, nums[i].key, &o))
 			continue;
-		at(rd, "kvm", nums[i].key, 0);
-		if ((r = get_int(rd, o, 0, nums[i].max, &v)) < 0)
+		rd_at(rd, "kvm", nums[i].key, 0);
+		if ((r = rd_int(rd, o, 0, nums[i].max, &v)) < 0)
 			return r;
 		cpreg_inventory_set_number(inv, nums[i].num, v);
 	}
@@ -328,36 +315,36 @@ static int read_registers(struct rd *rd, json_object *regs, struct cpreg_invento
 {
 	int r;
 
-	at(rd, "", "registers", 0);
-	if ((r = want_type(rd, regs, json_type_array)) < 0)
+	rd_at(rd, "", "registers", 0);
+	if ((r = rd_want(rd, regs, json_type_array)) < 0)
 		return r;
 	if (json_object_array_length(regs) > 65536)
-		return fail(rd, -E2BIG, "more than 65536 registers");
+		return rd_fail(rd, -E2BIG, "more than 65536 registers");
 	for (size_t i = 0; i < json_object_array_length(regs); i++) {
 		json_object *o = json_object_array_get_idx(regs, i), *f;
 		struct cpreg_reg reg = { 0 };
 		int present = 0;
 
-		at(rd, "registers", NULL, (long)i);
-		if ((r = want_type(rd, o, json_type_object)) < 0)
+		rd_at(rd, "registers", NULL, (long)i);
+		if ((r = rd_want(rd, o, json_type_object)) < 0)
 			return r;
 		rd->sub = "id";
 		if (!json_object_object_get_ex(o, "id", &f))
-			return fail(rd, -EINVAL, "missing");
-		if ((r = get_hex(rd, f, &reg.id)) < 0)
+			return rd_fail(rd, -EINVAL, "missing");
+		if ((r = rd_hex(rd, f, &reg.id)) < 0)
 			return r;
 		if (!cpreg_id_valid(reg.id))
-			return fail(rd, -EINVAL, "0x%016" PRIx64 " is not an arm64 KVM register id", reg.id);
+			return rd_fail(rd, -EINVAL, "0x%016" PRIx64 " is not an arm64 KVM register id", reg.id);
 		if (json_object_object_get_ex(o, "value", &f)) {
 			rd->sub = "value";
 			present++;
 			if (CPREG_ID_BYTES(reg.id) > 8)
-				return fail(rd, -EINVAL, "register is %u bits wide and cannot carry a value",
+				return rd_fail(rd, -EINVAL, "register is %u bits wide and cannot carry a value",
 					    CPREG_ID_BYTES(reg.id) * 8);
-			if ((r = get_hex(rd, f, &reg.value)) < 0)
+			if ((r = rd_hex(rd, f, &reg.value)) < 0)
 				return r;
 			if (CPREG_ID_BYTES(reg.id) < 8 && reg.value >> (CPREG_ID_BYTES(reg.id) * 8))
-				return fail(rd, -ERANGE, "0x%" PRIx64 " is wider than the register's %u bits",
+				return rd_fail(rd, -ERANGE, "0x%" PRIx64 " is wider than the register's %u bits",
 					    reg.value, CPREG_ID_BYTES(reg.id) * 8);
 			reg.state = CPREG_VALUE;
 		}
@@ -365,9 +352,9 @@ static int read_registers(struct rd *rd, json_object *regs, struct cpreg_invento
 			rd->sub = "wide";
 			present++;
 			if (!json_object_is_type(f, json_type_boolean) || !json_object_get_boolean(f))
-				return fail(rd, -EINVAL, "expected true");
+				return rd_fail(rd, -EINVAL, "expected true");
 			if (CPREG_ID_BYTES(reg.id) <= 8)
-				return fail(rd, -EINVAL, "register is only %u bits wide", CPREG_ID_BYTES(reg.id) * 8);
+				return rd_fail(rd, -EINVAL, "register is only %u bits wide", CPREG_ID_BYTES(reg.id) * 8);
 			reg.state = CPREG_WIDE;
 		}
 		if (json_object_object_get_ex(o, "error", &f)) {
@@ -375,24 +362,24 @@ static int read_registers(struct rd *rd, json_object *regs, struct cpreg_invento
 
 			rd->sub = "error";
 			present++;
-			if ((r = get_str(rd, f, 32, &s)) < 0)
+			if ((r = rd_str(rd, f, 32, &s)) < 0)
 				return r;
 			reg.read_errno = cpreg_errno_from_name(s);
 			if (reg.read_errno < 0)
-				return fail(rd, -EINVAL, "\"%s\" is not an errno name such as \"EINVAL\"", s);
+				return rd_fail(rd, -EINVAL, "\"%s\" is not an errno name such as \"EINVAL\"", s);
 			reg.state = CPREG_UNREADABLE;
 		}
 		if (present != 1) {
 			rd->sub = NULL;
-			return fail(rd, -EINVAL, "needs exactly one of \"value\", \"wide\" or \"error\"");
+			return rd_fail(rd, -EINVAL, "needs exactly one of \"value\", \"wide\" or \"error\"");
 		}
 		r = cpreg_inventory_add(inv, &reg);
 		if (r == -EEXIST) {
 			rd->sub = "id";
-			return fail(rd, r, "duplicate register 0x%016" PRIx64, reg.id);
+			return rd_fail(rd, r, "duplicate register 0x%016" PRIx64, reg.id);
 		}
 		if (r < 0)
-			return fail(rd, r, "cannot store: %s", strerror(-r));
+			return rd_fail(rd, r, "cannot store: %s", strerror(-r));
 	}
 	return 0;
 }
@@ -437,17 +424,17 @@ static int read_schema(struct rd *rd, json_object *root, struct cpreg_inventory 
 	const char *s;
 	int r;
 
-	at(rd, "", "schema", 0);
+	rd_at(rd, "", "schema", 0);
 	if (!json_object_object_get_ex(root, "schema", &o))
-		return fail(rd, -EINVAL, "missing; expected \"%s\"", CPREG_INVENTORY_SCHEMA);
-	if ((r = get_str(rd, o, 64, &s)) < 0)
+		return rd_fail(rd, -EINVAL, "missing; expected \"%s\"", CPREG_INVENTORY_SCHEMA);
+	if ((r = rd_str(rd, o, 64, &s)) < 0)
 		return r;
 	if (strcmp(s, CPREG_INVENTORY_SCHEMA) != 0)
-		return fail(rd, -EPROTONOSUPPORT, "unknown schema \"%s\"; this reader takes \"%s\"", s,
+		return rd_fail(rd, -EPROTONOSUPPORT, "unknown schema \"%s\"; this reader takes \"%s\"", s,
 			    CPREG_INVENTORY_SCHEMA);
 	if (json_object_object_get_ex(root, "provenance", &o)) {
-		at(rd, "", "provenance", 0);
-		if ((r = get_str(rd, o, 1024, &s)) < 0)
+		rd_at(rd, "", "provenance", 0);
+		if ((r = rd_str(rd, o, 1024, &s)) < 0)
 			return r;
 		cpreg_inventory_set_text(inv, CPREG_TEXT_PROVENANCE, s);
 	}
@@ -462,18 +449,18 @@ static int read_probe(struct rd *rd, json_object *o, struct cpreg_inventory *inv
 	int64_t v;
 	int r;
 
-	at(rd, "", "probe", 0);
-	if ((r = want_type(rd, o, json_type_object)) < 0)
+	rd_at(rd, "", "probe", 0);
+	if ((r = rd_want(rd, o, json_type_object)) < 0)
 		return r;
 	if (json_object_object_get_ex(o, "time", &f)) {
-		at(rd, "probe", "time", 0);
-		if ((r = get_str(rd, f, 64, &s)) < 0)
+		rd_at(rd, "probe", "time", 0);
+		if ((r = rd_str(rd, f, 64, &s)) < 0)
 			return r;
 		cpreg_inventory_set_text(inv, CPREG_TEXT_PROBE_TIME, s);
 	}
 	if (json_object_object_get_ex(o, "duration_ms", &f)) {
-		at(rd, "probe", "duration_ms", 0);
-		if ((r = get_int(rd, f, 0, INT32_MAX, &v)) < 0)
+		rd_at(rd, "probe", "duration_ms", 0);
+		if ((r = rd_int(rd, f, 0, INT32_MAX, &v)) < 0)
 			return r;
 		cpreg_inventory_set_number(inv, CPREG_NUM_PROBE_MS, v);
 	}
@@ -516,13 +503,13 @@ static int check_digest(struct rd *rd, json_object *root, struct cpreg_inventory
 
 	if (!json_object_object_get_ex(root, "digest", &o))
 		return 0;
-	at(rd, "", "digest", 0);
-	if ((r = get_str(rd, o, 80, &s)) < 0)
+	rd_at(rd, "", "digest", 0);
+	if ((r = rd_str(rd, o, 80, &s)) < 0)
 		return r;
 	cpreg_inventory_seal(inv);
 	cpreg_inventory_digest(inv, digest, sizeof(digest));
 	if (strcmp(s, digest) != 0)
-		return fail(rd, -EBADMSG, "\"%s\" does not match the registers (they give \"%s\")", s, digest);
+		return rd_fail(rd, -EBADMSG, "\"%s\" does not match the registers (they give \"%s\")", s, digest);
 	return 0;
 }
 
@@ -532,7 +519,7 @@ static int read_members(struct rd *rd, json_object *root, struct fast_regs *fr, 
 	json_object *o;
 	int r;
 
-	if ((r = want_type(rd, root, json_type_object)) < 0 || (r = read_schema(rd, root, inv)) < 0)
+	if ((r = rd_want(rd, root, json_type_object)) < 0 || (r = read_schema(rd, root, inv)) < 0)
 		return r;
 	if (json_object_object_get_ex(root, "host", &o) && (r = read_host(rd, o, inv)) < 0)
 		return r;
@@ -540,9 +527,9 @@ static int read_members(struct rd *rd, json_object *root, struct fast_regs *fr, 
 		return r;
 	if (json_object_object_get_ex(root, "probe", &o) && (r = read_probe(rd, o, inv)) < 0)
 		return r;
-	at(rd, "", "registers", 0);
+	rd_at(rd, "", "registers", 0);
 	if (!json_object_object_get_ex(root, "registers", &o))
-		return fail(rd, -EINVAL, "missing");
+		return rd_fail(rd, -EINVAL, "missing");
 	if ((r = read_registers(rd, o, inv)) < 0 || (fr && (r = take_fast(fr, inv)) < 0))
 		return r;
 	return check_digest(rd, root, inv);

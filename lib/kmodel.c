@@ -348,3 +348,21 @@ int cpreg_kernel_judge_outcome(const struct cpreg_inventory *dst, const struct c
 		return -EINVAL;
 	return kernel_judge(dst, dreg, id, s, &(struct judge){ a, false });
 }
+
+/*
+ * Whether a register's value is one a kernel rule above (or QEMU 11.1's
+ * tolerance table) decides: the ID space and cache geometry, PSCI, the
+ * workaround levels and the firmware bitmaps.  Every other migrated
+ * register is vCPU state that any destination takes (kernel_judge's
+ * any-value rule, and counters): a VM's passport carries only the values
+ * that decide, and a hop keeps them as the destination's KVM does.
+ */
+bool cpreg_id_value_decided(uint64_t id)
+{
+	unsigned g = CPREG_ID_GROUP(id), lo = id & 0xffff;
+
+	if (!cpreg_id_migrates(id) || cpreg_id_is_counter(id))
+		return false;
+	return cpreg_id_is_idreg(id) || id == CPREG_PSCI_VERSION || (g == CPREG_GROUP_FW && lo >= 1 && lo <= 3) ||
+	       g == CPREG_GROUP_FW_FEAT || cpreg_builtin_11_1_lists(id);
+}

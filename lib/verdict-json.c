@@ -196,6 +196,19 @@ int cpreg_verdict_to_json(const struct cpreg_verdict *v, char **ret_text)
 		put_finding(f, v, i);
 	cpreg_buf_str(f, v->n ? "\n  ]" : "]");
 	put_trial(f, v);
+	if (v->passport_after) {
+		_cleanup_free_ char *p = NULL;
+
+		if (cpreg_passport_to_json(v->passport_after, &p) < 0) {
+			cpreg_buf_finish(f, ret_text);
+			free(*ret_text);
+			*ret_text = NULL;
+			return -ENOMEM;
+		}
+		p[strcspn(p, "\0") - 1] = '\0';  /* its final newline */
+		cpreg_buf_lit(f, ",\n  \"passport_after\": ");
+		cpreg_buf_str(f, p);
+	}
 	cpreg_buf_lit(f, "\n}\n");
 	return cpreg_buf_finish(f, ret_text);
 }
@@ -486,6 +499,30 @@ static int vhead(struct vrd *r, json_object *root, struct cpreg_verdict *v)
 	return 0;
 }
 
+/* "passport_after": a whole cpreg-passport/1, read by its own reader (errors under "passport_after."). */
+static int vpassport(struct vrd *r, json_object *root, struct cpreg_verdict *v)
+{
+	json_object *o;
+	int e;
+
+	if ((e = vget(r, root, "", "passport_after", json_type_object, true, false, &o)) < 0 || !o)
+		return e;
+	if ((e = cpreg_passport_from_tree(o, &v->passport_after, r->err)) < 0) {
+		if (r->err) {
+			char where[sizeof(r->err->where) + 16];
+
+			snprintf(where, sizeof(where), "passport_after%s%s", r->err->where[0] ? "." : "", r->err->where);
+			snprintf(r->err->where, sizeof(r->err->where), "%.*s", (int)sizeof(r->err->where) - 1, where);
+		}
+		return e;
+	}
+	if (v->result != CPREG_COMPATIBLE) {
+		snprintf(r->path, sizeof(r->path), "passport_after");
+		return vfail(r, "a passport after a hop that is \"%s\"", cpreg_result_name(v->result));
+	}
+	return 0;
+}
+
 /* "findings", counted by outcome into counts. */
 static int vfindings(struct vrd *r, json_object *root, struct cpreg_verdict *v, size_t *counts)
 {
@@ -559,8 +596,8 @@ int cpreg_verdict_from_json(const char *text, size_t len, struct cpreg_verdict *
 	if (!json_object_is_type(root, json_type_object))
 		e = vfail(&r, "expected an object");
 	else if ((e = vhead(&r, root, v)) >= 0 && (e = vfindings(&r, root, v, counts)) >= 0 &&
-		 (e = vtrial(&r, root, v)) >= 0)
-		e = vderived(&r, root, v, counts);
+		 (e = vtrial(&r, root, v)) >= 0 && (e = vderived(&r, root, v, counts)) >= 0)
+		e = vpassport(&r, root, v);
 	if (e >= 0) {
 		*ret = TAKE_PTR(v);
 		e = 0;

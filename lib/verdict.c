@@ -28,6 +28,7 @@ struct cpreg_verdict *cpreg_verdict_unref(struct cpreg_verdict *v)
 		return NULL;
 	free(v->dst_source);
 	free(v->dst_warning);
+	cpreg_passport_unref(v->passport_after);
 	free(v->policy);
 	free(v->policy_reason);
 	for (struct side *s = &v->src; s; s = s == &v->src ? &v->dst : NULL) {
@@ -471,4 +472,20 @@ const char *cpreg_verdict_trial_summary(const struct cpreg_verdict *v, char *buf
 	else
 		return NULL;
 	return buf;
+}
+
+int cpreg_verdict_set_passport_after(struct cpreg_verdict *v, struct cpreg_passport *p)
+{
+	if (!v)
+		return -EINVAL;
+	if (p && v->result != CPREG_COMPATIBLE)
+		return -EINVAL;
+	cpreg_passport_unref(v->passport_after);
+	v->passport_after = cpreg_passport_ref(p);
+	return 0;
+}
+
+const struct cpreg_passport *cpreg_verdict_passport_after(const struct cpreg_verdict *v)
+{
+	return v ? v->passport_after : NULL;
 }

@@ -46,6 +46,8 @@ struct cpreg_verdict {
 	/* The destination's inventory when it judged (cpreg_verdict_set_destination_state), or none. */
 	char *dst_source, *dst_warning;
 	int64_t dst_age;
+	/* The VM's passport after this hop (a compatible passport check on its destination), or NULL. */
+	struct cpreg_passport *passport_after;
 	/*
 	 * Words are written when first read, not while judging: a check of two
 	 * similar hosts has ~40 findings, and wording them (names, field lists,

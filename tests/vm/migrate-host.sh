@@ -10,8 +10,15 @@
 #   load ID MACHINE CPU          load /data/ID.st.gz with -incoming; section
 #                                load-ID says "result loaded|failed" and QEMU's
 #                                own lines (errors, kvm_failed_reg_set trace)
-#   check ID FILE [OPTION...]    cpregctl check FILE through this host's cpregd
-#                                (with the trial), options as cpregctl takes them
+#   relay ID MACHINE CPU         a hop in a chain: load /data/ID.st.gz as load
+#                                does, resume the VM, and migrate it on ("exec:cat
+#                                > FILE"): section relay-ID is the stream QEMU
+#                                sent on (gzip, base64)
+#   check ID FILE [OPTION...]    cpregctl check FILE (an inventory or a passport)
+#                                through this host's cpregd (with the trial),
+#                                options as cpregctl takes them
+#   passport ID [OPTION...]      the passport this host's cpregd gives a VM born
+#                                here with those options (GET /v1/passport)
 #   peers                        a second cpregd with /data/*.json (the sources'
 #                                inventories) as its peers directory and an NFD
 #                                file; once every source is judged, sections
@@ -84,6 +91,27 @@ qload() { # ID MACHINE CPU
 	qlog | grep -E 'qemu-system-aarch64:|kvm_failed_reg_set|^exit '
 }
 
+# A hop in a chain: load as qload does; once loaded, resume the VM ("loaded
+# and resumed on B") and migrate it on to /tmp/out.st, what the next host loads.
+qrelay() { # ID MACHINE CPU
+	rm -f /tmp/out.st
+	gunzip -c "/data/$1.st.gz" >/tmp/in.st || { echo "result failed"; echo "no stream /data/$1.st.gz"; return; }
+	qemu_start "/tmp/load-$1.log" -M "$2,gic-version=3" -cpu "$3" -incoming "exec:cat /tmp/in.st" \
+		-trace kvm_failed_reg_set
+	if qemu_wait load_done 'info status'; then
+		res=loaded
+		echo cont >&3
+		echo "migrate \"exec:cat > /tmp/out.st\"" >&3
+		qemu_wait migrate_done 'info migrate' && qlog | grep -qE '[Ss]tatus:.*completed' || rm -f /tmp/out.st
+	else
+		res=failed
+	fi
+	qemu_stop >>"$log"
+	echo "result $res"
+	qlog | grep -E 'qemu-system-aarch64:|kvm_failed_reg_set|^exit '
+	[ "$res" = failed ] || [ -f /tmp/out.st ] || echo "relay: the migration on did not complete"
+}
+
 qpeers() {
 	mkdir -p /tmp/peers /tmp/nfd /tmp/pstate
 	cp /data/*.json /tmp/peers/ 2>/dev/null
@@ -120,8 +148,17 @@ while read -r step id a b rest; do
 	load)
 		section "load-$id" qload "$id" "$a" "$b"
 		;;
+	relay)
+		section "load-$id" qrelay "$id" "$a" "$b"
+		[ -f /tmp/out.st ] && section "relay-$id" sh -c "gzip -9 -c /tmp/out.st | base64"
+		rm -f /tmp/out.st
+		;;
 	peers)
 		qpeers
+		;;
+	passport)
+		# shellcheck disable=SC2086
+		section "passport-$id" cpregctl --timeout 600 -s /run/cpregd.sock $a $b $rest passport
 		;;
 	check)
 		# shellcheck disable=SC2086

@@ -47,18 +47,29 @@ while read -r kw name cpu krel qrel; do
 	[ "$kw" = host ] || continue
 	H_CPU[$name]=$cpu; H_KREL[$name]=$krel; H_QREL[$name]=$qrel
 done <"$PAIRS"
+# CPREG_MIGRATE=chains: only the chains (and their first hops).
+want() { [ "$MODE" = all ] || [ "$MODE" = "${2:-}" ] || { [ "$MODE" = ci ] && [ "${1:-}" = ci ]; }; }
 pairs=()
 while read -r kw src dst opts flag; do
 	[ "$kw" = pair ] || continue
-	[ "$MODE" = all ] || [ "${flag:-}" = ci ] || continue
+	want "${flag:-}" pairs || continue
 	pairs+=("$src $dst $opts")
+done <"$PAIRS"
+# "chain A B C OPTS": the VM born on A is saved, loaded and resumed on B,
+# migrated on from B, and loaded on C.  Its first hop is a pair.
+chains=()
+while read -r kw a b c opts flag; do
+	[ "$kw" = chain ] || continue
+	want "${flag:-}" chains || continue
+	chains+=("$a $b $c $opts")
+	printf '%s\n' "${pairs[@]}" | grep -qxF "$a $b $opts" || pairs+=("$a $b $opts")
 done <"$PAIRS"
 # "profile A B": the VM profile cpregctl computes for the two hosts (from
 # their recorded inventories, tests/data/migrate) becomes a pair both ways:
 # real QEMU and the destinations' cpregd must accept it.
 while read -r kw a b flag; do
 	[ "$kw" = profile ] || continue
-	[ "$MODE" = all ] || [ "${flag:-}" = ci ] || continue
+	want "${flag:-}" pairs || continue
 	inv=$top_srcdir/tests/data/migrate
 	if [ ! -f "$inv/$a.json" ] || [ ! -f "$inv/$b.json" ]; then
 		diag "profile $a $b: no recorded inventories yet (record with CPREG_RECORD=1)"
@@ -71,7 +82,7 @@ while read -r kw a b flag; do
 		printf '%s\n' "${pairs[@]}" | grep -qxF "$p" || pairs+=("$p")
 	done
 done <"$PAIRS"
-diag "mode $MODE: ${#pairs[@]} pairs"
+diag "mode $MODE: ${#pairs[@]} pairs, ${#chains[@]} chains"
 
 # A stream's name: source host and VM options.
 sid() { echo "$1_${2//[^a-zA-Z0-9.]/_}"; }
@@ -94,13 +105,18 @@ for src in "${!SAVES[@]}"; do
 	d=$OUT/src-$src
 	mkdir -p "$d"
 	sort -u <<<"${SAVES[$src]}" | while read -r id opts; do
-		[ -n "$id" ] && echo "save $id $MACHINE $(cpu_arg "$opts")"
+		[ -n "$id" ] || continue
+		echo "save $id $MACHINE $(cpu_arg "$opts")"
+		# The passport this host's cpregd gives a VM born here (for the chains).
+		echo "passport $id $(ctl_opts "$opts")"
 	done >"$d.plan"
 	cp "$d.plan" "$OUT/plan"
 	hboot "$src" "$d" "$OUT/plan"
 	ok $? "source $src (${H_CPU[$src]}, ${H_KREL[$src]} kernel, ${H_QREL[$src]} QEMU) boots, probes and saves"
 	cp "$d/inventory" "$OUT/$src.json" 2>/dev/null
 	while read -r step id rest; do
+		[ "$step" = save ] || continue
+		cp "$d/passport-$id" "$OUT/$id.passport.json" 2>/dev/null
 		if grep -q '^result saved' "$d/save-$id" 2>/dev/null && base64 -d "$d/state-$id" >"$OUT/$id.st.gz" 2>/dev/null; then
 			:
 		else
@@ -112,7 +128,11 @@ for src in "${!SAVES[@]}"; do
 done
 
 # Phase 2: destinations.
-declare -A LOADS
+declare -A LOADS RELAY
+for c in "${chains[@]}"; do
+	read -r a b _ opts <<<"$c"
+	RELAY[$a $b $opts]=1
+done
 for p in "${pairs[@]}"; do
 	read -r src dst opts <<<"$p"
 	LOADS[$dst]="${LOADS[$dst]:-}$src $opts
@@ -129,7 +149,15 @@ for dst in "${!LOADS[@]}"; do
 		id=$(sid "$src" "$opts")
 		[ -f "$OUT/$id.st.gz" ] && files+=("$OUT/$id.st.gz")
 		[ -f "$OUT/$src.json" ] && files+=("$OUT/$src.json")
-		echo "load $id $MACHINE $(cpu_arg "$opts")"
+		if [ -n "${RELAY[$src $dst $opts]:-}" ]; then
+			# A chain goes on from here: load, then migrate on; and the
+			# destination's cpregd judges the VM's birth passport.
+			echo "relay $id $MACHINE $(cpu_arg "$opts")"
+			[ -f "$OUT/$id.passport.json" ] && files+=("$OUT/$id.passport.json") &&
+				echo "check pp-$id $id.passport.json"
+		else
+			echo "load $id $MACHINE $(cpu_arg "$opts")"
+		fi
 		echo "check $id $src.json $(ctl_opts "$opts")"
 	done <<<"$(sort -u <<<"${LOADS[$dst]}")" >"$d.plan"
 	# Then its cpregd judges every source inventory as a peer and publishes NFD labels.
@@ -139,12 +167,89 @@ for dst in "${!LOADS[@]}"; do
 	ok $? "destination $dst (${H_CPU[$dst]}, ${H_KREL[$dst]} kernel, ${H_QREL[$dst]} QEMU) boots, loads and checks"
 	[ -f "$OUT/$dst.json" ] || cp "$d/inventory" "$OUT/$dst.json" 2>/dev/null
 	diag "  $dst: kernel $(cat "$d/kernel" 2>/dev/null), $(head -n 1 "$d/qemu-version" 2>/dev/null)"
+	for f in "$d"/relay-*; do
+		[ -f "$f" ] || continue
+		id=${f##*/relay-}
+		base64 -d "$f" >"$OUT/$id.via-$dst.st.gz" 2>/dev/null || rm -f "$OUT/$id.via-$dst.st.gz"
+		# The passport after the hop, as this host's cpregd read it back after its trial.
+		jq -e .passport_after "$d/check-pp-$id" >"$OUT/$id.via-$dst.passport.json" 2>/dev/null ||
+			rm -f "$OUT/$id.via-$dst.passport.json"
+	done
+done
+
+# Phase 2b: the chains' last hops, C loading what B sent on, C's cpregd
+# judging the passport B's cpregd gave after the hop.
+declare -A LAST
+for c in "${chains[@]}"; do
+	read -r a b c2 opts <<<"$c"
+	LAST[$c2]="${LAST[$c2]:-}$(sid "$a" "$opts").via-$b $opts
+"
+done
+for last in "${!LAST[@]}"; do
+	[ "$COMPARE_ONLY" = 1 ] && break
+	d=$OUT/last-$last
+	mkdir -p "$d"
+	files=()
+	while read -r id opts; do
+		[ -n "$id" ] || continue
+		[ -f "$OUT/$id.st.gz" ] && files+=("$OUT/$id.st.gz")
+		[ -f "$OUT/$id.passport.json" ] && files+=("$OUT/$id.passport.json")
+		echo "load $id $MACHINE $(cpu_arg "$opts")"
+		echo "check pp-$id $id.passport.json"
+	done <<<"$(sort -u <<<"${LAST[$last]}")" >"$d.plan"
+	cp "$d.plan" "$OUT/plan"
+	hboot "$last" "$d" "$OUT/plan" "${files[@]}"
+	ok $? "last hop $last (${H_CPU[$last]}, ${H_KREL[$last]} kernel, ${H_QREL[$last]} QEMU) boots, loads and checks passports"
+	[ -f "$OUT/$last.json" ] || cp "$d/inventory" "$OUT/$last.json" 2>/dev/null
 done
 
 real_refused() { # the trace's decimal ids as hex
 	sed -n 's/.*kvm_failed_reg_set Warning: Unable to set ONEREG \([0-9]*\) to KVM.*/\1/p' "$1" |
 		while read -r v; do printf '0x%016x\n' "$v"; done | sort -u | paste -sd, - | sed 's/^$/-/'
 }
+# real_outcome LOAD DIR: what real QEMU did with a stream (the load-ID section
+# LOAD of the host whose sections are in DIR): real, rres, rset and qerr.
+real_outcome() {
+	local qmaj
+	real=$(sed -n 's/^result //p' "$1")
+	[ "$real" = loaded ] && rres=compatible || rres=incompatible
+	rset=$(real_refused "$1")
+	# QEMU before 10.0 writes with a bare ioctl, no kvm_failed_reg_set: its refusals are not seen.
+	qmaj=$(sed -n '1s/.*version \([0-9]*\)\..*/\1/p' "$2/qemu-version")
+	[ "${qmaj:-0}" -ge 10 ] || rset="?"
+	qerr=$(grep 'qemu-system-aarch64:' "$1" | grep -v 'is deprecated' | head -n 3 | sed 's/^qemu-system-aarch64: //' | paste -sd'|' -)
+}
+# expect LINE PROVENANCE: record the real outcome, or say where it moved on from the recording.
+expect() {
+	local key=${1%% compatible*} exp
+	key=${key%% incompatible*}
+	if [ "$RECORD" = 1 ]; then
+		echo "$1 # $2" >>"$OUT/expected.new"
+		return
+	fi
+	exp=$(grep "^$key " "$EXPECTED" 2>/dev/null | sed 's/ #.*//' | head -n 1)
+	if [ -z "$exp" ]; then
+		diag "  no recorded real outcome for this migration"
+	elif [ "$exp" != "$1" ]; then
+		diag "  the real outcome moved on from the recording: was '$exp' ($(grep "^$key " "$EXPECTED" | sed 's/.* # //'))"
+	fi
+}
+# stream_cmp WHAT PASSPORT STREAM.gz: the passport's registers against the cpu
+# section of the stream QEMU sent (tests/vmstate-cpregs decodes it).
+stream_cmp() {
+	local out=$OUT/cmp.$$ r
+	if [ ! -f "$2" ]; then
+		ok 1 "$1: a passport to compare ($2 missing)"
+		return
+	fi
+	gunzip -c "$3" >"$out.st"
+	"$top_builddir/tests/vmstate-cpregs" --passport "$2" "$out.st" >"$out" 2>&1
+	r=$?
+	ok $r "$1 equals what QEMU sent ($(tail -n 1 "$out"))"
+	[ $r = 0 ] || head -n 20 "$out" | while read -r l; do diag "  $l"; done
+	rm -f "$out" "$out.st"
+}
+
 # compare WHICH WHO VERDICT WHERE: one TAP line for a verdict against the real
 # outcome ($rres, $rset of the pair in hand); counts agreements in
 # agree_WHICH and agree_set_WHICH.  A disagreement listed in
@@ -183,26 +288,11 @@ for p in "${pairs[@]}"; do
 		continue
 	fi
 	np=$((np + 1))
-	real=$(sed -n 's/^result //p' "$load")
-	[ "$real" = loaded ] && rres=compatible || rres=incompatible
-	rset=$(real_refused "$load")
-	# QEMU before 10.0 writes with a bare ioctl, no kvm_failed_reg_set: its refusals are not seen.
-	qmaj=$(sed -n '1s/.*version \([0-9]*\)\..*/\1/p' "$d/qemu-version")
-	[ "${qmaj:-0}" -ge 10 ] || rset="?"
-	qerr=$(grep 'qemu-system-aarch64:' "$load" | grep -v 'is deprecated' | head -n 3 | sed 's/^qemu-system-aarch64: //' | paste -sd'|' -)
+	real_outcome "$load" "$d"
 	prov="$(cat "$OUT/src-$src/kernel" 2>/dev/null)/$(sed -n '1s/.*version \([^ ]*\).*/\1/p' "$OUT/src-$src/qemu-version" 2>/dev/null) -> $(cat "$d/kernel")/$(sed -n '1s/.*version \([^ ]*\).*/\1/p' "$d/qemu-version")"
 	line="$src $dst $opts $rres refused=$rset"
 	diag "$name: real migration $real ($prov)${qerr:+: $qerr}"
-	if [ "$RECORD" = 1 ]; then
-		echo "$line # $prov" >>"$OUT/expected.new"
-	else
-		exp=$(grep "^$src $dst $opts " "$EXPECTED" 2>/dev/null | sed 's/ #.*//' | head -n 1)
-		if [ -z "$exp" ]; then
-			diag "  no recorded real outcome for this pair"
-		elif [ "$exp" != "$line" ]; then
-			diag "  the real outcome moved on from the recording: was '$exp' ($(grep "^$src $dst $opts " "$EXPECTED" | sed 's/.* # //'))"
-		fi
-	fi
+	expect "$line" "$prov"
 
 	known=$(grep "^$src $dst $opts " "$KNOWN" 2>/dev/null | sed 's/^[^ ]* [^ ]* [^ ]* //' | head -n 1)
 	todo=""; [ -n "$known" ] && todo=" # TODO known issue: $known"
@@ -224,8 +314,58 @@ for p in "${pairs[@]}"; do
 		ok $r "$name: as a peer of the destination's cpregd (trial): accepted ${acc:-?}, NFD label accepts-$sd $([ "${lbl:-0}" = 1 ] && echo set || echo absent); real QEMU $rres"
 	fi
 done
+# The chains: the VM judged by its passport at each hop, and each passport
+# against the stream QEMU actually sent (born: A's; after the hop: B's).
+ctl=$top_builddir/daemon/cpregctl
+for c in "${chains[@]}"; do
+	read -r a b c2 opts <<<"$c"
+	id=$(sid "$a" "$opts"); hid=$id.via-$b
+	name="$a -> $b -> $c2"
+	[ "$opts" = - ] || name="$name [$opts]"
+	todo=""
+	if [ ! -f "$OUT/$id.st.gz" ] || ! grep -q '^result ' "$OUT/dst-$b/load-$id" 2>/dev/null; then
+		ok 1 "$name: the first hop ran (see $OUT/dst-$b/console.log)"
+		continue
+	fi
+	stream_cmp "$name: the birth passport from $a's cpregd" "$OUT/$id.passport.json" "$OUT/$id.st.gz"
+	# shellcheck disable=SC2046
+	"$ctl" passport $(ctl_opts "$opts") "$OUT/$a.json" >"$OUT/$id.off.passport.json"
+	ok $? "$name: cpregctl passport makes the birth passport offline"
+	jq -e --slurpfile d "$OUT/$id.passport.json" '(.registers == $d[0].registers) and (.options == $d[0].options)' \
+		"$OUT/$id.off.passport.json" >/dev/null
+	ok $? "$name: the offline birth passport has the registers and options of $a's cpregd's"
+	# Hop 1, judged by B's cpregd from the birth passport.
+	real_outcome "$OUT/dst-$b/load-$id" "$OUT/dst-$b"
+	compare trial "$b's cpregd on the birth passport" "$OUT/dst-$b/check-pp-$id" "$OUT/dst-$b/check-pp-$id"
+	[ "$rres" = compatible ] || continue
+	"$ctl" passport --hop "$OUT/$b.json" "$OUT/$id.off.passport.json" >"$OUT/$hid.off.passport.json"
+	ok $? "$name: cpregctl passport --hop $b gives the passport after the hop"
+	if [ ! -f "$OUT/$hid.st.gz" ]; then
+		ok 1 "$name: $b sent the VM on (see $OUT/dst-$b/load-$id)"
+		continue
+	fi
+	stream_cmp "$name: the passport after $b ($b's cpregd, read back after its trial)" "$OUT/$hid.passport.json" "$OUT/$hid.st.gz"
+	stream_cmp "$name: the passport after $b (the kernel model, offline)" "$OUT/$hid.off.passport.json" "$OUT/$hid.st.gz"
+	# Hop 2: what C did with the stream B sent, against the passports' verdicts.
+	load=$OUT/last-$c2/load-$hid
+	if ! grep -q '^result ' "$load" 2>/dev/null; then
+		ok 1 "$name: the last hop ran (see $OUT/last-$c2/console.log)"
+		continue
+	fi
+	np=$((np + 1))
+	real_outcome "$load" "$OUT/last-$c2"
+	prov="$(cat "$OUT/src-$a/kernel" 2>/dev/null)/$(sed -n '1s/.*version \([^ ]*\).*/\1/p' "$OUT/src-$a/qemu-version" 2>/dev/null) -> $(cat "$OUT/dst-$b/kernel")/$(sed -n '1s/.*version \([^ ]*\).*/\1/p' "$OUT/dst-$b/qemu-version") -> $(cat "$OUT/last-$c2/kernel")/$(sed -n '1s/.*version \([^ ]*\).*/\1/p' "$OUT/last-$c2/qemu-version")"
+	diag "$name: real migration of the hop $b -> $c2 $real ($prov)${qerr:+: $qerr}"
+	expect "$a>$b $c2 $opts $rres refused=$rset" "$prov"
+	known=$(grep "^$a>$b $c2 $opts " "$KNOWN" 2>/dev/null | sed 's/^[^ ]* [^ ]* [^ ]* //' | head -n 1)
+	todo=""; [ -n "$known" ] && todo=" # TODO known issue: $known"
+	compare trial "$c2's cpregd on the passport after $b" "$OUT/last-$c2/check-pp-$hid" "$OUT/last-$c2/check-pp-$hid"
+	o=$OUT/offline-$hid.json
+	"$ctl" --json check "$OUT/$hid.off.passport.json" "$OUT/$c2.json" >"$o" 2>"$o.err"
+	compare off "offline cpregctl on the passport after $b" "$o" "$o.err"
+done
 diag "peer judgements with NFD labels vs real QEMU migrations: $agree_peers/$n_peers"
-diag "cpregd vs real QEMU migrations over $np pairs: verdicts offline $agree_off/$np, with the trial $agree_trial/$np; refused registers offline $agree_set_off/$np, with the trial $agree_set_trial/$np"
+diag "cpregd vs real QEMU migrations over $np pairs and last hops of chains: verdicts offline $agree_off/$np, with the trial $agree_trial/$np; refused registers offline $agree_set_off/$np, with the trial $agree_set_trial/$np"
 echo "$np $agree_off $agree_trial $agree_set_off $agree_set_trial" >"$OUT/agreement"
 if [ "$RECORD" = 1 ]; then
 	{
@@ -234,6 +374,7 @@ if [ "$RECORD" = 1 ]; then
 	} >"$OUT/expected.merged"
 	# Keep recorded pairs that this run did not cover (the ci subset).
 	grep -v '^#' "$EXPECTED" 2>/dev/null | while read -r s d o rest; do
+		[ -n "$s" ] || continue
 		grep -q "^$s $d $o " "$OUT/expected.new" || echo "$s $d $o $rest"
 	done >>"$OUT/expected.merged"
 	{ sed -n '/^#/p' "$OUT/expected.merged"; grep -v '^#' "$OUT/expected.merged" | sort; } >"$EXPECTED"
