@@ -26,7 +26,7 @@
 
 /* The paths served, by enum endpoint (test-api.sh checks that docs/api.yaml documents each). */
 const char *const ep_names[] = { "/v1/inventory", "/v1/check", "/v1/health", "/metrics", "/v1/refresh",
-				 "/_ping", "/v1/version", "/v1/peers", "other" };
+				 "/_ping", "/v1/version", "/v1/peers", "/v1/passport", "other" };
 
 static enum endpoint endpoint_of(const char *path)
 {
@@ -286,6 +286,8 @@ static void check_done(struct worker_job *j)
 	} else if (jd->r == -EBADMSG && strcmp(jd->err.where, cpreg_vm_option_at(CPREG_VMOPT_PSCI_VERSION)->key) == 0) {
 		/* A VM option the source cannot take: named by its query parameter. */
 		reply_error(cj->req, EP_CHECK, 400, "%s: %s", jd->err.where, jd->err.message);
+	} else if (jd->r == -EBADMSG && strcmp(jd->err.where, "query") == 0) {
+		reply_error(cj->req, EP_CHECK, 400, "%s", jd->err.message);
 	} else if (jd->r == -EBADMSG) {
 		reply_error(cj->req, EP_CHECK, 400, "body%s%s: %s", jd->err.where[0] ? ": " : "", jd->err.where,
 			    jd->err.message);
@@ -310,40 +312,44 @@ static void check_done(struct worker_job *j)
 }
 
 /*
- * /v1/check's parameters: policy, trial, and the VM's options by their
- * query keys (the options table).  Unknown or repeated parameters are an
- * error, never ignored (?polcy= would run the default).  Answers the error
- * itself and returns -1.
+ * The VM's options by their query keys (the options table); for /v1/check
+ * (want_trial given) policy and trial too.  Unknown or repeated
+ * parameters are an error, never ignored (?polcy= would run the default).
+ * Answers the error itself and returns -1.
  */
-static int check_query(struct http_request *req, const struct http_query *q, struct cpreg_vm_options *vmo,
-		       bool *want_trial)
+static int vm_query(struct http_request *req, enum endpoint ep, const struct http_query *q, struct cpreg_vm_options *vmo,
+		    bool *want_trial)
 {
 	const char *t = http_query_get(q, "trial");
-	char known[160] = "policy, trial, ";
+	char known[160] = "";
 
 	for (size_t k = 0; k < q->n; k++) {
 		struct cpreg_error err = { 0 };
 
 		for (size_t o = k + 1; o < q->n; o++)
 			if (strcmp(q->key[o], q->key[k]) == 0) {
-				reply_error(req, EP_CHECK, 400, "query parameter \"%.64s\" is given more than once", q->key[k]);
+				reply_error(req, ep, 400, "query parameter \"%.64s\" is given more than once", q->key[k]);
 				return -1;
 			}
-		if (strcmp(q->key[k], "policy") == 0 || strcmp(q->key[k], "trial") == 0)
+		if (want_trial && (strcmp(q->key[k], "policy") == 0 || strcmp(q->key[k], "trial") == 0))
 			continue;
 		if (!cpreg_vm_option_by_key(q->key[k])) {
 			/* Worded only for the error: every check passes through here. */
+			if (want_trial)
+				snprintf(known, sizeof(known), "policy, trial, ");
 			cpreg_vm_option_names(false, known + strlen(known), sizeof(known) - strlen(known));
-			reply_error(req, EP_CHECK, 400, "query parameter \"%.64s\" is unknown (%s)", q->key[k], known);
+			reply_error(req, ep, 400, "query parameter \"%.64s\" is unknown (%s)", q->key[k], known);
 			return -1;
 		}
 		if (cpreg_vm_option_set(vmo, cpreg_vm_option_by_key(q->key[k]), q->value[k], &err) < 0) {
-			reply_error(req, EP_CHECK, 400, "%s: %s", q->key[k], err.message);
+			reply_error(req, ep, 400, "%s: %s", q->key[k], err.message);
 			return -1;
 		}
 	}
+	if (!want_trial)
+		return 0;
 	if (t && strcmp(t, "0") != 0 && strcmp(t, "1") != 0) {
-		reply_error(req, EP_CHECK, 400, "trial: expected 0 or 1, got \"%s\"", t);
+		reply_error(req, ep, 400, "trial: expected 0 or 1, got \"%s\"", t);
 		return -1;
 	}
 	*want_trial = !t || strcmp(t, "1") == 0;
@@ -451,7 +457,7 @@ static void h_check(struct http_request *req)
 		reply_error(req, EP_CHECK, 400, "malformed query string: %s", why);
 		return;
 	}
-	r = check_query(req, &q, &vmo, &want_trial);
+	r = vm_query(req, EP_CHECK, &q, &vmo, &want_trial);
 	if (r == 0)
 		r = check_policy(req, http_query_get(&q, "policy"), &pol);
 	http_query_clear(&q);
@@ -476,6 +482,44 @@ static void h_check(struct http_request *req)
 		return;
 	}
 	worker_submit(&cj->jd.job);
+}
+
+/*
+ * GET /v1/passport: the passport of a VM born on this host now, with the
+ * options the query gives (as /v1/check takes them).
+ */
+static void h_passport(struct http_request *req)
+{
+	struct cpreg_vm_options vmo = { 0 };
+	struct cpreg_passport *p = NULL;
+	struct http_query q;
+	const char *why = NULL;
+	char t[32], *text = NULL;
+	int r;
+
+	if (http_query_parse(http_request_query(req), &q, &why) < 0) {
+		reply_error(req, EP_PASSPORT, 400, "malformed query string: %s", why);
+		return;
+	}
+	r = vm_query(req, EP_PASSPORT, &q, &vmo, NULL);
+	http_query_clear(&q);
+	if (r < 0)
+		return;
+	if (!S.inv) {
+		reply_error(req, EP_PASSPORT, 503, "no inventory: %s", S.reason[0] ? S.reason : "not probed yet");
+		return;
+	}
+	cpreg_utc_now(t, sizeof(t));
+	r = cpreg_passport_born(S.inv, &vmo, t, &p);
+	if (r == -ENOENT)
+		reply_error(req, EP_PASSPORT, 400, "%s: this host lists no PSCI_VERSION to pin",
+			    cpreg_vm_option_at(CPREG_VMOPT_PSCI_VERSION)->key);
+	else if (r < 0 || cpreg_passport_to_json(p, &text) < 0)
+		reply_error(req, EP_PASSPORT, 500, "out of memory");
+	else
+		reply(req, EP_PASSPORT, 200, "application/json; charset=utf-8", text);
+	free(text);
+	cpreg_passport_unref(p);
 }
 
 static bool peer_may_refresh(struct http_request *req, uid_t *ret_uid)
@@ -573,10 +617,11 @@ void on_request(struct http_request *req, void *arg)
 	 * start answers its first request with the probe's result, as the
 	 * daemon did when it probed before serving.
 	 */
-	if ((ep == EP_INVENTORY || ep == EP_HEALTH || ep == EP_CHECK || ep == EP_PEERS) && !probing_first_done(req))
+	if ((ep == EP_INVENTORY || ep == EP_HEALTH || ep == EP_CHECK || ep == EP_PEERS || ep == EP_PASSPORT) &&
+	    !probing_first_done(req))
 		return;
-	/* Only /v1/check takes query parameters; elsewhere one is a mistake to name, not to ignore. */
-	if (ep != EP_CHECK && ep != EP_OTHER && http_request_query(req) && *http_request_query(req)) {
+	/* Only /v1/check and /v1/passport take query parameters; elsewhere one is a mistake to name, not to ignore. */
+	if (ep != EP_CHECK && ep != EP_PASSPORT && ep != EP_OTHER && http_request_query(req) && *http_request_query(req)) {
 		char key[65];
 
 		snprintf(key, sizeof(key), "%.*s", (int)strcspn(http_request_query(req), "=&"), http_request_query(req));
@@ -590,10 +635,13 @@ void on_request(struct http_request *req, void *arg)
 	case EP_PING:
 	case EP_VERSION:
 	case EP_PEERS:
+	case EP_PASSPORT:
 		if (m != HTTP_VERB_GET && m != HTTP_VERB_HEAD)
 			break;
 		if (ep == EP_PEERS)
 			h_peers(req);
+		else if (ep == EP_PASSPORT)
+			h_passport(req);
 		else if (ep == EP_INVENTORY)
 			h_inventory(req);
 		else if (ep == EP_HEALTH)

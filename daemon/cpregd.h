@@ -52,8 +52,8 @@ struct cpregd_options {
 };
 extern struct cpregd_options opt;
 
-enum endpoint { EP_INVENTORY, EP_CHECK, EP_HEALTH, EP_METRICS, EP_REFRESH, EP_PING, EP_VERSION, EP_PEERS, EP_OTHER,
-		_EP_MAX };
+enum endpoint { EP_INVENTORY, EP_CHECK, EP_HEALTH, EP_METRICS, EP_REFRESH, EP_PING, EP_VERSION, EP_PEERS, EP_PASSPORT,
+		EP_OTHER, _EP_MAX };
 extern const char *const ep_names[];
 
 /* The published files, each switched on by its option. */

@@ -10,19 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "client.h"
 #include "cpregctl.h"
-
-static void now(char *buf, size_t len)
-{
-	time_t t = time(NULL);
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
 
 static int put_passport(const struct cpreg_passport *p)
 {
@@ -45,7 +35,7 @@ static int born(const char *path)
 
 	if (load(path, &host) != 0)
 		return EXIT_ERR;
-	now(t, sizeof(t));
+	cpreg_utc_now(t, sizeof(t));
 	r = cpreg_passport_born(host, &arg.vm, t, &p);
 	cpreg_inventory_unref(host);
 	if (r == -ENOENT)
@@ -88,7 +78,7 @@ static int hop(const char *dst_path, const char *path)
 		ret = EXIT_NO;
 		goto out;
 	}
-	now(t, sizeof(t));
+	cpreg_utc_now(t, sizeof(t));
 	if ((r = cpreg_passport_hop(s.passport, d, NULL, t, &after)) < 0) {
 		fail("%s: %s", path, strerror(-r));
 		goto out;

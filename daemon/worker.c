@@ -181,7 +181,7 @@ static int fail(struct judge *jd, int r, const char *where, const char *fmt, ...
 static int locked_trial(void *ctx, const struct cpreg_inventory *src, uint32_t vm_disable, struct cpreg_verdict *v)
 {
 	struct judge *jd = ctx;
-	struct cpreg_trial_env env = { .dev = jd->dev };
+	struct cpreg_trial_env env = { .dev = jd->dev, .read_back = jd->passport != NULL };
 	struct backend *b = NULL;
 	struct cpreg_error err = { 0 };
 	int r;
@@ -200,6 +200,8 @@ static int locked_trial(void *ctx, const struct cpreg_inventory *src, uint32_t v
 	}
 	jd->trial_ran = env.ran;
 	jd->trial_ms = env.ms;
+	cpreg_inventory_unref(jd->after);
+	jd->after = env.after;
 	snprintf(jd->trial_failed, sizeof(jd->trial_failed), "%s", env.failed);
 	return r;
 }
@@ -294,27 +296,76 @@ static void src_cache_clear(void)
 	pthread_mutex_unlock(&SC.lock);
 }
 
+/*
+ * The source: from the parsed-source cache, parsed now (an inventory is
+ * then cached; a passport is made into the source inventory for this
+ * destination, its options the VM's), or given.  -EBADMSG: jd->err says
+ * what is wrong with the body.
+ */
+static int judge_source(struct judge *jd, struct cpreg_inventory **ret)
+{
+	struct cpreg_inventory *src = NULL;
+	int r;
+
+	if (!jd->text) {
+		*ret = cpreg_inventory_ref(jd->src);
+		return 0;
+	}
+	if ((*ret = src_cache_get(jd->text, jd->len)))
+		return 0;
+	r = cpreg_source_from_json(jd->text, jd->len, &src, &jd->passport, &jd->err);
+	if (r < 0)
+		return r == -ENOMEM ? r : -EBADMSG;
+	if (src) {
+		src_cache_put(&jd->text, jd->len, src);
+		*ret = src;
+		return 0;
+	}
+	if (cpreg_vm_options_any(&jd->vm)) {
+		char names[96];
+
+		cpreg_vm_option_names(false, names, sizeof(names));
+		return fail(jd, -EBADMSG, "query", "a VM passport carries the VM's options: give none of %s with it",
+			    names);
+	}
+	cpreg_passport_options(jd->passport, &jd->vm);
+	if ((r = cpreg_passport_source(jd->passport, jd->dst, ret)) < 0)
+		return fail(jd, r, "check", "%s", strerror(-r));
+	return 0;
+}
+
+/* The VM's passport after this hop, on a compatible verdict: as the trial read the vCPU back, or by the kernel model. */
+static int judge_passport_after(struct judge *jd)
+{
+	struct cpreg_passport *after = NULL;
+	char t[32];
+	int r;
+
+	if (!jd->passport || cpreg_verdict_result(jd->verdict) != CPREG_COMPATIBLE)
+		return 0;
+	cpreg_utc_now(t, sizeof(t));
+	r = cpreg_passport_hop(jd->passport, jd->dst, jd->after, t, &after);
+	if (r >= 0)
+		r = cpreg_verdict_set_passport_after(jd->verdict, after);
+	cpreg_passport_unref(after);
+	return r;
+}
+
 void judge_run(struct worker_job *j)
 {
 	struct judge *jd = (struct judge *)j;
 	struct cpreg_inventory *src = NULL;
 	int r;
 
-	if (jd->text && !(src = src_cache_get(jd->text, jd->len))) {
-		r = cpreg_inventory_from_json(jd->text, jd->len, &src, &jd->err);
-		if (r < 0) {
-			jd->r = r == -ENOMEM ? r : -EBADMSG;
-			return;
-		}
-		src_cache_put(&jd->text, jd->len, src);
-	} else if (!jd->text) {
-		src = cpreg_inventory_ref(jd->src);
+	if ((r = judge_source(jd, &src)) < 0) {
+		jd->r = r;
+		return;
 	}
 	cpreg_inventory_digest(src, jd->src_digest, sizeof(jd->src_digest));
 	{
 		const struct cpreg_judge_args a = { .source = src, .destination = jd->dst, .policy = jd->policy,
 						    .vm = &jd->vm, .trial = jd->trial ? locked_trial : NULL,
-						    .trial_ctx = jd };
+						    .trial_ctx = jd, .source_is_vm = jd->passport != NULL };
 
 		r = cpreg_judge(&a, &jd->verdict);
 	}
@@ -324,7 +375,7 @@ void judge_run(struct worker_job *j)
 			     "the source inventory lists no PSCI_VERSION to pin");
 		return;
 	}
-	if (r < 0) {
+	if (r < 0 || (r = judge_passport_after(jd)) < 0) {
 		jd->r = fail(jd, r, "check", "%s", strerror(-r));
 		return;
 	}
@@ -349,6 +400,10 @@ void judge_clear(struct judge *jd)
 	cpreg_inventory_unref(jd->dst);
 	cpreg_policy_unref(jd->policy);
 	cpreg_verdict_unref(jd->verdict);
+	cpreg_passport_unref(jd->passport);
+	cpreg_inventory_unref(jd->after);
+	jd->passport = NULL;
+	jd->after = NULL;
 	jd->text = jd->json = NULL;
 	jd->src = jd->dst = NULL;
 	jd->policy = NULL;

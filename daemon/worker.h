@@ -61,6 +61,13 @@ struct judge {
 	bool trial_ran;
 	int64_t trial_ms;
 	char trial_failed[600];            /* why the trial could not run, or "" */
+	/*
+	 * A VM passport as the source: its options decide (none may come with
+	 * it), the trial reads the vCPU back (after), and a compatible verdict
+	 * carries the passport after this hop.
+	 */
+	struct cpreg_passport *passport;
+	struct cpreg_inventory *after;
 };
 
 void judge_run(struct worker_job *j);

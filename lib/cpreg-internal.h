@@ -228,6 +228,8 @@ int cpreg_read_file(const char *path, size_t max, char **ret, size_t *ret_len, s
 
 /* Strict JSON parse (json-c): bounded size and depth, no trailing data. */
 struct json_object;
+/* Now, UTC, RFC 3339 ("2026-12-04T16:33:16Z"): the times inventories and passports record. */
+void cpreg_utc_now(char *buf, size_t len);
 /* A cpreg-passport/1 already parsed (the verdict's passport_after); errors name paths inside it. */
 int cpreg_passport_from_tree(struct json_object *root, struct cpreg_passport **ret, struct cpreg_error *err);
 int cpreg_json_parse(const char *text, size_t len, struct json_object **ret, struct cpreg_error *err);

@@ -606,7 +606,7 @@ static int read_options(struct rd *rd, json_object *o, struct cpreg_vm_options *
 	json_object_object_foreach(o, key, val) {
 		const struct cpreg_vm_option *opt = NULL;
 		struct cpreg_error e = { 0 };
-		char v[32];
+		char v[128];
 
 		rd_at(rd, "options", key, 0);
 		if (strcmp(key, "qemu_cpu") == 0) {

@@ -7,6 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <time.h>
+
 #include "cpreg-internal.h"
 
 int cpreg_err(struct cpreg_error *err, int code, const char *where, const char *fmt, ...)
@@ -318,4 +320,15 @@ int cpreg_errno_from_name(const char *name)
 			return e;
 	}
 	return -ENOENT;
+}
+
+void cpreg_utc_now(char *buf, size_t len)
+{
+	struct timespec ts;
+	struct tm tm;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	if (!strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) && len)
+		buf[0] = '\0';
 }

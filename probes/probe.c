@@ -290,16 +290,6 @@ int cpreg_scratch_set(struct cpreg_scratch *s, uint64_t id, uint64_t value)
 	return s->ops->ioctl(s->ops->ctx, s->vcpu, CPREG_KVM_SET_ONE_REG, &reg);
 }
 
-static void now_rfc3339(char *buf, size_t len)
-{
-	struct timespec ts;
-	struct tm tm;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 static int64_t ms_since(const struct timespec *t0)
 {
 	struct timespec t1;
@@ -413,7 +403,7 @@ int cpreg_probe(const struct cpreg_probe_opts *opts, struct cpreg_inventory **re
 	if (!opts)
 		opts = &defaults;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	now_rfc3339(when, sizeof(when));
+	cpreg_utc_now(when, sizeof(when));
 	r = cpreg_scratch_open(&s, opts->ops, opts->dev, UINT32_MAX, opts->disable, NULL, err);
 	if (r < 0)
 		return r;

@@ -87,9 +87,13 @@ struct cpreg_trial {
 	uint32_t missing;   /* source features this host cannot give */
 	int vls_err;        /* positive errno: the source's SVE vector lengths were refused */
 	int64_t duration_ms;
+	struct cpreg_inventory *after;  /* want_after: the vCPU read back after the writes (its list, migrated ids) */
 };
 int cpreg_trial_run(const struct cpreg_kvm_ops *ops, const char *dev, const struct cpreg_inventory *source,
 		    uint32_t vm_disable, struct cpreg_trial *ret, struct cpreg_error *err);
+/* The same, and with want_after the vCPU read back once every value was written (a VM's passport after the hop). */
+int cpreg_trial_run_read_back(const struct cpreg_kvm_ops *ops, const char *dev, const struct cpreg_inventory *source,
+			      uint32_t vm_disable, bool want_after, struct cpreg_trial *ret, struct cpreg_error *err);
 void cpreg_trial_clear(struct cpreg_trial *t);
 
 /*
@@ -100,7 +104,9 @@ void cpreg_trial_clear(struct cpreg_trial *t);
 struct cpreg_trial_env {
 	const struct cpreg_kvm_ops *ops;  /* NULL: the kernel's */
 	const char *dev;                  /* NULL: /dev/kvm */
+	bool read_back;                   /* keep the vCPU as read back after the writes in after */
 	/* out */
+	struct cpreg_inventory *after;    /* read_back and the trial ran: the caller unrefs it */
 	bool ran;
 	int64_t ms;
 	char failed[600];                 /* why it could not run, or "" */

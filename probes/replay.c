@@ -37,6 +37,13 @@ struct cpreg_replay {
 	bool real_refusals;
 	uint64_t *refuse;
 	size_t n_refuse;
+	/*
+	 * What the vCPU keeps of the values written to it, as KVM does: a
+	 * later KVM_GET_ONE_REG reads them (the trial's read-back, a VM's
+	 * passport after the hop).  A new vCPU starts from the recording.
+	 */
+	struct { uint64_t id, value; } *kept;
+	size_t n_kept, cap_kept;
 };
 
 #define FD_BASE 1000
@@ -55,6 +62,28 @@ static int new_fd(struct cpreg_replay *r, enum fd_kind kind)
 static enum fd_kind kind_of(struct cpreg_replay *r, int fd)
 {
 	return fd >= FD_BASE && fd < FD_BASE + 64 ? r->fds[fd - FD_BASE] : FD_FREE;
+}
+
+/* Remember a value the vCPU took. */
+static int keep(struct cpreg_replay *r, uint64_t id, uint64_t value)
+{
+	for (size_t i = 0; i < r->n_kept; i++)
+		if (r->kept[i].id == id) {
+			r->kept[i].value = value;
+			return 0;
+		}
+	if (r->n_kept == r->cap_kept) {
+		size_t cap = r->cap_kept ? 2 * r->cap_kept : 64;
+		void *n = realloc(r->kept, cap * sizeof(*r->kept));
+
+		if (!n)
+			return -ENOMEM;
+		r->kept = n;
+		r->cap_kept = cap;
+	}
+	r->kept[r->n_kept].id = id;
+	r->kept[r->n_kept++].value = value;
+	return 0;
 }
 
 static bool injected(struct cpreg_replay *r, unsigned long request)
@@ -110,6 +139,7 @@ static int replay_ioctl(void *ctx, int fd, unsigned long request, void *arg)
 	case CPREG_KVM_CREATE_VM:
 		return kind == FD_KVM ? new_fd(r, FD_VM) : -ENOTTY;
 	case CPREG_KVM_CREATE_VCPU:
+		r->n_kept = 0;
 		return kind == FD_VM ? new_fd(r, FD_VCPU) : -ENOTTY;
 	case CPREG_KVM_ARM_PREFERRED_TARGET: {
 		struct cpreg_kvm_vcpu_init *init = arg;
@@ -188,14 +218,19 @@ static int replay_ioctl(void *ctx, int fd, unsigned long request, void *arg)
 				for (size_t i = 0; i < r->n_refuse; i++)
 					if (r->refuse[i] == one->id)
 						return -EINVAL;
-				return 0;
+				return keep(r, one->id, val);
 			}
 			/* The recorded kernel, as the kernel model has it; arm64_check_features() says -E2BIG. */
 			if (cpreg_kernel_judge(r->rec, one->id, val, &a) == 0 && a.outcome == CPREG_OUT_FAIL)
 				return a.rule == CPREG_RULE_FIELD_UNSAFE ? -E2BIG : -EINVAL;
-			return 0;
+			/* Writes KVM ignores (RAZ/WI) leave the register as it was. */
+			return a.rule == CPREG_RULE_AA32_WI ? 0 : keep(r, one->id, val);
 		}
-		memcpy((void *)(uintptr_t)one->addr, &reg->value, bytes);
+		val = reg->value;
+		for (size_t i = 0; i < r->n_kept; i++)
+			if (r->kept[i].id == one->id)
+				val = r->kept[i].value;
+		memcpy((void *)(uintptr_t)one->addr, &val, bytes);
 		return 0;
 	}
 	case CPREG_KVM_ARM_GET_REG_WRITABLE_MASKS: {
@@ -258,6 +293,7 @@ struct cpreg_replay *cpreg_replay_free(struct cpreg_replay *r)
 	if (r) {
 		cpreg_inventory_unref(r->rec);
 		free(r->refuse);
+		free(r->kept);
 		free(r);
 	}
 	return NULL;

@@ -23,11 +23,63 @@ void cpreg_trial_clear(struct cpreg_trial *t)
 	if (!t)
 		return;
 	free(t->regs);
+	cpreg_inventory_unref(t->after);
 	memset(t, 0, sizeof(*t));
+}
+
+/*
+ * After the writes: the VM's vCPU as this kernel keeps it, read back over
+ * its own register list (the migrated ids): what this host's QEMU would
+ * send on at the VM's next migration.
+ */
+static int read_back(struct cpreg_scratch *s, struct cpreg_inventory **ret, struct cpreg_error *err)
+{
+	struct cpreg_inventory *inv;
+	uint64_t *ids = NULL;
+	size_t n = 0;
+	int r;
+
+	if ((r = cpreg_scratch_reg_list(s, &ids, &n, err)) < 0)
+		return r;
+	if (!(inv = cpreg_inventory_new())) {
+		free(ids);
+		return cpreg_err(err, -ENOMEM, "trial", "out of memory");
+	}
+	for (size_t i = 0; i < n && r >= 0; i++) {
+		struct cpreg_reg reg = { .id = ids[i] };
+		uint64_t v;
+
+		if (!cpreg_id_migrates(ids[i]))
+			continue;
+		if (CPREG_ID_BYTES(ids[i]) > 8) {
+			reg.state = CPREG_WIDE;
+		} else if ((r = cpreg_scratch_get(s, ids[i], &v)) < 0) {
+			reg.state = CPREG_UNREADABLE;
+			reg.read_errno = -r;
+		} else {
+			reg.value = v;
+		}
+		r = cpreg_inventory_add(inv, &reg);
+	}
+	free(ids);
+	if (r >= 0)
+		r = cpreg_inventory_set_number(inv, CPREG_NUM_VCPU_FEATURES, s->features);
+	if (r < 0) {
+		cpreg_inventory_unref(inv);
+		return cpreg_err(err, r, "trial", "reading the vCPU back: %s", strerror(-r));
+	}
+	*ret = inv;
+	return 0;
 }
 
 int cpreg_trial_run(const struct cpreg_kvm_ops *ops, const char *dev, const struct cpreg_inventory *src,
 		    uint32_t vm_disable, struct cpreg_trial *ret, struct cpreg_error *err)
+{
+	return cpreg_trial_run_read_back(ops, dev, src, vm_disable, false, ret, err);
+}
+
+int cpreg_trial_run_read_back(const struct cpreg_kvm_ops *ops, const char *dev, const struct cpreg_inventory *src,
+			      uint32_t vm_disable, bool want_after, struct cpreg_trial *ret, struct cpreg_error *err)
 {
 	struct cpreg_scratch s;
 	struct cpreg_trial t = { 0 };
@@ -86,15 +138,19 @@ int cpreg_trial_run(const struct cpreg_kvm_ops *ops, const char *dev, const stru
 		}
 		t.n++;
 	}
+	if (want_after && (r = read_back(&s, &t.after, err)) < 0)
+		goto out;
 	/* The reported duration includes closing the scratch VM: the trial's whole cost to the host. */
 	cpreg_scratch_close(&s);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	t.duration_ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
 	*ret = t;
 	t.regs = NULL;
+	t.after = NULL;
 	r = 0;
 out:
 	free(t.regs);
+	cpreg_inventory_unref(t.after);
 	cpreg_scratch_close(&s);
 	return r;
 }
@@ -106,7 +162,7 @@ int cpreg_trial_judge(void *ctx, const struct cpreg_inventory *src, uint32_t vm_
 	struct cpreg_trial t = { 0 };
 	int r;
 
-	r = cpreg_trial_run(env->ops, env->dev, src, vm_disable, &t, &err);
+	r = cpreg_trial_run_read_back(env->ops, env->dev, src, vm_disable, env->read_back, &t, &err);
 	if (r < 0) {
 		/* No KVM, a refused ioctl: the verdict says so and stays the static check's. */
 		snprintf(env->failed, sizeof(env->failed), "the trial could not run: %s: %s; the verdict is the static "
@@ -118,6 +174,7 @@ int cpreg_trial_judge(void *ctx, const struct cpreg_inventory *src, uint32_t vm_
 
 		env->ran = true;
 		env->ms = t.duration_ms;
+		env->after = TAKE_PTR(t.after);
 		r = cpreg_verdict_apply_trial(v, &sum);
 		if (r < 0)
 			r = cpreg_verdict_trial_failed(v, "out of memory while merging the trial");

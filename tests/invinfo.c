@@ -23,7 +23,14 @@ int main(int argc, char **argv)
 	const char *k;
 
 	struct cpreg_vm_options vmo = { 0 };
+	bool ids = false;
 
+	/* invinfo --migrated-ids FILE: the ids QEMU migrates, one a line (what a migration stream lists). */
+	if (argc == 3 && strcmp(argv[1], "--migrated-ids") == 0) {
+		ids = true;
+		argv++;
+		argc--;
+	}
 	/* invinfo [--disable-bits N] FILE: N, CPREG_FEAT_* bits the VM turns off (tests the adjustment). */
 	if (argc == 4 && strcmp(argv[1], "--disable-bits") == 0) {
 		vmo.disable = (uint32_t)strtoul(argv[2], NULL, 0);
@@ -31,7 +38,7 @@ int main(int argc, char **argv)
 		argc -= 2;
 	}
 	if (argc != 2) {
-		fprintf(stderr, "usage: invinfo [--disable-bits N] FILE\n");
+		fprintf(stderr, "usage: invinfo [--disable-bits N | --migrated-ids] FILE\n");
 		return 2;
 	}
 	if (cpreg_inventory_load(argv[1], &inv, &err) < 0) {
@@ -40,6 +47,13 @@ int main(int argc, char **argv)
 	}
 	if (vmo.disable)
 		cpreg_inventory_apply_vm_options(inv, &vmo);
+	for (size_t i = 0; ids && i < cpreg_inventory_count(inv); i++)
+		if (cpreg_id_migrates(cpreg_inventory_at(inv, i)->id))
+			printf("0x%016" PRIx64 "\n", cpreg_inventory_at(inv, i)->id);
+	if (ids) {
+		cpreg_inventory_unref(inv);
+		return 0;
+	}
 	for (size_t i = 0; i < cpreg_inventory_count(inv); i++) {
 		unreadable += cpreg_inventory_at(inv, i)->state == CPREG_UNREADABLE;
 		wide += cpreg_inventory_at(inv, i)->state == CPREG_WIDE;

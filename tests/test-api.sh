@@ -60,6 +60,8 @@ request() {
 	# The second daemon has no peers directory.
 	"GET /v1/peers 404") sock=$T/bad ;;
 	"POST /v1/check 200") args=(--data-binary @"$D/neoverse-n1_linux-7.2.json") ;;
+	"GET /v1/passport 400") set -- GET "/v1/passport?polcy=auto" "$3" ;;
+	"GET /v1/passport 503") sock=$T/bad ;;
 	"POST /v1/check 400") args=(--data-binary '{"schema": "cpreg-inventory/1"}') ;;
 	"POST /v1/check 413") args=(--data-binary @"$T/big") ;;
 	"POST /v1/check 503") sock=$T/bad; args=(--data-binary @"$D/neoverse-n1_linux-7.2.json") ;;
