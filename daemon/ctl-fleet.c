@@ -84,7 +84,62 @@ static int arg_files(const char *path, char ***ret, size_t *ret_n)
 	return 0;
 }
 
-static int load_fleet(int argc, char **argv, struct cpreg_fleet **ret)
+/*
+ * VM passports given among a fleet's files (pools, profile): the VMs to
+ * place, each judged by its own registers and options (docs/passport.md).
+ */
+struct vms {
+	char **files;
+	struct cpreg_passport **p;
+	size_t n;
+};
+
+static void vms_clear(struct vms *v)
+{
+	for (size_t i = 0; i < v->n; i++) {
+		free(v->files[i]);
+		cpreg_passport_unref(v->p[i]);
+	}
+	free(v->files);
+	free(v->p);
+	memset(v, 0, sizeof(*v));
+}
+
+/* A fleet file: a host inventory into f, or (with vms) a passport into vms. */
+static int load_member(const char *path, struct cpreg_fleet *f, struct vms *vms)
+{
+	struct cpreg_inventory *inv = NULL;
+	struct cpreg_passport *pp = NULL;
+	struct cpreg_error err = { 0 };
+	int r = 0;
+
+	if (!vms && load(path, &inv) != 0)
+		return EXIT_ERR;
+	if (vms && cpreg_source_load(path, &inv, &pp, &err) < 0)
+		return fail("%s: %s", err.where, err.message);
+	if (inv) {
+		r = cpreg_fleet_add(f, path, inv) < 0 ? fail("out of memory") : 0;
+		cpreg_inventory_unref(inv);
+		return r;
+	}
+	{
+		char **nf = realloc(vms->files, (vms->n + 1) * sizeof(*nf));
+		struct cpreg_passport **np = nf ? realloc(vms->p, (vms->n + 1) * sizeof(*np)) : NULL;
+
+		if (nf)
+			vms->files = nf;
+		if (np)
+			vms->p = np;
+		if (!nf || !np || !(vms->files[vms->n] = strdup(path))) {
+			cpreg_passport_unref(pp);
+			return fail("out of memory");
+		}
+		vms->p[vms->n++] = pp;
+	}
+	return 0;
+}
+
+static int load_fleet(int argc, char **argv, struct cpreg_fleet **ret, struct vms *vms)
 {
 	struct cpreg_fleet *f = NULL;
 	int r = 0;
@@ -96,18 +151,16 @@ static int load_fleet(int argc, char **argv, struct cpreg_fleet **ret)
 		size_t n = 0;
 
 		r = arg_files(argv[i], &names, &n);
-		for (size_t k = 0; k < n && r == 0; k++) {
-			struct cpreg_inventory *inv = NULL;
-
-			r = load(names[k], &inv) != 0 || cpreg_fleet_add(f, names[k], inv) < 0 ? EXIT_ERR : 0;
-			cpreg_inventory_unref(inv);
-		}
+		for (size_t k = 0; k < n && r == 0; k++)
+			r = load_member(names[k], f, vms);
 		free_names(names, n);
 	}
 	if (r == 0 && cpreg_fleet_group_count(f) == 0)
 		r = fail("no inventories given");
 	if (r != 0) {
 		cpreg_fleet_unref(f);
+		if (vms)
+			vms_clear(vms);
 		return EXIT_ERR;
 	}
 	*ret = f;
@@ -331,16 +384,117 @@ static void pools_json(struct jw *w, const struct cpreg_fleet *f, const struct c
 	jw_end_array(w);
 }
 
+/* The VM of passport p judged for group g: its own options, the given policy. */
+static int vm_verdict(const struct cpreg_passport *p, const struct cpreg_fleet_group *g, const struct cpreg_policy *pol,
+		      struct cpreg_verdict **ret)
+{
+	struct cpreg_inventory *src = NULL;
+	struct cpreg_vm_options vm;
+	int r;
+
+	cpreg_passport_options(p, &vm);
+	if ((r = cpreg_passport_source(p, g->inventory, &src)) < 0)
+		return r;
+	r = cpreg_judge(&(struct cpreg_judge_args){ .source = src, .destination = g->inventory, .policy = pol,
+						    .vm = &vm, .source_is_vm = true }, ret);
+	cpreg_inventory_unref(src);
+	return r;
+}
+
+/*
+ * Where each VM of vms may go: the groups that take it, and the pools every
+ * group of which takes it; into w (JSON "vms") or in words (w NULL).
+ */
+static int vms_out(struct jw *w, const struct cpreg_fleet *f, const struct vms *vms, const struct cpreg_policy *pol)
+{
+	size_t ng = cpreg_fleet_group_count(f), np = cpreg_fleet_pool_count(f);
+	bool *ok = calloc(ng + 1, sizeof(*ok));
+	char q[160], line[512];
+
+	if (!ok)
+		return -ENOMEM;
+	if (w)
+		jw_array(w, "vms");
+	for (size_t i = 0; i < vms->n; i++) {
+		struct cpreg_vm_options vm;
+
+		cpreg_passport_options(vms->p[i], &vm);
+		cpreg_vm_options_qemu(&vm, q, sizeof(q));
+		if (w) {
+			jw_object(w, NULL);
+			jw_string(w, "file", vms->files[i]);
+			jw_string(w, "digest", cpreg_passport_digest(vms->p[i]));
+			jw_string(w, "qemu_cpu", q);
+			jw_int(w, "hops", (int64_t)cpreg_passport_hop_count(vms->p[i]));
+			jw_array(w, "groups");
+		} else {
+			printf("VM %s (passport, %zu hop%s, -cpu %s):\n", vms->files[i], cpreg_passport_hop_count(vms->p[i]),
+			       cpreg_passport_hop_count(vms->p[i]) == 1 ? "" : "s", q);
+		}
+		for (size_t g = 0; g < ng; g++) {
+			struct cpreg_verdict *v = NULL;
+
+			if (vm_verdict(vms->p[i], cpreg_fleet_group_at(f, g), pol, &v) < 0) {
+				free(ok);
+				return -ENOMEM;
+			}
+			ok[g] = cpreg_verdict_result(v) == CPREG_COMPATIBLE;
+			if (w) {
+				jw_object(w, NULL);
+				jw_int(w, "group", (int64_t)g + 1);
+				jw_string(w, "result", cpreg_result_name(cpreg_verdict_result(v)));
+				fails_json(w, v, false);
+				jw_end_object(w);
+			} else {
+				fails_line(v, line, sizeof(line));
+				printf("  group %zu: %s%s%s%s\n", g + 1, cpreg_result_name(cpreg_verdict_result(v)),
+				       line[0] ? " (" : "", line, line[0] ? ")" : "");
+			}
+			cpreg_verdict_unref(v);
+		}
+		if (w) {
+			jw_end_array(w);
+			jw_array(w, "pools");
+		} else {
+			printf("  pools every host of which takes it:");
+		}
+		for (size_t p = 0, any = 0; p < np; p++) {
+			const size_t *gs;
+			size_t n = cpreg_fleet_pool_at(f, p, &gs), k = 0;
+
+			while (k < n && ok[gs[k]])
+				k++;
+			if (k < n)
+				continue;
+			if (w)
+				jw_int(w, NULL, (int64_t)p + 1);
+			else
+				printf("%s %zu", any++ ? "," : "", p + 1);
+		}
+		if (w) {
+			jw_end_array(w);
+			jw_end_object(w);
+		} else {
+			printf("\n");
+		}
+	}
+	if (w)
+		jw_end_array(w);
+	free(ok);
+	return 0;
+}
+
 int cmd_pools(int argc, char **argv)
 {
 	struct cpreg_fleet *f = NULL;
 	struct cpreg_policy *p = NULL;
 	struct cpreg_vm_options vm = vm_options();
+	struct vms vms = { 0 };
 	int r;
 
 	if (argc < 1)
 		return fail("usage: cpregctl pools FILE...|DIR");
-	if (get_policy(&p) != 0 || load_fleet(argc, argv, &f) != 0) {
+	if (get_policy(&p) != 0 || load_fleet(argc, argv, &f, &vms) != 0) {
 		cpreg_policy_unref(p);
 		return EXIT_ERR;
 	}
@@ -356,11 +510,16 @@ int cmd_pools(int argc, char **argv)
 
 		jw_object(&w, NULL);
 		pools_json(&w, f, &vm, "cpreg-pools/1");
+		if (vms.n && vms_out(&w, f, &vms, p) < 0)
+			w.err = -ENOMEM;
 		jw_end_object(&w);
 		r = jw_done(&w, r);
 	} else {
 		pools_text(f, &vm);
+		if (vms.n && vms_out(NULL, f, &vms, p) < 0)
+			r = fail("out of memory");
 	}
+	vms_clear(&vms);
 	cpreg_fleet_unref(f);
 	cpreg_policy_unref(p);
 	return r;
@@ -421,13 +580,14 @@ int cmd_profile(int argc, char **argv)
 	uint64_t vls[8];
 	bool have_vls, offered;
 	char q[160], *xml = NULL;
+	struct vms vms = { 0 };
 	int r, ret = EXIT_ERR;
 
 	if (argc < 1)
 		return fail("usage: cpregctl profile FILE...|DIR");
 	snprintf(psci_note, sizeof(psci_note), "the hosts implement different PSCI versions, but %s needs QEMU 11.1 "
 		 "or later on every host", cpreg_vm_option_at(CPREG_VMOPT_PSCI_VERSION)->qemu);
-	if (get_policy(&p) != 0 || load_fleet(argc, argv, &f) != 0)
+	if (get_policy(&p) != 0 || load_fleet(argc, argv, &f, &vms) != 0)
 		goto out;
 	if (cpreg_fleet_profile(f, p, &prof) < 0) {
 		fail("cannot compute a profile");
@@ -458,6 +618,8 @@ int cmd_profile(int argc, char **argv)
 		if (offered)
 			jw_string(&w, "libvirt_xml", xml ? xml : "");
 		jw_end_object(&w);
+		if (vms.n && vms_out(&w, f, &vms, p) < 0)
+			w.err = -ENOMEM;
 		jw_end_object(&w);
 		ret = jw_done(&w, ret);
 		goto out;
@@ -472,7 +634,11 @@ int cmd_profile(int argc, char **argv)
 	}
 	if (prof.psci_unpinnable)
 		printf("note: %s\n", psci_note);
+	/* Running VMs keep their own options: where each may go, the profile notwithstanding. */
+	if (vms.n && vms_out(NULL, f, &vms, p) < 0)
+		ret = fail("out of memory");
 out:
+	vms_clear(&vms);
 	free(xml);
 	cpreg_fleet_unref(f);
 	cpreg_policy_unref(p);
@@ -492,11 +658,57 @@ static struct {
 	int n_before, n_after;
 } plan_args;
 
+/*
+ * The VMs a move is about: born on its source group (the host pair's
+ * answer), or, for a roll-back, evacuated from the group they go back to:
+ * born there, one hop to the source (a passport after that hop, by the
+ * kernel model), which is what a rollback moves (docs/passport.md).
+ */
+enum lineage { BORN_HERE, EVACUATED };
+
+/*
+ * One try of a move: the verdict for the move's VMs (NULL with *why set
+ * when an evacuated VM could not have come: its evacuation fails).
+ */
+static int plan_try(const struct cpreg_fleet_group *s, const struct cpreg_fleet_group *d, enum lineage lin,
+		    const struct cpreg_policy *pol, const struct cpreg_vm_options *vm, struct cpreg_verdict **ret,
+		    const char **why)
+{
+	struct cpreg_passport *born = NULL, *hop = NULL;
+	struct cpreg_inventory *src = NULL;
+	struct cpreg_verdict *ev = NULL;
+	int r;
+
+	*ret = NULL;
+	*why = NULL;
+	if (lin == BORN_HERE)
+		return cpreg_check_vm(s->inventory, d->inventory, pol, vm, ret);
+	/* Born on d, evacuated to s: only a VM whose evacuation works is there to roll back. */
+	if ((r = cpreg_passport_born(d->inventory, vm, NULL, &born)) < 0 ||
+	    (r = cpreg_check_vm(d->inventory, s->inventory, pol, vm, &ev)) < 0)
+		goto out;
+	if (cpreg_verdict_result(ev) != CPREG_COMPATIBLE) {
+		*why = "not evacuated: the evacuation fails with these options";
+		goto out;
+	}
+	if ((r = cpreg_passport_hop(born, s->inventory, NULL, NULL, &hop)) < 0 ||
+	    (r = cpreg_passport_source(hop, d->inventory, &src)) < 0)
+		goto out;
+	r = cpreg_judge(&(struct cpreg_judge_args){ .source = src, .destination = d->inventory, .policy = pol,
+						    .vm = vm, .source_is_vm = true }, ret);
+out:
+	cpreg_verdict_unref(ev);
+	cpreg_inventory_unref(src);
+	cpreg_passport_unref(hop);
+	cpreg_passport_unref(born);
+	return r;
+}
+
 /* One direction of a move, into w (JSON) or in words (w NULL); whether anything makes it work. */
 static bool plan_direction(struct jw *w, const struct cpreg_fleet_group *s, const struct cpreg_fleet_group *d,
 			   const struct cpreg_policy *forced, const struct cpreg_vm_options *given,
 			   const struct cpreg_vm_options *profile, const struct cpreg_vm_options *profile11,
-			   const char *dir)
+			   const char *dir, enum lineage lin)
 {
 	struct cpreg_policy *tolerant = NULL;
 	const char *works = NULL;
@@ -516,33 +728,37 @@ static bool plan_direction(struct jw *w, const struct cpreg_fleet_group *s, cons
 	if (w) {
 		jw_object(w, NULL);
 		jw_string(w, "direction", dir);
+		jw_string(w, "vms", lin == BORN_HERE ? "born-on-source" : "evacuated-from-destination");
 		jw_string(w, "from", s->members[0]);
 		jw_string(w, "to", d->members[0]);
 		jw_array(w, "tries");
 	}
 	for (int k = 0; k < 3; k++) {
 		struct cpreg_verdict *v = NULL;
+		const char *why = NULL;
 
 		if (k == 2 && (forced || strcmp(d->policy, "qemu-11.1") == 0))
 			break;  /* the destination already runs (or is forced to) 11.1 */
-		if (cpreg_check_vm(s->inventory, d->inventory, t[k].pol, t[k].vm, &v) < 0)
+		if (plan_try(s, d, lin, t[k].pol, t[k].vm, &v, &why) < 0)
 			break;
 		cpreg_vm_options_qemu(t[k].vm, q, sizeof(q));
 		if (w) {
 			jw_object(w, NULL);
 			jw_string(w, "try", t[k].name);
 			jw_string(w, "qemu_cpu", q);
-			jw_string(w, "policy", cpreg_verdict_policy(v));
-			jw_string(w, "result", cpreg_result_name(cpreg_verdict_result(v)));
-			jw_bool(w, "needs_trial", cpreg_verdict_trial_advised(v) > 0);
+			jw_string(w, "policy", v ? cpreg_verdict_policy(v) : NULL);
+			jw_string(w, "result", v ? cpreg_result_name(cpreg_verdict_result(v)) : "not-evacuated");
+			jw_bool(w, "needs_trial", v && cpreg_verdict_trial_advised(v) > 0);
 			fails_json(w, v, false);
 			jw_end_object(w);
+		} else if (!v) {
+			printf("    %-52s -cpu %s: %s\n", t[k].name, q, why);
 		} else {
 			fails_line(v, fl, sizeof(fl));
 			printf("    %-52s -cpu %s, %s: %s%s%s%s\n", t[k].name, q, cpreg_verdict_policy(v),
 			       cpreg_result_name(cpreg_verdict_result(v)), fl[0] ? " (" : "", fl, fl[0] ? ")" : "");
 		}
-		if (!works && cpreg_verdict_result(v) == CPREG_COMPATIBLE) {
+		if (v && !works && cpreg_verdict_result(v) == CPREG_COMPATIBLE) {
 			works = t[k].name;
 			if (cpreg_verdict_trial_advised(v) && !w)
 				printf("    %-52s the destination's cpregd should confirm %zu value(s) with its trial\n", "",
@@ -605,10 +821,14 @@ static bool plan_pair(struct jw *w, const struct cpreg_fleet *b, size_t i, const
 		       "before -> after:\n", i + 1, lb, gb->n_members, gb->n_members == 1 ? "" : "s", j + 1, la,
 		       ga->n_members, ga->n_members == 1 ? "" : "s");
 	}
-	e = plan_direction(w, gb, ga, p, given, &prof->vm, &prof11->vm, "evacuate");
+	e = plan_direction(w, gb, ga, p, given, &prof->vm, &prof11->vm, "evacuate", BORN_HERE);
 	if (!w)
-		printf("  roll back, after -> before:\n");
-	r = plan_direction(w, ga, gb, p, given, &prof->vm, &prof11->vm, "roll-back");
+		printf("  roll back, after -> before, VMs born after:\n");
+	r = plan_direction(w, ga, gb, p, given, &prof->vm, &prof11->vm, "roll-back", BORN_HERE);
+	/* What a rollback mostly moves: the VMs evacuated from these very hosts, which keep their registers. */
+	if (!w)
+		printf("  roll back, after -> before, VMs evacuated from before (born there, one hop):\n");
+	r = plan_direction(w, ga, gb, p, given, &prof->vm, &prof11->vm, "roll-back", EVACUATED) && r;
 	return e && r;
 }
 
@@ -627,8 +847,8 @@ int cmd_plan(int argc, char **argv)
 		fail("usage: cpregctl plan --before FILE...|DIR --after FILE...|DIR");
 		goto out;
 	}
-	if (get_policy(&p) != 0 || load_fleet(plan_args.n_before, plan_args.before, &b) != 0 ||
-	    load_fleet(plan_args.n_after, plan_args.after, &a) != 0)
+	if (get_policy(&p) != 0 || load_fleet(plan_args.n_before, plan_args.before, &b, NULL) != 0 ||
+	    load_fleet(plan_args.n_after, plan_args.after, &a, NULL) != 0)
 		goto out;
 	/* The profile of both sides together: the options that keep VMs movable both ways (each file read once). */
 	if (plan_profiles(b, a, p, &prof, &prof11) < 0) {

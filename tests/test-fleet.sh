@@ -58,16 +58,16 @@ ok "$(t jq -e '.profile.qemu_cpu | test("pauth=off") and test("sve-max-vq=") and
 
 # --- plans ---
 "$CTL" --json plan --before "$P/neoverse-n1_linux-6.12.json" --after "$P/neoverse-n1_linux-7.2.json" >"$tmp/plan.json"; rc=$?
-ok "$(t jq -e '.schema == "cpreg-plan/1" and (.moves | length) == 2' "$tmp/plan.json")" \
-	"plan 6.12 -> 7.2: one evacuation and one roll-back row"
+ok "$(t jq -e '.schema == "cpreg-plan/1" and (.moves | length) == 3' "$tmp/plan.json")" \
+	"plan 6.12 -> 7.2: one evacuation and two roll-back rows (VMs born after, VMs evacuated)"
 # BRIEF 6: evacuating needs QEMU 11.1's tolerances; rolling back needs it and the PSCI pin.
 ok "$(t jq -e '.moves[] | select(.direction == "evacuate") | .works | test("QEMU 11.1")' "$tmp/plan.json")" \
 	"  evacuate works with QEMU 11.1 at the destination (TCR2/PIR tolerances)"
-ok "$(t jq -e '.moves[] | select(.direction == "roll-back") | .tries[-1].qemu_cpu == "host,kvm-psci-version=1.1" and .tries[-1].result == "compatible"' "$tmp/plan.json")" \
+ok "$(t jq -e '.moves[] | select(.direction == "roll-back" and .vms == "born-on-source") | .tries[-1].qemu_cpu == "host,kvm-psci-version=1.1" and .tries[-1].result == "compatible"' "$tmp/plan.json")" \
 	"  roll back works with QEMU 11.1 and kvm-psci-version=1.1"
 ok "$([ $rc = 0 ]; echo $?)" "  every move has a way: exit 0"
 "$CTL" --json plan --before "$P/neoverse-n1_linux-6.1.json" --after "$P/a64fx_linux-6.1.json" >"$tmp/plan2.json"; rc=$?
-ok "$([ $rc = 1 ] && jq -e '[.moves[].works] == [null, null]' "$tmp/plan2.json" >/dev/null; echo $?)" \
+ok "$([ $rc = 1 ] && jq -e '[.moves[].works] == [null, null, null] and .moves[2].tries[0].result == "not-evacuated"' "$tmp/plan2.json" >/dev/null; echo $?)" \
 	"plan n1 -> a64fx on 6.1: neither way moves (MIDR, invariant ID registers), exit 1"
 
 # --- libvirt domain XML ---
@@ -106,6 +106,32 @@ for cmd in pools profile; do
 done
 "$CTL" plan --before "$P/neoverse-n1_linux-6.12.json" >/dev/null 2>&1
 ok "$([ $? = 2 ]; echo $?)" "plan without --after: usage error, exit 2"
+
+# --- the VM is the unit: lineages and passports (real outcomes: tests/vm/migrate-expected.txt) ---
+M=$top_srcdir/tests/data/migrate
+"$CTL" --json plan --before "$M/n1-612-q11.json" --after "$M/n1-72-q11.json" >"$tmp/lin.json"
+# n1-72-q11 n1-612-q11 -: incompatible (PSCI_VERSION); n1-612-q11>n1-72-q11 n1-612-q11 -: compatible.
+ok "$(t jq -e '[.moves[] | select(.direction == "roll-back") | {vms, r: .tries[0].result}] ==
+	[{"vms": "born-on-source", "r": "incompatible"}, {"vms": "evacuated-from-destination", "r": "compatible"}]' "$tmp/lin.json")" \
+	"plan 6.12 -> 7.2 (QEMU 11.1): VMs born on 7.2 cannot roll back as given, the VMs evacuated from 6.12 can (as real QEMU)"
+"$CTL" plan --before "$M/n1-612-q11.json" --after "$M/n1-72-q11.json" >"$tmp/lin.txt"
+ok "$(t grep -q 'VMs evacuated from before (born there, one hop)' "$tmp/lin.txt")" "  said in words too"
+# n1-61-q72 n1-612-q11 -: compatible; n1-61-q72>n1-612-q11 n1-61-q72 -: incompatible.
+"$CTL" --json plan --before "$M/n1-61-q72.json" --after "$M/n1-612-q11.json" >"$tmp/lin2.json"
+ok "$(t jq -e '(.moves[0].tries[0].result == "compatible") and
+	([.moves[] | select(.vms == "evacuated-from-destination") | .tries[0].result] == ["incompatible"])' "$tmp/lin2.json")" \
+	"plan 6.1 -> 6.12: the evacuation works, the evacuated VMs cannot roll back as given (as real QEMU)"
+"$CTL" passport "$M/n1-612-q11.json" >"$tmp/vm0.json" && "$CTL" passport --hop "$M/n1-72-q11.json" "$tmp/vm0.json" >"$tmp/vm1.json"
+"$CTL" --json -p qemu-11.1 pools "$M/n1-612-q11.json" "$M/n1-72-q11.json" "$M/a57-612-q10.json" "$tmp/vm1.json" >"$tmp/pv.json"; rc=$?
+ok "$(t jq -e --arg f "$tmp/vm1.json" '(.groups | length) == 3 and (.vms | length) == 1 and .vms[0].file == $f and .vms[0].hops == 1 and
+	([.vms[0].groups[].result] == ["compatible", "compatible", "incompatible"]) and .vms[0].pools == [1, 2]' "$tmp/pv.json")" \
+	"pools with a passport among the files: the VM to place, taken by both n1 hosts (pools 1 and 2), not by the a57"
+"$CTL" --json -p qemu-11.1 profile "$M/n1-612-q11.json" "$M/n1-72-q11.json" "$tmp/vm1.json" >"$tmp/prv.json"
+ok "$(t jq -e '.profile.offered and (.vms[0].pools == [1]) and (.groups | length) == 2' "$tmp/prv.json")" \
+	"profile with a passport: the hosts' profile, and where the running VM (its own options) may go"
+"$CTL" plan --before "$tmp/vm1.json" --after "$M/n1-72-q11.json" >/dev/null 2>"$tmp/err"
+ok "$([ $? = 2 ] && grep -q 'never a destination or a host of a fleet' "$tmp/err"; echo $?)" \
+	"plan takes hosts only: a passport there is exit 2, said"
 # The fleet answers are written as they are walked (daemon/jsonw.c): a full
 # disk must still say so and exit 2, never end with exit 0 and half a document.
 for cmd in "pools $P" "profile $P" "plan --before $P/neoverse-n1_linux-6.12.json --after $P/neoverse-n1_linux-7.2.json"; do

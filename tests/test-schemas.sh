@@ -33,7 +33,12 @@ ok $? "cpreg-verdict/1: $i pairs offline, with VM options, and with a trial merg
 "$CTL" --json profile "$P/neoverse-n1_linux-6.12.json" "$P/cortex-a57_linux-6.12.json" >"$tmp/prof-no.json"
 "$CTL" --json plan --before "$P/neoverse-n1_linux-6.12.json" "$P/cortex-a57_linux-6.12.json" \
 	--after "$P/neoverse-n1_linux-7.2.json" >"$tmp/plan.json"
-for f in pools prof-yes prof-no plan; do
+# The VM as the unit: a plan's lineages, and a passport among the pools' and the profile's files.
+"$CTL" --json plan --before "$P/neoverse-n1_linux-6.1.json" --after "$P/a64fx_linux-6.1.json" >"$tmp/plan-ne.json"
+"$CTL" passport "$P/neoverse-n1_linux-6.12.json" >"$tmp/vm.json"
+"$CTL" --json pools "$P" "$tmp/vm.json" >"$tmp/pools-vm.json"
+"$CTL" --json -p qemu-11.1 profile "$P/neoverse-n1_linux-6.12.json" "$P/neoverse-n1_linux-7.2.json" "$tmp/vm.json" >"$tmp/prof-vm.json"
+for f in pools prof-yes prof-no plan plan-ne pools-vm prof-vm; do
 	/usr/bin/python3 "$V" "$S/cpreg-pools-1.schema.json" "$tmp/$f.json" >"$tmp/err" 2>&1
 	ok $? "$f: valid against cpreg-pools-1.schema.json ($(head -c 300 "$tmp/err"))"
 done
