@@ -83,6 +83,10 @@ EOF
 "$CTL" --json --domain "$tmp/vm.xml" pools "$P/max_linux-6.12.json" >"$tmp/d.json"
 ok "$(t jq -e '.vm_options.pmu == false and .vm_options.sve == false and .vm_options.pauth == false' "$tmp/d.json")" \
 	"--domain: <pmu state='off'>, sve disabled, pauth=off through -cpu (namespace by URI, any prefix)"
+"$CTL" --domain "$tmp/vm.xml" passport "$P/max_linux-6.12.json" >"$tmp/dp.json"
+ok "$(t jq -e '.options.qemu_cpu == "host,pmu=off,sve=off,pauth=off" and (.vcpu_features | index("sve") == null) and
+	([.registers[].name] | index("PMCR_EL0") == null and index("ZCR_EL1") == null)' "$tmp/dp.json")" \
+	"passport --domain: a VM born with the domain's options, their registers gone"
 printf "<domain type='kvm'><cpu mode='host-model'/></domain>\n" >"$tmp/hm.xml"
 "$CTL" --domain "$tmp/hm.xml" pools "$P" >"$tmp/out" 2>"$tmp/err"; rc=$?
 ok "$([ $rc = 2 ] && grep -q "hm.xml:1: <cpu mode='host-model'>" "$tmp/err" && [ ! -s "$tmp/out" ]; echo $?)" \
