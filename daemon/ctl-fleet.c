@@ -254,12 +254,18 @@ static bool one_way(const struct cpreg_fleet *f, size_t a, size_t b)
 	return a != b && cpreg_fleet_pool_moves(f, a, b) && !cpreg_fleet_pool_moves(f, b, a);
 }
 
-/* The verdict that keeps groups i and j apart in that direction, or NULL. */
-static const struct cpreg_verdict *apart_verdict(const struct cpreg_fleet *f, size_t i, size_t j)
+/*
+ * The verdict that keeps groups i and j apart in that direction, or NULL:
+ * judged again for the document (the fleet keeps results, not verdicts);
+ * unref it.
+ */
+static struct cpreg_verdict *apart_verdict(const struct cpreg_fleet *f, size_t i, size_t j)
 {
-	const struct cpreg_verdict *v = i == j ? NULL : cpreg_fleet_verdict(f, i, j);
+	struct cpreg_verdict *v = NULL;
 
-	return v && cpreg_verdict_result(v) != CPREG_COMPATIBLE ? v : NULL;
+	if (i == j || cpreg_fleet_result(f, i, j) == CPREG_COMPATIBLE || cpreg_fleet_pair_verdict(f, i, j, &v) < 0)
+		return NULL;
+	return v;
 }
 
 /* The pools of a judged fleet, in words. */
@@ -296,13 +302,14 @@ static void pools_text(const struct cpreg_fleet *f, const struct cpreg_vm_option
 				printf("one way: pool %zu -> pool %zu (its VMs may move there, not back)\n", a + 1, b + 1);
 	for (size_t i = 0; i < ng; i++)
 		for (size_t j = 0; j < ng; j++) {
-			const struct cpreg_verdict *v = apart_verdict(f, i, j);
+			struct cpreg_verdict *v = apart_verdict(f, i, j);
 
 			if (!v)
 				continue;
 			fails_line(v, line, sizeof(line));
 			printf("apart: group %zu -> group %zu %s (%s): %s\n", i + 1, j + 1,
 			       cpreg_result_name(cpreg_verdict_result(v)), cpreg_verdict_policy(v), line);
+			cpreg_verdict_unref(v);
 		}
 }
 
@@ -369,7 +376,7 @@ static void pools_json(struct jw *w, const struct cpreg_fleet *f, const struct c
 	jw_array(w, "apart");
 	for (size_t i = 0; i < ng; i++)
 		for (size_t j = 0; j < ng; j++) {
-			const struct cpreg_verdict *v = apart_verdict(f, i, j);
+			struct cpreg_verdict *v = apart_verdict(f, i, j);
 
 			if (!v)
 				continue;
@@ -380,6 +387,7 @@ static void pools_json(struct jw *w, const struct cpreg_fleet *f, const struct c
 			jw_string(w, "policy", cpreg_verdict_policy(v));
 			fails_json(w, v, true);
 			jw_end_object(w);
+			cpreg_verdict_unref(v);
 		}
 	jw_end_array(w);
 }
@@ -549,7 +557,7 @@ static void unfixable_text(const struct cpreg_fleet *f)
 	       "change MIDR_EL1; a field named here is one a future QEMU could lower):\n");
 	for (size_t i = 0; i < cpreg_fleet_group_count(f); i++)
 		for (size_t j = 0; j < cpreg_fleet_group_count(f); j++) {
-			const struct cpreg_verdict *v = apart_verdict(f, i, j);
+			struct cpreg_verdict *v = apart_verdict(f, i, j);
 			size_t shown = 0, total = 0;
 
 			if (!v)
@@ -568,6 +576,7 @@ static void unfixable_text(const struct cpreg_fleet *f)
 			}
 			if (total > shown)
 				printf("    (+%zu more: --json lists them all)\n", total - shown);
+			cpreg_verdict_unref(v);
 		}
 }
 

@@ -191,6 +191,8 @@ int cpreg_judge_prepared(const struct cpreg_judge_args *a, const struct cpreg_in
  * QEMU's, as cpregctl matrix -p POLICY pools them.
  */
 int cpreg_fleet_group_by_policy(struct cpreg_fleet *f, const char *policy);
+/* How many judged states the last cpreg_fleet_judge checked pairwise (groups alike to every rule are one). */
+size_t cpreg_fleet_judged_states(const struct cpreg_fleet *f);
 
 /* The longest finding message written or read (the verdict reader refuses longer ones). */
 #define CPREG_MESSAGE_MAX 383

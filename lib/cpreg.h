@@ -774,12 +774,26 @@ CPREG_EXPORT const struct cpreg_fleet_group *cpreg_fleet_group_at(const struct c
  * Check every ordered pair of groups with the VM's options (policy NULL:
  * each destination's own QEMU decides), then find the migration pools:
  * maximal sets of groups where every ordered pair is compatible, largest
- * first.  Work grows with the number of groups, not of hosts.
+ * first.  Work grows with the number of judged states (groups that differ
+ * only in values no rule decides are one), not of hosts, and runs on the
+ * machine's cores.
  */
 CPREG_EXPORT int cpreg_fleet_judge(struct cpreg_fleet *f, const struct cpreg_policy *policy,
 				   const struct cpreg_vm_options *vm);
-/* The verdict for a VM on group `from` moving to group `to` (NULL when from == to: identical hosts). */
-CPREG_EXPORT const struct cpreg_verdict *cpreg_fleet_verdict(const struct cpreg_fleet *f, size_t from, size_t to);
+/*
+ * The result for a VM on group `from` moving to group `to` (compatible when
+ * from == to: identical hosts; undecided before cpreg_fleet_judge).  The
+ * fleet keeps results, not verdicts: a thousand distinct hosts are a
+ * million pairs.
+ */
+CPREG_EXPORT enum cpreg_result cpreg_fleet_result(const struct cpreg_fleet *f, size_t from, size_t to);
+/*
+ * That pair's verdict, judged again as cpreg_fleet_judge did (same policy
+ * and options), for the pairs a document names; unref it.  -EINVAL when
+ * from == to or the fleet was not judged.
+ */
+CPREG_EXPORT int cpreg_fleet_pair_verdict(const struct cpreg_fleet *f, size_t from, size_t to,
+					  struct cpreg_verdict **ret);
 CPREG_EXPORT size_t cpreg_fleet_pool_count(const struct cpreg_fleet *f);
 /* The groups of pool k (sorted); returns how many. */
 CPREG_EXPORT size_t cpreg_fleet_pool_at(const struct cpreg_fleet *f, size_t k, const size_t **ret_groups);

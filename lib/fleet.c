@@ -13,7 +13,9 @@
 #include "config.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <unistd.h>
 
 #include "cpreg-internal.h"
 
@@ -21,7 +23,18 @@ struct cpreg_fleet {
 	int refcount;
 	struct cpreg_fleet_group *g;
 	size_t n, cap;
-	struct cpreg_verdict **v;      /* n * n, [i * n + j]: a VM on group i moving to group j */
+	/*
+	 * n * n, [i * n + j]: the result (enum cpreg_result + 1; 0 not judged)
+	 * for a VM on group i moving to group j.  A byte a pair, not a verdict:
+	 * a thousand distinct hosts are a million pairs, and their verdicts
+	 * were gigabytes; the few a document names are judged again
+	 * (cpreg_fleet_pair_verdict).
+	 */
+	uint8_t *res;
+	bool judged;
+	size_t n_states;               /* judged states among the groups (what was checked pairwise) */
+	struct cpreg_policy *policy;   /* as judged, for the pairs judged again */
+	struct cpreg_inventory **as_src, **as_dst;  /* each group with the VM's options applied, or NULL */
 	struct cpreg_vm_options vm;
 	size_t **pools;                /* each a sorted list of group indices */
 	size_t *pool_len;
@@ -45,11 +58,19 @@ int cpreg_fleet_new(struct cpreg_fleet **ret)
 
 static void drop_results(struct cpreg_fleet *f)
 {
-	if (f->v)
-		for (size_t i = 0; i < f->n * f->n; i++)
-			cpreg_verdict_unref(f->v[i]);
-	free(f->v);
-	f->v = NULL;
+	free(f->res);
+	f->res = NULL;
+	f->judged = false;
+	for (size_t i = 0; i < f->n; i++) {
+		if (f->as_src)
+			cpreg_inventory_unref(f->as_src[i]);
+		if (f->as_dst)
+			cpreg_inventory_unref(f->as_dst[i]);
+	}
+	free(f->as_src);
+	free(f->as_dst);
+	f->as_src = f->as_dst = NULL;
+	f->policy = cpreg_policy_unref(f->policy);
 	for (size_t k = 0; k < f->n_pools; k++)
 		free(f->pools[k]);
 	free(f->pools);
@@ -145,7 +166,7 @@ const struct cpreg_fleet_group *cpreg_fleet_group_at(const struct cpreg_fleet *f
 
 static bool compatible(const struct cpreg_fleet *f, size_t i, size_t j)
 {
-	return i == j || cpreg_verdict_result(f->v[i * f->n + j]) == CPREG_COMPATIBLE;
+	return i == j || f->res[i * f->n + j] == CPREG_COMPATIBLE + 1;
 }
 
 static bool mutual(const struct cpreg_fleet *f, size_t i, size_t j)
@@ -264,9 +285,180 @@ out:
 	free(pl);
 }
 
+/*
+ * ---- judged states ----
+ * Two hosts look the same to every check when they list the same migrated
+ * ids in the same states, with the same values wherever a value decides
+ * (cpreg_id_value_decided: the kernel rules and tolerances; every other
+ * value is vCPU state that any destination takes), the same vCPU features,
+ * vector lengths and writable masks, and the same QEMU policy as a
+ * destination.  Hosts that differ only in vCPU state (a firmware's SCTLR,
+ * TPIDR) are distinct groups (distinct digests), but one judged state: a
+ * pair's result is that of its states' pair.  Judging states, not groups,
+ * makes a fleet of a thousand such hosts one check.
+ */
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+	for (const unsigned char *c = p; n--; c++)
+		h = (h ^ *c) * UINT64_C(1099511628211);
+	return h;
+}
+
+static uint64_t state_hash(const struct cpreg_fleet_group *g)
+{
+	const struct cpreg_inventory *inv = g->inventory;
+	uint32_t feat = cpreg_inventory_features(inv);
+	uint64_t h = fnv(UINT64_C(14695981039346656037), g->policy, strlen(g->policy));
+
+	h = fnv(h, &feat, sizeof(feat));
+	for (size_t i = 0; i < inv->n_regs; i++) {
+		const struct cpreg_reg *r = &inv->regs[i];
+
+		if (!cpreg_migrates(r->id))
+			continue;
+		h = fnv(h, &r->id, sizeof(r->id));
+		h = fnv(h, &r->state, sizeof(r->state));
+		if (r->state == CPREG_VALUE && cpreg_id_value_decided(r->id))
+			h = fnv(h, &r->value, sizeof(r->value));
+	}
+	return h;
+}
+
+static bool same_state(const struct cpreg_fleet_group *x, const struct cpreg_fleet_group *y)
+{
+	const struct cpreg_inventory *a = x->inventory, *b = y->inventory;
+	size_t i = 0, j = 0;
+
+	if (strcmp(x->policy, y->policy) != 0 || cpreg_inventory_features(a) != cpreg_inventory_features(b) ||
+	    a->has_masks != b->has_masks || (a->has_masks && memcmp(a->masks, b->masks, sizeof(a->masks))) ||
+	    a->has_vls != b->has_vls || (a->has_vls && memcmp(a->vls, b->vls, sizeof(a->vls))))
+		return false;
+	for (;;) {
+		while (i < a->n_regs && !cpreg_migrates(a->regs[i].id))
+			i++;
+		while (j < b->n_regs && !cpreg_migrates(b->regs[j].id))
+			j++;
+		if (i == a->n_regs || j == b->n_regs)
+			return i == a->n_regs && j == b->n_regs;
+		if (a->regs[i].id != b->regs[j].id || a->regs[i].state != b->regs[j].state ||
+		    (a->regs[i].state == CPREG_VALUE && cpreg_id_value_decided(a->regs[i].id) &&
+		     a->regs[i].value != b->regs[j].value))
+			return false;
+		i++, j++;
+	}
+}
+
+/* Each group's judged state (an index into reps: its first group); returns how many states. */
+static size_t judged_states(const struct cpreg_fleet *f, size_t *state, size_t *reps, size_t *second)
+{
+	uint64_t *h = malloc((f->n + 1) * sizeof(*h));
+	size_t ns = 0;
+
+	if (!h)
+		return SIZE_MAX;
+	for (size_t i = 0; i < f->n; i++) {
+		h[i] = state_hash(&f->g[i]);
+		state[i] = SIZE_MAX;
+		for (size_t k = 0; k < ns && state[i] == SIZE_MAX; k++)
+			if (h[reps[k]] == h[i] && same_state(&f->g[reps[k]], &f->g[i]))
+				state[i] = k;
+		if (state[i] == SIZE_MAX) {
+			state[i] = ns;
+			second[ns] = SIZE_MAX;
+			reps[ns++] = i;
+		} else if (second[state[i]] == SIZE_MAX) {
+			second[state[i]] = i;
+		}
+	}
+	free(h);
+	return ns;
+}
+
+/* The states' pairs, judged by threads: the next row is taken from a shared counter. */
+struct states_job {
+	struct cpreg_fleet *f;
+	const size_t *reps, *second;
+	size_t ns;
+	uint8_t *sres;            /* ns * ns */
+	size_t next_row;
+	int err;
+};
+
+static int judge_pair(const struct cpreg_fleet *f, size_t i, size_t j, struct cpreg_verdict **ret)
+{
+	const struct cpreg_judge_args a = { .source = f->g[i].inventory, .destination = f->g[j].inventory,
+					    .policy = f->policy, .vm = &f->vm };
+
+	return cpreg_judge_prepared(&a, f->as_src ? f->as_src[i] : NULL, f->as_dst ? f->as_dst[j] : NULL, ret);
+}
+
+static void *judge_states(void *arg)
+{
+	struct states_job *job = arg;
+
+	for (;;) {
+		size_t a = __atomic_fetch_add(&job->next_row, 1, __ATOMIC_RELAXED);
+
+		if (a >= job->ns || __atomic_load_n(&job->err, __ATOMIC_RELAXED))
+			return NULL;
+		for (size_t b = 0; b < job->ns; b++) {
+			/* Two groups of one state: judge its first and second (when it has one) for them all. */
+			size_t i = job->reps[a], j = a == b ? job->second[a] : job->reps[b];
+			struct cpreg_verdict *v = NULL;
+			int r;
+
+			if (j == SIZE_MAX)
+				continue;
+			r = judge_pair(job->f, i, j, &v);
+			if (r < 0) {
+				__atomic_store_n(&job->err, r, __ATOMIC_RELAXED);
+				return NULL;
+			}
+			job->sres[a * job->ns + b] = (uint8_t)(cpreg_verdict_result(v) + 1);
+			cpreg_verdict_unref(v);
+		}
+	}
+}
+
+/* Every ordered pair of groups, each pair of judged states checked once, on the machine's cores. */
+static int judge_all(struct cpreg_fleet *f)
+{
+	size_t *state = malloc((f->n + 1) * sizeof(*state)), *reps = malloc((f->n + 1) * sizeof(*reps));
+	size_t *second = malloc((f->n + 1) * sizeof(*second));
+	struct states_job job = { .f = f };
+	pthread_t th[8];
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t nt = cpus < 1 ? 1 : cpus > 8 ? 8 : (size_t)cpus, started = 0;
+	int r = -ENOMEM;
+
+	if (!state || !reps || !second || (job.ns = judged_states(f, state, reps, second)) == SIZE_MAX ||
+	    !(job.sres = calloc(job.ns * job.ns + 1, 1)))
+		goto out;
+	job.reps = reps;
+	job.second = second;
+	if (nt > job.ns)
+		nt = job.ns;
+	for (; started + 1 < nt; started++)
+		if (pthread_create(&th[started], NULL, judge_states, &job) != 0)
+			break;
+	judge_states(&job);
+	for (size_t k = 0; k < started; k++)
+		pthread_join(th[k], NULL);
+	r = job.err;
+	f->n_states = job.ns;
+	for (size_t i = 0; r == 0 && i < f->n; i++)
+		for (size_t j = 0; j < f->n; j++)
+			f->res[i * f->n + j] = i == j ? CPREG_COMPATIBLE + 1 : job.sres[state[i] * job.ns + state[j]];
+out:
+	free(job.sres);
+	free(state);
+	free(reps);
+	free(second);
+	return r;
+}
+
 int cpreg_fleet_judge(struct cpreg_fleet *f, const struct cpreg_policy *policy, const struct cpreg_vm_options *vm)
 {
-	struct cpreg_inventory **as_src = NULL, **as_dst = NULL;
 	size_t *all = NULL;
 	struct bk s = { 0 };
 	int r;
@@ -275,41 +467,31 @@ int cpreg_fleet_judge(struct cpreg_fleet *f, const struct cpreg_policy *policy, 
 		return -EINVAL;
 	drop_results(f);
 	f->vm = vm ? *vm : (struct cpreg_vm_options){ 0 };
-	f->v = calloc(f->n * f->n + 1, sizeof(*f->v));
-	if (!f->v)
+	f->policy = cpreg_policy_ref((struct cpreg_policy *)policy);
+	f->res = calloc(f->n * f->n + 1, 1);
+	if (!f->res)
 		return -ENOMEM;
 	if (cpreg_vm_options_any(vm)) {
 		/* Each group with the options applied once, as a source and as a destination, shared by its pairs. */
-		as_src = calloc(f->n + 1, sizeof(*as_src));
-		as_dst = calloc(f->n + 1, sizeof(*as_dst));
-		if (!as_src || !as_dst) {
-			r = -ENOMEM;
-			goto out;
-		}
+		f->as_src = calloc(f->n + 1, sizeof(*f->as_src));
+		f->as_dst = calloc(f->n + 1, sizeof(*f->as_dst));
+		if (!f->as_src || !f->as_dst)
+			return -ENOMEM;
 		for (size_t i = 0; i < f->n; i++)
-			if ((r = cpreg_check_vm_options(f->g[i].inventory, f->g[i].inventory, vm, &as_src[i], &as_dst[i])) < 0)
-				goto out;
+			if ((r = cpreg_check_vm_options(f->g[i].inventory, f->g[i].inventory, vm, &f->as_src[i],
+							&f->as_dst[i])) < 0)
+				return r;
 	}
-	for (size_t i = 0; i < f->n; i++)
-		for (size_t j = 0; j < f->n; j++) {
-			if (i == j)
-				continue;
-			const struct cpreg_judge_args a = { .source = f->g[i].inventory, .destination = f->g[j].inventory,
-							    .policy = policy, .vm = vm };
-
-			r = cpreg_judge_prepared(&a, as_src ? as_src[i] : NULL, as_dst ? as_dst[j] : NULL,
-						 &f->v[i * f->n + j]);
-			if (r < 0)
-				goto out;
-		}
+	if ((r = judge_all(f)) < 0)
+		return r;
+	f->judged = true;
 	all = malloc((f->n + 1) * sizeof(*all));
 	s.f = f;
 	s.r = malloc((f->n + 1) * sizeof(*s.r));
 	if (!all || !s.r) {
 		free(all);
 		free(s.r);
-		r = -ENOMEM;
-		goto out;
+		return -ENOMEM;
 	}
 	for (size_t i = 0; i < f->n; i++)
 		all[i] = i;
@@ -328,22 +510,26 @@ int cpreg_fleet_judge(struct cpreg_fleet *f, const struct cpreg_policy *policy, 
 			f->pool_len[b - 1] = lb;
 			f->pool_len[b] = la;
 		}
-	r = s.err;
-out:
-	for (size_t i = 0; i < f->n; i++) {
-		if (as_src)
-			cpreg_inventory_unref(as_src[i]);
-		if (as_dst)
-			cpreg_inventory_unref(as_dst[i]);
-	}
-	free(as_src);
-	free(as_dst);
-	return r;
+	return s.err;
 }
 
-const struct cpreg_verdict *cpreg_fleet_verdict(const struct cpreg_fleet *f, size_t from, size_t to)
+size_t cpreg_fleet_judged_states(const struct cpreg_fleet *f)
 {
-	return f && f->v && from < f->n && to < f->n ? f->v[from * f->n + to] : NULL;
+	return f && f->judged ? f->n_states : 0;
+}
+
+enum cpreg_result cpreg_fleet_result(const struct cpreg_fleet *f, size_t from, size_t to)
+{
+	if (!f || !f->judged || from >= f->n || to >= f->n || !f->res[from * f->n + to])
+		return CPREG_UNDECIDED;
+	return (enum cpreg_result)(f->res[from * f->n + to] - 1);
+}
+
+int cpreg_fleet_pair_verdict(const struct cpreg_fleet *f, size_t from, size_t to, struct cpreg_verdict **ret)
+{
+	if (!f || !f->judged || from >= f->n || to >= f->n || from == to || !ret)
+		return -EINVAL;
+	return judge_pair(f, from, to, ret);
 }
 
 size_t cpreg_fleet_pool_count(const struct cpreg_fleet *f)
@@ -362,7 +548,7 @@ size_t cpreg_fleet_pool_at(const struct cpreg_fleet *f, size_t k, const size_t *
 
 bool cpreg_fleet_pool_moves(const struct cpreg_fleet *f, size_t a, size_t b)
 {
-	if (!f || !f->v || a >= f->n_pools || b >= f->n_pools)
+	if (!f || !f->judged || a >= f->n_pools || b >= f->n_pools)
 		return false;
 	for (size_t x = 0; x < f->pool_len[a]; x++)
 		for (size_t y = 0; y < f->pool_len[b]; y++)

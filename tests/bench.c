@@ -62,6 +62,60 @@ static int write_fleet(const char *dir)
 }
 
 /*
+ * bench --write-distinct DIR state|idreg: 1,000 inventory files of 1,000
+ * distinct hosts (neoverse-n1 on 6.12, QEMU 11.1): "state", each with its
+ * own SCTLR_EL1 (vCPU state every rule passes: one judged state); "idreg",
+ * each with its own ID_AA64ISAR0/1, writable fields lowered (1,000 judged
+ * states).  The two fleets of issue 27 (tests/fleet-bench.sh).
+ */
+static int write_distinct(const char *dir, const char *kind)
+{
+	static const uint64_t isar[2] = { CPREG_SYSREG(3, 0, 0, 6, 0), CPREG_SYSREG(3, 0, 0, 6, 1) };
+	struct cpreg_inventory *base = fixture("neoverse-n1_linux-6.12");
+	const uint64_t *masks = cpreg_inventory_writable_masks(base);
+	bool idreg = strcmp(kind, "idreg") == 0;
+
+	if (!idreg && strcmp(kind, "state") != 0)
+		return 2;
+	cpreg_inventory_set_text(base, CPREG_TEXT_QEMU_VERSION, "11.1.3");
+	for (size_t k = 0; k < 1000; k++) {
+		struct cpreg_inventory *x = NULL;
+		char path[512], *text = NULL;
+		size_t left = k;
+		FILE *f;
+
+		cpreg_inventory_copy(base, &x);
+		if (!idreg)
+			cpreg_inventory_set_value(x, CPREG_SYSREG(3, 0, 1, 0, 0), UINT64_C(0x30d00800) + k);
+		/* k in mixed radix over the non-zero writable 4-bit fields: each digit lowers one field. */
+		for (int r = 0; idreg && r < 2 && left; r++) {
+			uint64_t v = cpreg_inventory_find(x, isar[r])->value, m = masks[cpreg_writable_mask_index(isar[r])];
+
+			for (int sh = 0; sh < 64 && left; sh += 4) {
+				uint64_t field = v >> sh & 0xf;
+
+				if (!field || !(m >> sh & 0xf))
+					continue;
+				v = (v & ~(UINT64_C(0xf) << sh)) | (uint64_t)(field - left % (field + 1)) << sh;
+				left /= field + 1;
+			}
+			cpreg_inventory_set_value(x, isar[r], v);
+		}
+		if (idreg && left)
+			return 3;  /* fewer than 1,000 distinct lowerings */
+		cpreg_inventory_to_json(x, &text);
+		snprintf(path, sizeof(path), "%s/host%04zu.json", dir, k);
+		f = fopen(path, "w");
+		if (!f || fputs(text, f) < 0 || fclose(f) != 0)
+			return 1;
+		free(text);
+		cpreg_inventory_unref(x);
+	}
+	cpreg_inventory_unref(base);
+	return 0;
+}
+
+/*
  * bench --profile PHASE [SECONDS]: one phase in a loop for a while and
  * nothing else, for perf record (read, write, check, verdict: the pieces of
  * a daemon check; daemon: the three together; pairs: the static check of
@@ -135,6 +189,8 @@ int main(int argc, char **argv)
 {
 	if (argc == 3 && strcmp(argv[1], "--write-fleet") == 0)
 		return write_fleet(argv[2]);
+	if (argc == 4 && strcmp(argv[1], "--write-distinct") == 0)
+		return write_distinct(argv[2], argv[3]);
 	if (argc >= 3 && strcmp(argv[1], "--profile") == 0)
 		return profile(argv[2], argc > 3 ? atof(argv[3]) : 3);
 

@@ -11,6 +11,7 @@
 #include <json.h>
 
 #include "cpreg.h"
+#include "cpreg-internal.h"
 #include "probe.h"
 #include "tap.h"
 
@@ -336,8 +337,83 @@ static void read_back(void)
 	cpreg_inventory_unref(n1_72);
 }
 
+/*
+ * Issue 27: a fleet judges each pair of judged states once (hosts that
+ * differ only in vCPU state share one) and keeps results, not verdicts.
+ * Every ordered pair's result must still be the pair check's, and a pair's
+ * verdict judged again must be that check's too.  The hosts: the
+ * real-migration inventories, and variants of n1 6.12 with another
+ * SCTLR_EL1 (vCPU state), another lowered ID_AA64ISAR0 (a writable field:
+ * a judged state of its own), and both; with and without VM options.
+ */
+static void fleet_states(void)
+{
+	static const char *const names[] = { "n1-612-q11", "n1-72-q11", "n1-61-q72", "a57-612-q10", "a64fx-612-q11",
+					     "max-612-q11" };
+	struct cpreg_inventory *h[10];
+	struct cpreg_fleet *f = NULL;
+	struct cpreg_vm_options opts[2] = { { 0 }, { .disable = 1u << CPREG_FEAT_PMU_V3 } };
+	size_t n = 0, bad = 0, pairs = 0, refuted = 0;
+	int r;
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++)
+		h[n++] = host(names[i]);
+	for (int k = 0; k < 4; k++) {
+		uint64_t isar0 = cpreg_inventory_find(h[0], UINT64_C(0x603000000013c030))->value;
+
+		cpreg_inventory_copy(h[0], &h[n]);
+		if (k & 1)
+			cpreg_inventory_set_value(h[n], SCTLR, 0x30d00800 + (uint64_t)k);
+		if (k & 2)
+			cpreg_inventory_set_value(h[n], UINT64_C(0x603000000013c030), isar0 & ~(UINT64_C(0xf) << 4));
+		if (k == 0)
+			cpreg_inventory_set_value(h[n], SCTLR, 0x30d00810);
+		n++;
+	}
+	for (int o = 0; o < 2; o++) {
+		cpreg_fleet_new(&f);
+		for (size_t i = 0; i < n; i++) {
+			char name[16];
+
+			snprintf(name, sizeof(name), "h%zu", i);
+			cpreg_fleet_add(f, name, h[i]);
+		}
+		/* Six hosts; n1 6.12 with another SCTLR twice (its state), with ISAR0 lowered twice (a new one). */
+		r = cpreg_fleet_judge(f, NULL, &opts[o]);
+		tap_ok(r == 0 && cpreg_fleet_group_count(f) == n && cpreg_fleet_judged_states(f) == 7,
+		       "a fleet of %zu distinct hosts is judged as %zu judged states (%s)", n, cpreg_fleet_judged_states(f),
+		       o ? "pmu=off" : "no options");
+		for (size_t i = 0; i < n; i++)
+			for (size_t j = 0; j < n; j++) {
+				const struct cpreg_fleet_group *a = cpreg_fleet_group_at(f, i), *b = cpreg_fleet_group_at(f, j);
+				struct cpreg_verdict *v = NULL, *w = NULL;
+
+				if (i == j)
+					continue;
+				cpreg_check_vm(a->inventory, b->inventory, NULL, &opts[o], &v);
+				cpreg_fleet_pair_verdict(f, i, j, &w);
+				pairs++;
+				refuted += cpreg_verdict_result(v) != CPREG_COMPATIBLE;
+				if (cpreg_fleet_result(f, i, j) != cpreg_verdict_result(v) || !w ||
+				    cpreg_verdict_result(w) != cpreg_verdict_result(v) ||
+				    cpreg_verdict_count(w) != cpreg_verdict_count(v))
+					bad++;
+				cpreg_verdict_unref(v);
+				cpreg_verdict_unref(w);
+			}
+		cpreg_fleet_unref(f);
+		f = NULL;
+	}
+	tap_ok(bad == 0 && refuted > 0 && refuted < pairs,
+	       "every ordered pair's fleet result and verdict judged again are the pair check's (%zu pairs, %zu refused, %zu differ)",
+	       pairs, refuted, bad);
+	for (size_t i = 0; i < n; i++)
+		cpreg_inventory_unref(h[i]);
+}
+
 int main(void)
 {
+	fleet_states();
 	born_and_json();
 	rollback();
 	chains();
