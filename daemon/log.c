@@ -12,8 +12,10 @@
 #include <stdarg.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+
 #include <systemd/sd-journal.h>
 
+#include "cpreg-internal.h"
 #include "log.h"
 
 static bool log_to_journal;
@@ -28,6 +30,32 @@ void log_setup(void)
 			 st.st_dev == (dev_t)dev && st.st_ino == (ino_t)ino;
 }
 
+/*
+ * A message is valid UTF-8 (the journal's readers expect it): a byte that
+ * starts no character (a file name in another encoding) becomes \xHH, as
+ * in the JSON documents and the metrics.
+ */
+static void valid_utf8(char *msg, size_t size)
+{
+	char out[2048];
+	size_t o = 0, len = strlen(msg);
+
+	for (size_t i = 0, k; i < len && o + 5 < sizeof(out); i += k) {
+		k = cpreg_utf8_seq(msg + i, len - i);
+		if (k) {
+			if (o + k >= sizeof(out))
+				break;
+			memcpy(out + o, msg + i, k);
+			o += k;
+		} else {
+			o += (size_t)snprintf(out + o, sizeof(out) - o, "\\x%02x", (unsigned char)msg[i]);
+			k = 1;
+		}
+	}
+	out[o] = '\0';
+	snprintf(msg, size, "%s", out);
+}
+
 void log_full(int prio, const struct log_fields *lf, const char *fmt, ...)
 {
 	char msg[2048];
@@ -36,6 +64,7 @@ void log_full(int prio, const struct log_fields *lf, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	valid_utf8(msg, sizeof(msg));
 	if (log_to_journal) {
 		char f[6][192];
 		struct iovec iov[7];

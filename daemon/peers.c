@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "peers.h"
 #include "jsonw.h"
 #include "publish.h"
@@ -285,6 +286,8 @@ static void load_step(evutil_socket_t fd, short ev, void *arg)
 			const char *w = strncmp(err.where, path, strlen(path)) == 0 ? err.where + strlen(path) : err.where;
 
 			set_error(f, "%s%s%s", *w == ':' ? w + 1 : w, *w ? ": " : "", err.message);
+			/* Once per change of the file: the journal says which peer is skipped and why. */
+			log_warn("peers: skipping %s: %s", f->name, f->error ? f->error : "unreadable");
 			continue;
 		}
 		free(f->error);

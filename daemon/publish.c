@@ -14,6 +14,7 @@
 
 #include <event2/buffer.h>
 
+#include "cpreg-internal.h"
 #include "publish.h"
 
 int publish_write_atomic(const char *path, const char *data, size_t len, mode_t mode, char *err, size_t errlen)
@@ -206,13 +207,24 @@ char *publish_nova_text(const struct publish_facts *f)
 
 void publish_metric_label(struct evbuffer *b, const char *s)
 {
-	/* The exposition format escapes exactly these three in label values. */
-	for (; s && *s; s++) {
+	const char *end = s ? s + strlen(s) : NULL;
+
+	/*
+	 * The exposition format escapes exactly these three in label values,
+	 * which must be valid UTF-8: a byte that starts no character (a peer
+	 * file's name in another encoding) is the four characters \xHH, as
+	 * in the JSON documents.
+	 */
+	for (size_t k; s && *s; s += k) {
+		k = cpreg_utf8_seq(s, (size_t)(end - s));
 		if (*s == '"' || *s == '\\')
 			evbuffer_add_printf(b, "\\%c", *s);
 		else if (*s == '\n')
 			evbuffer_add_printf(b, "\\n");
+		else if (!k)
+			evbuffer_add_printf(b, "\\\\x%02x", (unsigned char)*s);
 		else
-			evbuffer_add(b, s, 1);
+			evbuffer_add(b, s, k);
+		k = k ? k : 1;
 	}
 }

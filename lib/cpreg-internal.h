@@ -144,8 +144,14 @@ void cpreg_buf_printf(struct cpreg_buf *b, const char *fmt, ...) __attribute__((
 void cpreg_buf_hex(struct cpreg_buf *b, uint64_t v, unsigned digits);
 void cpreg_buf_u64(struct cpreg_buf *b, uint64_t v);
 void cpreg_buf_i64(struct cpreg_buf *b, int64_t v);
-/* s as a JSON string (quotes; \" \\ and \u00XX for control bytes), or null for NULL. */
+/*
+ * s as a JSON string (quotes; \" \\ and \u00XX for control bytes), or null
+ * for NULL; a byte that starts no valid UTF-8 character is written as the
+ * four characters \xHH, so every document stays valid UTF-8.
+ */
 void cpreg_buf_json(struct cpreg_buf *b, const char *s);
+/* The length of the valid UTF-8 character at s (1 for ASCII, up to 4), or 0 when none starts there. */
+size_t cpreg_utf8_seq(const char *s, size_t left);
 /* The text, NUL-terminated, handed to *ret; -ENOMEM if any append failed. */
 int cpreg_buf_finish(struct cpreg_buf *b, char **ret);
 

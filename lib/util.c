@@ -251,6 +251,37 @@ void cpreg_buf_i64(struct cpreg_buf *b, int64_t v)
 	}
 }
 
+size_t cpreg_utf8_seq(const char *p, size_t left)
+{
+	const unsigned char *s = (const unsigned char *)p;
+	size_t n;
+	uint32_t c;
+
+	if (!left)
+		return 0;
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2, c = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3, c = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4, c = s[0] & 0x07;
+	else
+		return 0;
+	if (left < n)
+		return 0;
+	for (size_t k = 1; k < n; k++) {
+		if ((s[k] & 0xc0) != 0x80)
+			return 0;
+		c = c << 6 | (s[k] & 0x3f);
+	}
+	/* No overlong forms, no surrogates, nothing past U+10FFFF. */
+	if ((n == 3 && c < 0x800) || (n == 4 && (c < 0x10000 || c > 0x10ffff)) || (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	return n;
+}
+
 void cpreg_buf_json(struct cpreg_buf *b, const char *s)
 {
 	const uint64_t ones = 0x0101010101010101u, high = ones * 0x80;
@@ -277,15 +308,25 @@ void cpreg_buf_json(struct cpreg_buf *b, const char *s)
 			memcpy(&x, s, 8);
 			q = x ^ (ones * '"');
 			bs = x ^ (ones * '\\');
-			if ((((x - ones * 0x20) & ~x) | ((q - ones) & ~q) | ((bs - ones) & ~bs)) & high)
+			/* ... or a byte of a multi-byte character, checked below (x itself has the high bit). */
+			if ((((x - ones * 0x20) & ~x) | ((q - ones) & ~q) | ((bs - ones) & ~bs) | x) & high)
 				break;
 		}
-		while (s < end && (unsigned char)*s >= 0x20 && *s != '"' && *s != '\\')
-			s++;
+		for (size_t k; s < end && (unsigned char)*s >= 0x20 && *s != '"' && *s != '\\' &&
+			       (k = cpreg_utf8_seq(s, (size_t)(end - s))) > 0; )
+			s += k;
 		cpreg_buf_add(b, run, (size_t)(s - run));
 		if (s == end)
 			break;
-		if (*s == '"' || *s == '\\') {
+		if ((unsigned char)*s >= 0x80) {
+			/*
+			 * A byte that starts no valid UTF-8 character (a file name
+			 * in another encoding, say): written as the four characters
+			 * \xHH, so the string stays valid and the name identifiable.
+			 */
+			cpreg_buf_lit(b, "\\\\x");
+			cpreg_buf_hex(b, (unsigned char)*s, 2);
+		} else if (*s == '"' || *s == '\\') {
 			char e[2] = { '\\', *s };
 
 			cpreg_buf_add(b, e, 2);

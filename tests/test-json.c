@@ -262,14 +262,54 @@ int main(void)
 				cpreg_buf_finish(&buf, &out);
 				o = out ? json_tokener_parse(out) : NULL;
 				runs++;
-				if (!o || !json_object_is_type(o, json_type_string) || strcmp(json_object_get_string(o), in) != 0)
+				/* A lone byte from 0x80 starts no UTF-8 character: it reads back as the text \xHH. */
+				char want[32];
+
+				if (b >= 0x80)
+					snprintf(want, sizeof(want), "%.*s\\x%02x%s", (int)pos, in, b, in + pos + 1);
+				else
+					snprintf(want, sizeof(want), "%s", in);
+				if (!o || !json_object_is_type(o, json_type_string) || strcmp(json_object_get_string(o), want) != 0)
 					if (nbad++ < 5)
 						tap_diag("byte 0x%02x at %zu: %s", b, pos, out ? out : "(none)");
 				json_object_put(o);
 				free(out);
 			}
-		tap_ok(nbad == 0, "every byte at every offset of a string is written as JSON that reads back the same (%u strings)",
-		       runs);
+		tap_ok(nbad == 0, "every byte at every offset of a string is written as JSON that reads back the same, "
+		       "a byte that starts no UTF-8 character as \\xHH (%u strings)", runs);
+	}
+	/* UTF-8: valid characters pass whole at every offset; overlong forms, surrogates and > U+10FFFF do not. */
+	{
+		static const struct { const char *seq, *back; } cases[] = {
+			{ "\xc3\xa9", "\xc3\xa9" },                 /* e acute */
+			{ "\xe2\x82\xac", "\xe2\x82\xac" },         /* euro sign */
+			{ "\xf0\x9f\x98\x80", "\xf0\x9f\x98\x80" }, /* U+1F600 */
+			{ "\xc0\xaf", "\\xc0\\xaf" },               /* overlong '/' */
+			{ "\xed\xa0\x80", "\\xed\\xa0\\x80" },      /* a surrogate */
+			{ "\xf4\x90\x80\x80", "\\xf4\\x90\\x80\\x80" }, /* past U+10FFFF */
+			{ "\xe2\x82", "\\xe2\\x82" },               /* cut short */
+		};
+		unsigned nbad = 0;
+
+		for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++)
+			for (size_t pos = 0; pos < 12; pos++) {
+				char in[32], want[64];
+				struct cpreg_buf buf = { 0 };
+				char *out = NULL;
+				json_object *o;
+
+				snprintf(in, sizeof(in), "%.*s%s%s", (int)pos, "aaaaaaaaaaaa", cases[c].seq, "zzzzzzzzz");
+				snprintf(want, sizeof(want), "%.*s%s%s", (int)pos, "aaaaaaaaaaaa", cases[c].back, "zzzzzzzzz");
+				cpreg_buf_json(&buf, in);
+				cpreg_buf_finish(&buf, &out);
+				o = out ? json_tokener_parse(out) : NULL;
+				if (!o || strcmp(json_object_get_string(o), want) != 0)
+					if (nbad++ < 5)
+						tap_diag("case %zu at %zu: %s", c, pos, out ? out : "(none)");
+				json_object_put(o);
+				free(out);
+			}
+		tap_ok(nbad == 0, "valid UTF-8 characters pass whole; overlong, surrogate, out-of-range and cut sequences are \\xHH");
 	}
 	/* A file that does not exist names the file. */
 	{

@@ -211,6 +211,36 @@ ln -sfn ..2026_2 "$PEERS/..data.tmp" && mv -T "$PEERS/..data.tmp" "$PEERS/..data
 ms=$(time_to bash -c "curl -s --unix-socket '$SOCK' http://cpregd/v1/peers | jq -e '.sources[] | select(.short_digest == \"$a57\" and (.files | index(\"cm.json\")))' >/dev/null")
 ok "$([ -n "$ms" ] && [ "$ms" -lt 1000 ]; echo $?)" "  and the ..data swap of a ConfigMap update is seen within ${ms:-never} ms"
 
+# A peer file whose name is not UTF-8 (byte 0xff; anyone who may write into
+# the directory can do that): every document, label and log line stays valid
+# UTF-8, the name written with \xff, so it is still identifiable (issue 26).
+bad=$(printf 'n1-\xff.json'); broken=$(printf 'broken-\xfe.json')
+cp "$M/n1-612-q10.json" "$PEERS/$bad"
+echo '{"schema": "cpreg-inventory/1",' >"$PEERS/$broken"
+wait_for 10 bash -c "curl -s --unix-socket '$SOCK' http://cpregd/v1/peers | jq -e '[.sources[].files[]] | index(\"n1-\\\\xff.json\")' >/dev/null"
+ok $? "a peer file named with byte 0xff is judged and listed as n1-\\xff.json"
+peers >"$T/pbad.json"
+curl -s --unix-socket "$SOCK" http://cpregd/metrics >"$T/mbad.prom"
+wait_for 10 grep -q 'n1-\\\\xff.json' "$OUT/cpregd.prom"
+python3 -c 'import sys, json
+for f in sys.argv[1:]:
+    b = open(f, "rb").read()
+    b.decode("utf-8")          # strict: an invalid byte raises
+json.loads(open(sys.argv[1], "rb").read().decode("utf-8"))' "$T/pbad.json" "$T/mbad.prom" "$OUT/cpregd.prom" "$T/log2"
+ok $? "  /v1/peers, /metrics, the textfile and the daemon's log are valid UTF-8"
+grep -q 'broken-\\xfe.json' "$T/log2" && jq -e '[.errors[].file] | index("broken-\\xfe.json")' "$T/pbad.json" >/dev/null
+ok $? "  a malformed one is named broken-\\xfe.json in the log and in /v1/peers' errors"
+if command -v promtool >/dev/null; then
+	promtool check metrics <"$OUT/cpregd.prom" >/dev/null 2>&1 && promtool check metrics <"$T/mbad.prom" >/dev/null 2>&1
+	ok $? "  promtool check metrics passes on the textfile and /metrics"
+else
+	skip "promtool is not installed (package prometheus)"
+fi
+"$top_builddir/daemon/cpregctl" --json matrix "$PEERS/$bad" "$M/n1-72-q11.json" >"$T/mxbad.json"
+python3 -c 'import sys, json; d = json.loads(open(sys.argv[1], "rb").read().decode("utf-8")); assert any("n1-\\xff.json" in m for p in d["pools"] for m in p["members"])' "$T/mxbad.json"
+ok $? "  cpregctl matrix --json with that file: valid UTF-8, the name as n1-\\xff.json"
+rm -f "$PEERS/$bad" "$PEERS/$broken"
+
 # A re-probe re-judges every source.
 j0=$(curl -s --unix-socket "$SOCK" http://cpregd/metrics | sed -n 's/^cpregd_peer_judgements_total //p')
 kill -HUP "$PID"
