@@ -94,6 +94,8 @@ struct cpregd_state {
 		char error[512];
 		char *last;     /* what was written last (NFD and Nova: rewritten only on change) */
 	} out[_OUT_MAX];
+	size_t nfd_files;              /* the NFD labels' files (NFD reads none over 64 KiB) */
+	size_t nfd_dropped;            /* accepts- labels left out: more than they all hold */
 };
 extern struct cpregd_state S;
 

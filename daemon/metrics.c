@@ -143,6 +143,12 @@ static void state_metrics(struct evbuffer *b)
 	for (int o = 0; o < _OUT_MAX; o++)
 		if (S.out[o].writes + S.out[o].failures)
 			evbuffer_add_printf(b, "cpregd_publish_success{output=\"%s\"} %d\n", out_names[o], S.out[o].ok);
+	if (opt.nfd_file)
+		evbuffer_add_printf(b, "# HELP cpregd_nfd_files The files the NFD labels span (NFD reads none over 64 KiB).\n"
+				    "# TYPE cpregd_nfd_files gauge\ncpregd_nfd_files %zu\n"
+				    "# HELP cpregd_nfd_labels_dropped accepts- labels left out: more than the NFD files hold.\n"
+				    "# TYPE cpregd_nfd_labels_dropped gauge\ncpregd_nfd_labels_dropped %zu\n",
+				    S.nfd_files, S.nfd_dropped);
 	evbuffer_add_printf(b, "# HELP cpregd_publish_failures_total Failed writes of a published file.\n"
 			    "# TYPE cpregd_publish_failures_total counter\n");
 	for (int o = 0; o < _OUT_MAX; o++)

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,6 +71,79 @@ static void write_output(enum output o, const char *path, char *text)
 	S.out[o].last = text;
 }
 
+/* Part k of the NFD labels: the file itself, then FILE-2, FILE-3... */
+static void nfd_part_path(size_t k, char *buf, size_t len)
+{
+	if (k == 0)
+		snprintf(buf, len, "%s", opt.nfd_file);
+	else
+		snprintf(buf, len, "%s-%zu", opt.nfd_file, k + 1);
+}
+
+/*
+ * The NFD labels, in as many files as NFD's 64 KiB limit needs; parts a
+ * smaller set no longer needs are removed, and labels that fit in no file
+ * are logged (once per change) and counted (cpregd_nfd_labels_dropped).
+ */
+static void write_nfd(const struct publish_facts *f, time_t exp)
+{
+	char **parts = NULL, *all = NULL, path[PATH_MAX];
+	size_t n = 0, dropped = 0, len = 0;
+	FILE *m;
+	int r = 0;
+
+	if (publish_nfd_parts(f, opt.nfd_prefix, exp, &parts, &n, &dropped) < 0 || !(m = open_memstream(&all, &len))) {
+		write_output(OUT_NFD, opt.nfd_file, NULL);
+		goto out;
+	}
+	for (size_t k = 0; k < n; k++)
+		fputs(parts[k], m);
+	if (fclose(m) != 0) {
+		write_output(OUT_NFD, opt.nfd_file, NULL);
+		goto out;
+	}
+	if (dropped && dropped != S.nfd_dropped)
+		log_warn("NFD: %zu accepts- label(s) left out: more than %d files of %d bytes; see man cpregd, \"Publishing\"",
+			 dropped, PUBLISH_NFD_MAX_PARTS, PUBLISH_NFD_FILE_MAX);
+	S.nfd_dropped = dropped;
+	if (S.out[OUT_NFD].ok && S.out[OUT_NFD].last && strcmp(S.out[OUT_NFD].last, all) == 0)
+		goto out;
+	for (size_t k = 0; k < n && r >= 0; k++) {
+		nfd_part_path(k, path, sizeof(path));
+		r = publish_write_atomic(path, parts[k], strlen(parts[k]), 0644, S.out[OUT_NFD].error,
+					 sizeof(S.out[OUT_NFD].error));
+	}
+	for (size_t k = n; r >= 0 && k < PUBLISH_NFD_MAX_PARTS; k++) {
+		nfd_part_path(k, path, sizeof(path));
+		if (unlink(path) < 0 && errno != ENOENT) {
+			int e = errno;
+
+			snprintf(S.out[OUT_NFD].error, sizeof(S.out[OUT_NFD].error), "cannot remove %.300s: %s", path,
+				 strerror(e));
+			r = -e;
+		}
+	}
+	if (r < 0) {
+		if (S.out[OUT_NFD].ok || !S.out[OUT_NFD].failures)
+			log_warn("cannot publish nfd: %s", S.out[OUT_NFD].error);
+		S.out[OUT_NFD].ok = false;
+		S.out[OUT_NFD].failures++;
+		goto out;
+	}
+	S.nfd_files = n;
+	S.out[OUT_NFD].ok = true;
+	S.out[OUT_NFD].writes++;
+	S.out[OUT_NFD].error[0] = '\0';
+	free(S.out[OUT_NFD].last);
+	S.out[OUT_NFD].last = all;
+	all = NULL;
+out:
+	free(all);
+	for (size_t k = 0; k < n; k++)
+		free(parts[k]);
+	free(parts);
+}
+
 static void publish_now(evutil_socket_t fd, short ev, void *arg)
 {
 	struct { const char **v; size_t n, cap; } acc = { 0 };
@@ -92,7 +166,7 @@ static void publish_now(evutil_socket_t fd, short ev, void *arg)
 		/* The labels age out if cpregd dies: NFD drops them at the next discovery after this. */
 		time_t exp = time(NULL) + (opt.nfd_expiry > 3 * opt.publish_interval ? opt.nfd_expiry : 3 * opt.publish_interval);
 
-		write_output(OUT_NFD, opt.nfd_file, publish_nfd_text(&f, opt.nfd_prefix, exp));
+		write_nfd(&f, exp);
 	}
 	if (opt.nova_file)
 		write_output(OUT_NOVA, opt.nova_file, publish_nova_text(&f));

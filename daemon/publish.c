@@ -133,35 +133,63 @@ static bool kernel_series(const char *k, char *buf, size_t len)
 	return true;
 }
 
-char *publish_nfd_text(const struct publish_facts *f, const char *prefix, time_t expires)
+/* One NFD file's header: what it is and when NFD drops its labels. */
+static void nfd_header(struct cpreg_buf *b, const char *when, size_t part)
 {
-	char *text = NULL, when[32], series[32];
-	size_t len = 0;
-	FILE *m = open_memstream(&text, &len);
+	cpreg_buf_printf(b, "# Written by cpregd: this host's arm64 KVM migration facts (man cpregd, \"Publishing\").\n"
+			 "# A VM from a host labelled digest=X may move here when accepts-X is set.\n");
+	if (part)
+		cpreg_buf_printf(b, "# Part %zu: NFD reads no file over %d bytes, so the labels span files.\n", part + 1,
+				 PUBLISH_NFD_FILE_MAX);
+	cpreg_buf_printf(b, "# +expiry-time=%s\n", when);
+}
 
-	if (!m)
-		return NULL;
+int publish_nfd_parts(const struct publish_facts *f, const char *prefix, time_t expires, char ***ret_parts,
+		      size_t *ret_n, size_t *ret_dropped)
+{
+	char when[32], series[32], line[400];
+	struct cpreg_buf b = { 0 };
+	char **parts = calloc(PUBLISH_NFD_MAX_PARTS, sizeof(*parts));
+	size_t n = 0, i = 0;
+
+	if (!parts)
+		return -ENOMEM;
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&expires));
-	fprintf(m, "# Written by cpregd: this host's arm64 KVM migration facts (man cpregd, \"Publishing\").\n"
-		"# A VM from a host labelled digest=X may move here when accepts-X is set.\n"
-		"# +expiry-time=%s\n", when);
+	nfd_header(&b, when, 0);
 	if (f->short_digest) {
-		fprintf(m, "%s/digest=%s\n", prefix, f->short_digest);
+		cpreg_buf_printf(&b, "%s/digest=%s\n", prefix, f->short_digest);
 		if (kernel_series(f->kernel, series, sizeof(series)))
-			fprintf(m, "%s/kernel=%s\n", prefix, series);
+			cpreg_buf_printf(&b, "%s/kernel=%s\n", prefix, series);
 		if (label_value_ok(f->qemu_version))
-			fprintf(m, "%s/qemu=%s\n", prefix, f->qemu_version);
+			cpreg_buf_printf(&b, "%s/qemu=%s\n", prefix, f->qemu_version);
 		if (label_value_ok(f->policy))
-			fprintf(m, "%s/policy=%s\n", prefix, f->policy);
-		fprintf(m, "%s/judged=%s\n", prefix, f->complete ? "complete" : "partial");
+			cpreg_buf_printf(&b, "%s/policy=%s\n", prefix, f->policy);
+		cpreg_buf_printf(&b, "%s/judged=%s\n", prefix, f->complete ? "complete" : "partial");
 	}
-	for (size_t i = 0; i < f->n_accepts; i++)
-		fprintf(m, "%s/accepts-%s=true\n", prefix, f->accepts[i]);
-	if (fclose(m) != 0) {
-		free(text);
-		return NULL;
+	for (;;) {
+		for (; i < f->n_accepts; i++) {
+			int len = snprintf(line, sizeof(line), "%s/accepts-%s=true\n", prefix, f->accepts[i]);
+
+			if (b.n + (size_t)len > PUBLISH_NFD_FILE_MAX)
+				break;
+			cpreg_buf_add(&b, line, (size_t)len);
+		}
+		if (cpreg_buf_finish(&b, &parts[n]) < 0)
+			goto oom;
+		n++;
+		if (i == f->n_accepts || n == PUBLISH_NFD_MAX_PARTS)
+			break;
+		nfd_header(&b, when, n);
 	}
-	return text;
+	*ret_parts = parts;
+	*ret_n = n;
+	*ret_dropped = f->n_accepts - i;
+	return 0;
+oom:
+	for (size_t k = 0; k < n; k++)
+		free(parts[k]);
+	free(parts);
+	return -ENOMEM;
 }
 
 /* Nova traits: CUSTOM_ and upper case, digits, underscore. */

@@ -34,8 +34,25 @@ struct publish_facts {
  */
 int publish_write_atomic(const char *path, const char *data, size_t len, mode_t mode, char *err, size_t errlen);
 
-/* The document texts (malloc'd); NULL when out of memory. */
-char *publish_nfd_text(const struct publish_facts *f, const char *prefix, time_t expires);
+/*
+ * NFD ignores a features.d file larger than 64 KiB whole, every label in it
+ * (MaxFeatureFileSize = 65536 in NFD's source/local): the labels go into as
+ * many files as they need, each within the limit.  More than
+ * PUBLISH_NFD_MAX_PARTS files' worth of accepts-X labels (some 16,000 with
+ * the default prefix) are left out, the last ones in digest order.
+ */
+#define PUBLISH_NFD_FILE_MAX 65536
+#define PUBLISH_NFD_MAX_PARTS 16
+/*
+ * The NFD files: parts[0] for the file itself (this host's own labels and
+ * the first accepts-X), parts[k] for "FILE-k" (more accepts-X), each with
+ * the expiry directive and within PUBLISH_NFD_FILE_MAX bytes.  *ret_dropped:
+ * accepts-X labels that did not fit in PUBLISH_NFD_MAX_PARTS files.
+ * Free each part and the array; -ENOMEM.
+ */
+int publish_nfd_parts(const struct publish_facts *f, const char *prefix, time_t expires, char ***ret_parts,
+		      size_t *ret_n, size_t *ret_dropped);
+/* The Nova document text (malloc'd); NULL when out of memory. */
 char *publish_nova_text(const struct publish_facts *f);
 
 /* A Prometheus label value, escaped, appended to b. */

@@ -272,4 +272,42 @@ ok "$([ "$(http http://cpregd/v1/peers)" = 404 ] && jq -e '.error.message | test
 	"without --peers, GET /v1/peers is 404 saying how to configure it"
 stop_daemon
 
+# ---- NFD's 64 KiB limit (issue 26): 1,200 accepted peers ----
+# NFD ignores a features.d file over 65,536 bytes whole (MaxFeatureFileSize in
+# NFD's source/local).  1,200 hosts like this one but for SCTLR_EL1 (vCPU
+# state: each its own digest, every one accepted) need more than one file.
+rm -rf "$PEERS" "$OUT" && mkdir -p "$PEERS" "$OUT"
+python3 - "$DST" "$PEERS" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+d.pop("digest", None)
+sctlr = next(r for r in d["registers"] if r["name"] == "SCTLR_EL1")
+for k in range(1200):
+    sctlr["value"] = "0x%016x" % (0x30d00800 + 0x10000 * (k + 1))
+    d["host"]["hostname"] = "twin%04d" % k
+    json.dump(d, open("%s/twin%04d.json" % (sys.argv[2], k), "w"))
+PY
+"$B/tests/cpregd" --socket "$SOCK" --state-dir "$T/state" --no-qemu --replay "$DST" --peers "$PEERS" \
+	--nfd-file "$OUT/cpregd.features" 2>"$T/log7" &
+PID=$!; PIDS+=("$PID")
+wait_for 20 test -S "$SOCK" && wait_for 240 bash -c "curl -s --unix-socket '$SOCK' http://cpregd/v1/peers | jq -e '.pending == 0 and .files == 1200' >/dev/null"
+ok $? "cpregd with 1,200 peer files settles"
+nfiles() { ls "$OUT" | grep -c '^cpregd\.features\(-[0-9]*\)\?$'; }
+wait_for 10 bash -c "[ \$(cat '$OUT'/cpregd.features* | grep -c '/accepts-') -ge 1201 ]"
+acc_files=$(cat "$OUT"/cpregd.features* | sed -n 's|^cpregd\.feature\.node\.kubernetes\.io/accepts-\([0-9a-f]*\)=true$|\1|p' | sort)
+ok "$([ "$acc_files" = "$(api_accepts)" ] && [ "$(echo "$acc_files" | wc -l)" = 1201 ]; echo $?)" \
+	"  the 1,201 accepts- labels (1,200 peers and this host) are all published, each once"
+big=0; for f in "$OUT"/cpregd.features*; do [ "$(stat -c %s "$f")" -le 65536 ] || big=1; labels_valid "$f" >&2 || big=1
+	grep -q '^# +expiry-time=' "$f" || big=1; done
+ok "$([ $big = 0 ] && [ "$(nfiles)" -ge 2 ]; echo $?)" \
+	"  in $(nfiles) files, each within NFD's 65,536 bytes, valid labels, each with its expiry-time"
+curl -s --unix-socket "$SOCK" http://cpregd/metrics >"$T/m7"
+ok "$(grep -qx "cpregd_nfd_files $(nfiles)" "$T/m7" && grep -qx 'cpregd_nfd_labels_dropped 0' "$T/m7"; echo $?)" \
+	"  /metrics counts the files and no dropped label"
+rm -f "$PEERS"/twin0*.json "$PEERS"/twin10*.json
+wait_for 60 bash -c "[ \$(ls '$OUT' | grep -c '^cpregd\.features') = 1 ]"
+ok "$([ "$(nfiles)" = 1 ] && [ "$(grep -c '/accepts-' "$OUT/cpregd.features")" = 101 ]; echo $?)" \
+	"  with 100 peers left, one file again: the parts no longer needed are removed"
+stop_daemon
+
 done_testing
