@@ -9,6 +9,8 @@
 set -u
 P=/payload
 OUT=$P/out/tap
+# The second boot (issue 26): publishing was configured before the reboot.
+[ -e "$P/out/reboot-pending" ] && OUT=$P/out/tap2
 exec 3>"$OUT"
 TAP_FD=3
 . "$P/tap.sh"
@@ -18,6 +20,25 @@ code() { curl -s -m 120 -o /dev/null -w '%{http_code}' --unix-socket "$SOCK" "$@
 wait_for() { local end=$((SECONDS + $1)); shift; until "$@" >/dev/null 2>&1; do [ $SECONDS -ge $end ] && return 1; sleep 0.5; done; }
 metric() { get http://cpregd/metrics | sed -n "s/^$1 //p"; }
 diag "kernel $(uname -r), systemd $(systemctl --version | head -n 1)"
+
+# Second boot: no client has asked anything yet; cpregd must have started
+# with the system and written the NFD file on its own.
+if [ -e "$P/out/reboot-pending" ]; then
+	rm -f "$P/out/reboot-pending"
+	nfd=/etc/kubernetes/node-feature-discovery/features.d/cpregd
+	boot=$(date -d "$(uptime -s)" +%s)
+	wait_for 180 test -s "$nfd"
+	ok $? "after a reboot with publishing configured, the NFD file is written with no client asking ($(ls -l --time-style=+%T "$nfd" 2>&1))"
+	[ "$(stat -c %Y "$nfd" 2>/dev/null || echo 0)" -ge "$boot" ]
+	ok $? "  written during this boot (booted $(uptime -s))"
+	exp=$(sed -n 's/^# +expiry-time=//p' "$nfd")
+	[ -n "$exp" ] && [ "$(date -d "$exp" +%s)" -gt "$(date +%s)" ] && grep -q '/digest=' "$nfd"
+	ok $? "  its labels are there and its expiry-time ($exp) lies ahead"
+	systemctl is-active --quiet cpregd.service && systemctl list-dependencies --plain multi-user.target | grep -q cpregd.service
+	ok $? "  cpregd.service runs, wanted by multi-user.target (the generator)"
+	done_testing
+	exit 0
+fi
 
 # QEMU as a package would put it: /usr/bin/qemu-system-aarch64, first trixie's (10.0).
 install_qemu() { # install_qemu REL: the wrapper replaced atomically, as dpkg does
@@ -106,4 +127,21 @@ c=$(code http://cpregd/v1/inventory -H "If-None-Match: \"$digest\"")
 ok "$([ "$c" = 304 ]; echo $?)" "  reinstalled: socket activation again, and the kept state is served (304 for the same digest)"
 dpkg -P cpregd >"$P/out/dpkg-purge.log" 2>&1
 ok "$([ $? = 0 ] && [ ! -e /var/lib/cpregd ]; echo $?)" "dpkg -P cpregd: purge removes /var/lib/cpregd"
+
+# Publishing starts cpregd at boot (issue 26): configured as man cpregd shows,
+# then the system reboots (vm-system.sh boots it again) and the second boot
+# above checks that the file is rewritten with no client asking.
+dpkg -i "$P"/debs/cpregd_*.deb >"$P/out/dpkg-reinstall2.log" 2>&1
+systemctl list-dependencies --plain multi-user.target | grep -q cpregd.service
+ok "$([ $? != 0 ]; echo $?)" "without publishing, cpregd.service is not started at boot (socket activation only)"
+mkdir -p /etc/kubernetes/node-feature-discovery/features.d /etc/systemd/system/cpregd.service.d
+chown cpregd /etc/kubernetes/node-feature-discovery/features.d
+echo 'CPREGD_OPTS="--nfd-file /etc/kubernetes/node-feature-discovery/features.d/cpregd"' >/etc/default/cpregd
+printf '[Service]\nReadWritePaths=/etc/kubernetes/node-feature-discovery/features.d\n' \
+	>/etc/systemd/system/cpregd.service.d/nfd.conf
+systemctl daemon-reload
+systemctl list-dependencies --plain multi-user.target | grep -q cpregd.service
+ok $? "with --nfd-file in /etc/default/cpregd, the generator has multi-user.target want cpregd.service"
+systemctl stop cpregd.service 2>/dev/null
+touch "$P/out/reboot-pending"
 done_testing

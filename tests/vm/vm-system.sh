@@ -58,9 +58,20 @@ qemu-img create -q -f qcow2 -b "$img" -F raw "$OUT/root.qcow2"
 t0=$(date +%s)
 "$top_srcdir/tests/vm/system.sh" boot "$VM_CACHE" "$OUT/root.qcow2" "$OUT/payload.img" "$OUT/console.log"
 diag "the system booted, ran the test and powered off in $(($(date +%s) - t0)) s"
-for f in tap run.log journal.json security socket-status warnings dpkg-install.log check.json; do
+for f in tap run.log journal.json security socket-status warnings dpkg-install.log check.json reboot-pending; do
 	debugfs -R "dump /out/$f $OUT/$f" "$OUT/payload.img" >/dev/null 2>&1
 done
+# Publishing was configured for the next boot: boot the same disks again (a reboot).
+if [ -e "$OUT/reboot-pending" ]; then
+	t0=$(date +%s)
+	"$top_srcdir/tests/vm/system.sh" boot "$VM_CACHE" "$OUT/root.qcow2" "$OUT/payload.img" "$OUT/console2.log"
+	diag "the system rebooted, ran the second part and powered off in $(($(date +%s) - t0)) s"
+	debugfs -R "dump /out/tap2 $OUT/tap2" "$OUT/payload.img" >/dev/null 2>&1
+	debugfs -R "dump /out/run.log $OUT/run2.log" "$OUT/payload.img" >/dev/null 2>&1
+	[ -s "$OUT/tap2" ]
+	ok $? "the second boot ran its checks (console in $OUT/console2.log)"
+	cat "$OUT/tap2" >>"$OUT/tap"
+fi
 [ -s "$OUT/tap" ]
 ok $? "the test ran inside the system (TAP came back on the payload disk; console in $OUT/console.log)"
 # The system's own TAP, renumbered into ours.
