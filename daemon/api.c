@@ -5,6 +5,8 @@
  */
 #include "config.h"
 
+#include <ctype.h>
+
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -199,6 +201,30 @@ static void h_health(struct http_request *req)
 	http_reply_blob(req, S.health_blob);
 }
 
+/* Does an Accept-Encoding value take gzip (RFC 9110: a "gzip" or "*" coding, not with q=0)? */
+static bool accepts_gzip(const char *v)
+{
+	while (v && *v) {
+		size_t n = strcspn(v, ",");
+		char item[64];
+		const char *q;
+
+		snprintf(item, sizeof(item), "%.*s", (int)(n < sizeof(item) ? n : sizeof(item) - 1), v);
+		for (char *c = item; *c; c++)
+			*c = (char)tolower((unsigned char)*c);
+		q = strstr(item, "q=");
+		{
+			const char *t = item + strspn(item, " \t");
+			size_t tl = strcspn(t, " \t;");
+
+			if (((tl == 4 && strncmp(t, "gzip", 4) == 0) || (tl == 1 && *t == '*')) && !(q && strtod(q + 2, NULL) == 0))
+				return true;
+		}
+		v += n + (v[n] == ',');
+	}
+	return false;
+}
+
 static void h_inventory(struct http_request *req)
 {
 	const char *inm = http_request_header(req, "If-None-Match");
@@ -216,7 +242,8 @@ static void h_inventory(struct http_request *req)
 		return;
 	}
 	count_request(EP_INVENTORY, 200);
-	http_reply_blob(req, S.inv_blob);
+	http_reply_blob(req, S.inv_gz_blob && accepts_gzip(http_request_header(req, "Accept-Encoding")) ? S.inv_gz_blob
+													 : S.inv_blob);
 }
 
 /*
@@ -566,7 +593,7 @@ static void h_metrics(struct http_request *req)
 		reply_error(req, EP_METRICS, 500, "out of memory");
 		return;
 	}
-	metrics_build(b);
+	metrics_build(b, false);
 	/* One way out for every answer: its headers, HEAD, and the request count. */
 	evbuffer_add(b, "", 1);
 	reply(req, EP_METRICS, 200, "text/plain; version=0.0.4", (const char *)evbuffer_pullup(b, -1));

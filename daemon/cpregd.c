@@ -481,6 +481,7 @@ static void http_fini(void)
 {
 	http_server_free(S.http);
 	http_blob_unref(S.inv_blob);
+	http_blob_unref(S.inv_gz_blob);
 	http_blob_unref(S.health_blob);
 }
 

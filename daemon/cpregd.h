@@ -65,6 +65,7 @@ struct cpregd_state {
 	struct event_base *base;
 	struct http_server *http;
 	struct http_blob *inv_blob;    /* GET /v1/inventory's answer, built once per inventory */
+	struct http_blob *inv_gz_blob; /* the same gzip-encoded (Accept-Encoding: gzip), or NULL */
 	struct http_blob *health_blob; /* GET /v1/health's, rebuilt when a second or the state changes */
 	time_t health_at;
 	uint64_t health_gen, gen;      /* gen: bumped whenever what health says may change */
@@ -130,7 +131,8 @@ void probing_set_hooks(const struct probing_hooks *h);
 
 /* ---- metrics.c ---- */
 struct evbuffer;
-void metrics_build(struct evbuffer *b);
+/* The metrics (Prometheus text); for_file: for the textfile, which leaves out what goes stale (uptime). */
+void metrics_build(struct evbuffer *b, bool for_file);
 
 /* ---- outputs.c ---- */
 int outputs_init(void);

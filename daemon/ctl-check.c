@@ -153,6 +153,7 @@ int cmd_diff(int argc, char **argv)
 	if (arg.json) {
 		/* cpreg-diff-1 (docs/schemas); the file names go through the one escaper. */
 		jw_object(&w, NULL);
+		jw_string(&w, "schema", "cpreg-diff/1");
 		jw_string(&w, "a", argv[0]);
 		jw_string(&w, "b", argv[1]);
 		jw_array(&w, "differences");

@@ -223,6 +223,11 @@ int check_with_daemon(const char *path)
 
 	if (read_source(path, &text, &len) != 0)
 		return EXIT_ERR;
+	/* A gzip file goes to the daemon as the JSON it holds. */
+	if (cpreg_gunzip_maybe(&text, &len, CPREG_JSON_MAX, &err) < 0) {
+		free(text);
+		return fail("%s: %s", path, err.message);
+	}
 	/* Validate here too: a bad file is named locally, not by the daemon. */
 	if (cpreg_source_from_json(text, len, &s, &pp, &err) < 0) {
 		free(text);

@@ -134,8 +134,10 @@ int cmd_matrix(int argc, char **argv)
 		return EXIT_ERR;
 	}
 	n = cpreg_fleet_group_count(f);
-	if (arg.json)
+	if (arg.json) {
 		jw_object(&w, NULL);   /* cpreg-matrix-1 (docs/schemas) */
+		jw_string(&w, "schema", "cpreg-matrix/1");
+	}
 	pools_out(f, arg.json ? &w : NULL);
 	bad = pairs_out(f, forced, arg.json ? &w : NULL);
 	ret = bad < 0 ? EXIT_ERR : bad ? EXIT_NO : EXIT_OK;

@@ -21,7 +21,7 @@
 #include "worker.h"
 
 /* The probes and the inventory served. */
-static void probe_metrics(struct evbuffer *b)
+static void probe_metrics(struct evbuffer *b, bool for_file)
 {
 	const char *q = S.inv ? cpreg_inventory_get_text(S.inv, CPREG_TEXT_QEMU_VERSION) : NULL;
 	const char *k = S.inv ? cpreg_inventory_get_text(S.inv, CPREG_TEXT_KERNEL) : NULL;
@@ -40,11 +40,18 @@ static void probe_metrics(struct evbuffer *b)
 		"cpregd_last_probe_timestamp_seconds %lld\n"
 		"# HELP cpregd_probes_total Probes by result.\n# TYPE cpregd_probes_total counter\n"
 		"cpregd_probes_total{result=\"success\"} %" PRIu64 "\ncpregd_probes_total{result=\"failure\"} %" PRIu64 "\n"
-		"# HELP cpregd_uptime_seconds Seconds since start.\n# TYPE cpregd_uptime_seconds gauge\n"
-		"cpregd_uptime_seconds %lld\n",
+		"# HELP cpregd_start_time_seconds When cpregd started, seconds since the epoch.\n"
+		"# TYPE cpregd_start_time_seconds gauge\ncpregd_start_time_seconds %lld\n",
 		PACKAGE_VERSION, S.inv && !S.degraded && !S.from_disk, S.probes_ok + S.probes_failed ? !S.degraded : 0,
-		S.last_probe_ms / 1000.0, (long long)S.last_probe_at, S.probes_ok, S.probes_failed,
-		(long long)(time(NULL) - S.started));
+		S.last_probe_ms / 1000.0, (long long)S.last_probe_at, S.probes_ok, S.probes_failed, (long long)S.started);
+	/*
+	 * A textfile is read long after it was written: an uptime there goes
+	 * stale (node_exporter's convention is the start time, above); the
+	 * scrape of /metrics is live.
+	 */
+	if (!for_file)
+		evbuffer_add_printf(b, "# HELP cpregd_uptime_seconds Seconds since start.\n# TYPE cpregd_uptime_seconds gauge\n"
+				    "cpregd_uptime_seconds %lld\n", (long long)(time(NULL) - S.started));
 	if (S.inv) {
 		evbuffer_add_printf(b,
 			"# HELP cpregd_registers Registers KVM lists for the scratch vCPU.\n# TYPE cpregd_registers gauge\n"
@@ -157,9 +164,9 @@ static void state_metrics(struct evbuffer *b)
 					    S.out[o].failures);
 }
 
-void metrics_build(struct evbuffer *b)
+void metrics_build(struct evbuffer *b, bool for_file)
 {
-	probe_metrics(b);
+	probe_metrics(b, for_file);
 	request_metrics(b);
 	connection_metrics(b);
 	state_metrics(b);

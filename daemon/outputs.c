@@ -176,7 +176,7 @@ static void publish_now(evutil_socket_t fd, short ev, void *arg)
 		size_t n;
 
 		if (b) {
-			metrics_build(b);
+			metrics_build(b, true);
 			n = evbuffer_get_length(b);
 			text = malloc(n + 1);
 			if (text) {

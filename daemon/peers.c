@@ -299,7 +299,8 @@ static void load_step(evutil_socket_t fd, short ev, void *arg)
 		if (h && *h)
 			snprintf(f->host, sizeof(f->host), "%s", h);
 		else
-			snprintf(f->host, sizeof(f->host), "%.*s", (int)(strlen(f->name) - 5), f->name);
+			snprintf(f->host, sizeof(f->host), "%.*s", (int)(strlen(f->name) - (strstr(f->name, ".json.gz") ? 8 : 5)),
+				 f->name);
 	}
 	after_files_changed();
 }
@@ -308,8 +309,8 @@ static bool is_peer_name(const char *n)
 {
 	size_t l = strlen(n);
 
-	/* Dot-files are other tools' temporaries (and ConfigMaps' ..data); only *.json counts. */
-	return n[0] != '.' && l > 5 && strcmp(n + l - 5, ".json") == 0;
+	/* Dot-files are other tools' temporaries (and ConfigMaps' ..data); only *.json and *.json.gz count. */
+	return n[0] != '.' && ((l > 5 && strcmp(n + l - 5, ".json") == 0) || (l > 8 && strcmp(n + l - 8, ".json.gz") == 0));
 }
 
 static void rescan(evutil_socket_t fd, short ev, void *arg)

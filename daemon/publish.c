@@ -223,6 +223,8 @@ char *publish_nova_text(const struct publish_facts *f)
 			trait(m, "KERNEL", series);
 		if (f->policy && *f->policy)
 			trait(m, "POLICY", f->policy);
+		/* As the NFD file's judged= label: until every peer is judged, the ACCEPTS traits are partial. */
+		trait(m, "JUDGED", f->complete ? "complete" : "partial");
 	}
 	for (size_t i = 0; i < f->n_accepts; i++)
 		trait(m, "ACCEPTS", f->accepts[i]);

@@ -232,6 +232,12 @@ bool cpreg_id_is_idreg(uint64_t id);
 int cpreg_cap_index(int cap);
 
 /* Read a whole file of at most max bytes, NUL-terminated. */
+/*
+ * text (len bytes, malloc'd) that starts with the gzip magic is replaced
+ * by what it holds (at most max bytes, NUL-terminated): ConfigMaps hold
+ * more hosts compressed.  Anything else is left as it is.
+ */
+int cpreg_gunzip_maybe(char **text, size_t *len, size_t max, struct cpreg_error *err);
 int cpreg_read_file(const char *path, size_t max, char **ret, size_t *ret_len, struct cpreg_error *err);
 
 /* Strict JSON parse (json-c): bounded size and depth, no trailing data. */

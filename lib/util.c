@@ -9,6 +9,8 @@
 
 #include <time.h>
 
+#include <zlib.h>
+
 #include "cpreg-internal.h"
 
 int cpreg_err(struct cpreg_error *err, int code, const char *where, const char *fmt, ...)
@@ -130,6 +132,60 @@ int cpreg_read_file(const char *path, size_t max, char **ret, size_t *ret_len, s
 	buf[len] = '\0';
 	*ret = TAKE_PTR(buf);
 	*ret_len = len;
+	/* A gzip file (a ConfigMap's *.json.gz): what it holds, within the same bound. */
+	if ((r = cpreg_gunzip_maybe(ret, ret_len, max, err)) < 0)
+		cpreg_err_prefix(err, path);
+	return r;
+}
+
+int cpreg_gunzip_maybe(char **text, size_t *len, size_t max, struct cpreg_error *err)
+{
+	z_stream z = { 0 };
+	char *out = NULL;
+	size_t cap = 0;
+	int zr;
+
+	if (*len < 2 || (unsigned char)(*text)[0] != 0x1f || (unsigned char)(*text)[1] != 0x8b)
+		return 0;
+	/* 16 + MAX_WBITS: the gzip wrapper; concatenated members (gzip -c a b) are read as one. */
+	if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK)
+		return cpreg_err(err, -ENOMEM, "", "out of memory");
+	z.next_in = (unsigned char *)*text;
+	z.avail_in = (unsigned)*len;
+	do {
+		if (z.total_out + 1 >= cap) {
+			size_t ncap = cap ? cap * 2 : 65536;
+			char *n;
+
+			if (cap > max + 1) {
+				zr = Z_BUF_ERROR;
+				break;
+			}
+			if (!(n = realloc(out, ncap))) {
+				inflateEnd(&z);
+				free(out);
+				return cpreg_err(err, -ENOMEM, "", "out of memory");
+			}
+			out = n;
+			cap = ncap;
+		}
+		z.next_out = (unsigned char *)out + z.total_out;
+		z.avail_out = (unsigned)(cap - 1 - z.total_out);
+		zr = inflate(&z, Z_NO_FLUSH);
+		if (zr == Z_STREAM_END && z.avail_in > 0)
+			zr = inflateReset(&z) == Z_OK ? Z_OK : Z_DATA_ERROR;
+	} while (zr == Z_OK || (zr == Z_BUF_ERROR && z.avail_out == 0));
+	inflateEnd(&z);
+	if (zr != Z_STREAM_END || z.total_out > max) {
+		free(out);
+		if (z.total_out > max || (zr == Z_BUF_ERROR && cap > max + 1))
+			return cpreg_err(err, -EFBIG, "", "larger than %zu bytes once decompressed", max);
+		return cpreg_err(err, -EBADMSG, "", "gzip data is %s", zr == Z_BUF_ERROR ? "cut short" : "corrupt");
+	}
+	out[z.total_out] = '\0';
+	free(*text);
+	*text = out;
+	*len = z.total_out;
 	return 0;
 }
 

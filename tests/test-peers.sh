@@ -106,6 +106,11 @@ ok "$([ "$(sed -n 's|^cpregd.feature.node.kubernetes.io/digest=||p' "$OUT/cpregd
 	grep -qx 'cpregd.feature.node.kubernetes.io/policy=qemu-11.1' "$OUT/cpregd.features"; echo $?)" \
 	"  this host's own labels: short digest, kernel series 6.12, policy qemu-11.1"
 ok "$([ "$(nova_accepts)" = "$(api_accepts)" ]; echo $?)" "  provider.yaml parses (YAML) and its ACCEPTS traits are the same set"
+grep -qx '        - CUSTOM_CPREG_JUDGED_COMPLETE' "$OUT/cpregd.yaml"
+ok $? "  provider.yaml says every peer is judged (CUSTOM_CPREG_JUDGED_COMPLETE, as NFD's judged=complete)"
+grep -q '^cpregd_start_time_seconds [0-9]' "$OUT/cpregd.prom" && ! grep -q '^cpregd_uptime_seconds' "$OUT/cpregd.prom" &&
+	curl -s --unix-socket "$SOCK" http://cpregd/metrics | grep -q '^cpregd_uptime_seconds'
+ok $? "  the textfile carries cpregd_start_time_seconds, not an uptime that goes stale (/metrics has both)"
 python3 -c 'import sys, yaml, re
 d = yaml.safe_load(open(sys.argv[1]))
 assert d["meta"]["schema_version"] == "1.0"

@@ -42,6 +42,25 @@ for f in pools prof-yes prof-no plan plan-ne pools-vm prof-vm; do
 	/usr/bin/python3 "$V" "$S/cpreg-pools-1.schema.json" "$tmp/$f.json" >"$tmp/err" 2>&1
 	ok $? "$f: valid against cpreg-pools-1.schema.json ($(head -c 300 "$tmp/err"))"
 done
+# The profile and the plan against their own schemas too (issue 26).
+/usr/bin/python3 "$V" "$S/cpreg-profile-1.schema.json" "$tmp/prof-yes.json" "$tmp/prof-no.json" "$tmp/prof-vm.json" >"$tmp/err" 2>&1
+ok $? "profiles (offered, not offered, with a passport): valid against cpreg-profile-1.schema.json ($(head -c 300 "$tmp/err"))"
+/usr/bin/python3 "$V" "$S/cpreg-plan-1.schema.json" "$tmp/plan.json" "$tmp/plan-ne.json" >"$tmp/err" 2>&1
+ok $? "plans: valid against cpreg-plan-1.schema.json ($(head -c 300 "$tmp/err"))"
+! /usr/bin/python3 "$V" "$S/cpreg-plan-1.schema.json" "$tmp/pools.json" >/dev/null 2>&1
+ok $? "  and a pools document is not a plan"
+# Site policies: the one docs/policy.md shows, one that cpregctl reads and uses, and a wrong one.
+sed -n '/^## Site policy file/,$p' "$top_srcdir/docs/policy.md" | sed -n '/^```json$/,/^```$/p' | sed '1d;$d' >"$tmp/pol-doc.json"
+printf '{"schema": "cpreg-policy/1", "name": "t", "base": "qemu-11.1", "tolerances": [{"register": "CNTP_CTL_EL0", "type": "NotOnBothEnds"}]}\n' >"$tmp/pol.json"
+"$CTL" -p "$tmp/pol-doc.json" check "$P/neoverse-n1_linux-6.12.json" "$P/neoverse-n1_linux-7.2.json" >/dev/null 2>"$tmp/err"
+r1=$?
+/usr/bin/python3 "$V" "$S/cpreg-policy-1.schema.json" "$tmp/pol.json" "$tmp/pol-doc.json" >"$tmp/err2" 2>&1
+r2=$?
+printf '{"schema": "cpreg-policy/1", "tolerances": [{"register": "X", "type": "Sometimes"}]}\n' >"$tmp/pol-bad.json"
+! /usr/bin/python3 "$V" "$S/cpreg-policy-1.schema.json" "$tmp/pol-bad.json" >/dev/null 2>&1
+r3=$?
+ok "$([ $r1 -le 1 ] && [ $r2 = 0 ] && [ $r3 = 0 ] && [ -s "$tmp/pol-doc.json" ]; echo $?)" \
+	"site policies (docs/policy.md's example, one cpregctl uses): valid against cpreg-policy-1.schema.json; an unknown type is not ($(head -c 200 "$tmp/err2"))"
 # Inventories: every fixture (converted dumps, cpregd's own probes, the real-migration hosts' exports).
 # cpregctl diff and matrix, on pairs that differ in values, in listed registers, and not at all.
 "$CTL" --json diff "$P/neoverse-n1_linux-6.12.json" "$P/cortex-a57_linux-6.12.json" >"$tmp/d1.json"
@@ -50,13 +69,15 @@ done
 "$CTL" --json diff "$P/a64fx_linux-6.12.json" "$P/max_linux-6.12.json" >"$tmp/d4.json"   # SVE's wide registers
 /usr/bin/python3 "$V" "$S/cpreg-diff-1.schema.json" "$tmp"/d[1234].json >"$tmp/err" 2>&1 &&
 	jq -e '.count == (.differences | length) and .count > 0' "$tmp/d1.json" >/dev/null &&
-	jq -e '[.differences[] | select(.b == null)] | length > 0' "$tmp/d2.json" >/dev/null && jq -e '.count == 0' "$tmp/d3.json" >/dev/null
-ok $? "cpregctl diff --json: valid against cpreg-diff-1.schema.json, counts agree, registers on one side only are null on the other ($(head -c 300 "$tmp/err"))"
+	jq -e '[.differences[] | select(.b == null)] | length > 0' "$tmp/d2.json" >/dev/null && jq -e '.count == 0' "$tmp/d3.json" >/dev/null &&
+	jq -e '.schema == "cpreg-diff/1"' "$tmp/d1.json" >/dev/null
+ok $? "cpregctl diff --json: valid against cpreg-diff-1.schema.json (schema cpreg-diff/1), counts agree, registers on one side only are null on the other ($(head -c 300 "$tmp/err"))"
 "$CTL" --json matrix "$P"/neoverse-n1_linux-6.12.json "$P"/cortex-a57_linux-6.12.json "$P"/neoverse-n1_linux-7.2.json \
 	"$P"/neoverse-n1_linux-6.12.json >"$tmp/m.json"
 /usr/bin/python3 "$V" "$S/cpreg-matrix-1.schema.json" "$tmp/m.json" >"$tmp/err" 2>&1 &&
-	jq -e '(.pools | length) == 3 and (.pairs | length) == 9 and ([.pools[].members | length] | add) == 4' "$tmp/m.json" >/dev/null
-ok $? "cpregctl matrix --json: valid against cpreg-matrix-1.schema.json; 4 files, 3 distinct hosts, 9 ordered pairs ($(head -c 300 "$tmp/err"))"
+	jq -e '(.pools | length) == 3 and (.pairs | length) == 9 and ([.pools[].members | length] | add) == 4' "$tmp/m.json" >/dev/null &&
+	jq -e '.schema == "cpreg-matrix/1"' "$tmp/m.json" >/dev/null
+ok $? "cpregctl matrix --json: valid against cpreg-matrix-1.schema.json (schema cpreg-matrix/1); 4 files, 3 distinct hosts, 9 ordered pairs ($(head -c 300 "$tmp/err"))"
 /usr/bin/python3 "$V" "$S/cpreg-inventory-1.schema.json" "$top_srcdir"/tests/data/*/*.json >"$tmp/err" 2>&1
 ok $? "cpreg-inventory/1: all $(ls "$top_srcdir"/tests/data/*/*.json | wc -l) inventories in tests/data ($(head -c 300 "$tmp/err"))"
 # Health, as a running daemon answers it: ok, and degraded (its probe fails).

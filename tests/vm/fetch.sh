@@ -120,7 +120,7 @@ sysroot_pkgs="libc6 libc6-dev linux-libc-dev libgcc-s1
 	libsystemd0 libsystemd-dev libjson-c5 libjson-c-dev
 	libevent-2.1-7 libevent-core-2.1-7 libevent-extra-2.1-7
 	libevent-pthreads-2.1-7 libevent-openssl-2.1-7 libevent-dev
-	libhttp-parser2.9 libhttp-parser-dev libnettle8 nettle-dev
+	libhttp-parser2.9 libhttp-parser-dev libnettle8 nettle-dev zlib1g zlib1g-dev
 	libcap2 libgcrypt20 libgpg-error0 liblz4-1 liblzma5 libzstd1
 	libssl3 busybox-static"
 # .done holds the list it was made from: a package added here rebuilds it.
