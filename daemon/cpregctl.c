@@ -48,6 +48,11 @@ static void usage(FILE *f)
 		"  passport --hop DEST.json PASSPORT.json\n"
 		"                            the VM's passport after a hop to DEST (the kernel model; exit 1\n"
 		"                            and nothing printed when the hop would fail)\n"
+		"  passport --domain-xml DOMAIN.xml HOST.json|PASSPORT.json\n"
+		"                            that domain XML with the passport in its <metadata>\n"
+		"  libvirt-hook NAME OP SUBOP EXTRA\n"
+		"                            libvirt's qemu hook (domain XML on stdin): on migrate and restore\n"
+		"                            begin, the local cpregd judges the VM's passport; refused: exit 1\n"
 		"\n"
 		"Options:\n"
 		"  -s, --socket PATH         cpregd's socket (default " DEFAULT_SOCKET ", or $CPREGD_SOCKET)\n"
@@ -78,7 +83,7 @@ static const struct command {
 	{ "inventory", cmd_inventory }, { "health", cmd_health }, { "refresh", cmd_refresh }, { "peers", cmd_peers },
 	{ "probe", cmd_probe }, { "check", cmd_check }, { "diff", cmd_diff }, { "matrix", cmd_matrix },
 	{ "explain", cmd_explain }, { "pools", cmd_pools }, { "profile", cmd_profile }, { "plan", cmd_plan },
-	{ "passport", cmd_passport },
+	{ "passport", cmd_passport }, { "libvirt-hook", cmd_libvirt_hook },
 };
 
 /* One option of the table below: 0 taken, or an exit status to stop with. */
@@ -99,6 +104,7 @@ static int take_option(int c, const char *value, struct cpreg_error *err)
 	case 'P': arg.provenance = value; break;
 	case 'X': arg.domain = value; break;
 	case 'H': arg.hop = value; break;
+	case 'x': arg.domain_xml = value; break;
 	case 'M':
 		if (cpreg_vm_option_set(&arg.vm, cpreg_vm_option_at(CPREG_VMOPT_SVE_MAX_VQ), value, err) < 0)
 			return fail("--sve-max-vq: %s", err->message);
@@ -162,6 +168,7 @@ int main(int argc, char **argv)
 		{ "sve-max-vq", required_argument, NULL, 'M' },
 		{ "domain", required_argument, NULL, 'X' },
 		{ "hop", required_argument, NULL, 'H' },
+		{ "domain-xml", required_argument, NULL, 'x' },
 		{}
 	};
 	struct cpreg_error err = { 0 };

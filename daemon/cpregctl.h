@@ -37,6 +37,7 @@ struct ctl_args {
 	const char *provenance;
 	const char *domain;
 	const char *hop;              /* passport --hop DESTINATION.json */
+	const char *domain_xml;       /* passport --domain-xml DOMAIN.xml */
 };
 extern struct ctl_args arg;
 
@@ -101,5 +102,6 @@ int cmd_pools(int argc, char **argv);
 int cmd_profile(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
 int cmd_passport(int argc, char **argv);
+int cmd_libvirt_hook(int argc, char **argv);
 
 #endif

@@ -13,6 +13,7 @@
 
 #include "client.h"
 #include "cpregctl.h"
+#include "domain.h"
 
 static int put_passport(const struct cpreg_passport *p)
 {
@@ -113,8 +114,63 @@ static int born_here(void)
 	return EXIT_OK;
 }
 
+/*
+ * passport --domain-xml DOMAIN.xml HOST.json|PASSPORT.json: that domain XML
+ * with the passport in its <metadata> (a VM born on HOST with the domain's
+ * options, or the passport given), for operators and tests (issue 24).
+ */
+static int domain_xml(const char *xml_path, const char *path)
+{
+	struct cpreg_inventory *inv = NULL;
+	struct cpreg_passport *p = NULL;
+	struct cpreg_error err = { 0 };
+	char why[512], t[32], *xml = NULL, *json = NULL, *out = NULL;
+	size_t len = 0;
+	int ret = EXIT_ERR;
+
+	if (cpreg_read_file(xml_path, CPREG_JSON_MAX, &xml, &len, &err) < 0) {
+		fail("%s: %s", err.where, err.message);
+		goto out;
+	}
+	if (cpreg_source_load(path, &inv, &p, &err) < 0) {
+		fail("%s: %s", err.where, err.message);
+		goto out;
+	}
+	if (inv) {
+		struct cpreg_vm_options vm = arg.vm;
+
+		if (!cpreg_vm_options_any(&vm) && cpreg_domain_vm_options(xml_path, &vm, why, sizeof(why)) < 0) {
+			fail("--domain-xml %s", why);
+			goto out;
+		}
+		cpreg_utc_now(t, sizeof(t));
+		if (cpreg_passport_born(inv, &vm, t, &p) < 0) {
+			fail("%s: cannot apply the VM's options (no PSCI_VERSION to pin?)", path);
+			goto out;
+		}
+	}
+	if (cpreg_passport_to_json(p, &json) < 0 || cpreg_domain_passport_set(xml, len, xml_path, json, &out, why, sizeof(why)) < 0) {
+		fail("%s", json ? why : "out of memory");
+		goto out;
+	}
+	fputs(out, stdout);
+	ret = fflush(stdout) == 0 ? EXIT_OK : fail("cannot write: %s", strerror(errno));
+out:
+	free(xml);
+	free(json);
+	free(out);
+	cpreg_inventory_unref(inv);
+	cpreg_passport_unref(p);
+	return ret;
+}
+
 int cmd_passport(int argc, char **argv)
 {
+	if (arg.domain_xml) {
+		if (argc != 1)
+			return fail("usage: cpregctl passport --domain-xml DOMAIN.xml HOST.json|PASSPORT.json");
+		return domain_xml(arg.domain_xml, argv[0]);
+	}
 	if (arg.hop) {
 		if (argc != 1)
 			return fail("usage: cpregctl passport --hop DESTINATION.json PASSPORT.json");

@@ -264,7 +264,120 @@ out:
 	xmlFreeDoc(doc);
 	return r;
 }
+/*
+ * ---- the VM's passport in <metadata> (libvirt hook, issue 24) ----
+ * libvirt keeps a domain's <metadata> elements of other namespaces with the
+ * domain across migrations and restores: cpregd's passport travels there,
+ * as the element passport of PASSPORT_NS holding the cpreg-passport/1 JSON
+ * as text, its namespace declared on the element itself (as libvirt passes
+ * metadata elements to hooks).
+ */
+static xmlDoc *read_domain(const char *xml, size_t len, const char *name, char *buf, size_t blen)
+{
+	xmlDoc *doc = xmlReadMemory(xml, (int)len, name, NULL, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+	const xmlNode *root;
+
+	if (!doc) {
+		const xmlError *e = xmlGetLastError();
+
+		snprintf(buf, blen, "%s:%d: not well-formed XML: %s", name, e ? e->line : 0,
+			 e && e->message ? e->message : "cannot parse");
+		buf[strcspn(buf, "\n")] = '\0';
+		return NULL;
+	}
+	root = xmlDocGetRootElement(doc);
+	if (!root || !is(root, "domain", NULL)) {
+		err_at(buf, blen, name, root, "the root element is not <domain>");
+		xmlFreeDoc(doc);
+		return NULL;
+	}
+	return doc;
+}
+
+static xmlNode *metadata_of(xmlNode *root)
+{
+	for (xmlNode *n = root->children; n; n = n->next)
+		if (is(n, "metadata", NULL))
+			return n;
+	return NULL;
+}
+
+int cpreg_domain_passport_get(const char *xml, size_t len, const char *name, char **ret, char *buf, size_t blen)
+{
+	xmlDoc *doc = read_domain(xml, len, name, buf, blen);
+	xmlNode *md;
+	int r = 0;
+
+	*ret = NULL;
+	if (!doc)
+		return -1;
+	md = metadata_of(xmlDocGetRootElement(doc));
+	for (xmlNode *n = md ? md->children : NULL; n && !*ret; n = n->next)
+		if (is(n, "passport", CPREG_PASSPORT_NS)) {
+			xmlChar *t = xmlNodeGetContent(n);
+
+			if (!t || !(*ret = strdup((const char *)t)))
+				r = err_at(buf, blen, name, n, "<passport>: out of memory");
+			xmlFree(t);
+		}
+	xmlFreeDoc(doc);
+	return r;
+}
+
+int cpreg_domain_passport_set(const char *xml, size_t len, const char *name, const char *json, char **ret, char *buf,
+			      size_t blen)
+{
+	xmlDoc *doc = read_domain(xml, len, name, buf, blen);
+	xmlNode *root, *md, *p;
+	xmlChar *out = NULL;
+	int size = 0;
+
+	*ret = NULL;
+	if (!doc)
+		return -1;
+	root = xmlDocGetRootElement(doc);
+	md = metadata_of(root);
+	if (!md)
+		md = xmlNewChild(root, NULL, (const xmlChar *)"metadata", NULL);
+	/* Only ours changes: the guest ABI, and other applications' metadata, stay as they were. */
+	for (xmlNode *n = md ? md->children : NULL, *next; n; n = next) {
+		next = n->next;
+		if (is(n, "passport", CPREG_PASSPORT_NS)) {
+			xmlUnlinkNode(n);
+			xmlFreeNode(n);
+		}
+	}
+	p = md ? xmlNewChild(md, NULL, (const xmlChar *)"passport", NULL) : NULL;
+	if (p) {
+		xmlSetNs(p, xmlNewNs(p, (const xmlChar *)CPREG_PASSPORT_NS, (const xmlChar *)"cpregd"));
+		xmlNodeAddContent(p, (const xmlChar *)json);
+		xmlDocDumpMemory(doc, &out, &size);
+	}
+	xmlFreeDoc(doc);
+	if (!out || !(*ret = strndup((const char *)out, (size_t)size))) {
+		xmlFree(out);
+		snprintf(buf, blen, "%s: out of memory", name);
+		return -1;
+	}
+	xmlFree(out);
+	return 0;
+}
 #else
+int cpreg_domain_passport_get(const char *xml, size_t len, const char *name, char **ret, char *buf, size_t blen)
+{
+	(void)xml, (void)len, (void)ret;
+	snprintf(buf, blen, "%s: this cpregctl was built without libxml2, so it cannot read domain XML", name);
+	return -1;
+}
+
+int cpreg_domain_passport_set(const char *xml, size_t len, const char *name, const char *json, char **ret, char *buf,
+			      size_t blen)
+{
+	(void)xml, (void)len, (void)json, (void)ret;
+	snprintf(buf, blen, "%s: this cpregctl was built without libxml2, so it cannot write domain XML", name);
+	return -1;
+}
+
 int cpreg_domain_vm_options(const char *path, struct cpreg_vm_options *ret, char *buf, size_t len)
 {
 	(void)ret;

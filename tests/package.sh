@@ -52,7 +52,11 @@ done
 for u in cpregd.socket cpregd.service cpregd-qemu.path cpregd-reprobe.service; do
 	grep -qE "/lib/systemd/system/$u\$" "$T/cpregd.list" || { diag "missing in cpregd: $u"; missing=1; }
 done
-ok $missing "cpregd ships the daemon, cpregctl, its units, the sysusers file, man pages, completion and docs"
+grep -qE '/lib/systemd/system-generators/cpregd-generator$' "$T/cpregd.list" || { diag "missing in cpregd: the generator"; missing=1; }
+grep -qx /etc/libvirt/hooks/qemu.d/cpregd "$T/cpregd.list" || { diag "missing in cpregd: the libvirt hook"; missing=1; }
+dpkg-deb -I "$(deb cpregd)" conffiles 2>/dev/null | grep -qx /etc/libvirt/hooks/qemu.d/cpregd || { diag "the libvirt hook is no conffile"; missing=1; }
+dpkg-deb -f "$(deb cpregd)" Depends Recommends | grep -q libvirt && { diag "libvirt must stay a suggestion"; missing=1; }
+ok $missing "cpregd ships the daemon, cpregctl, its units, the generator, the libvirt hook (a conffile; libvirt only suggested), the sysusers file, man pages, completion and docs"
 # The test double stays in the test builds (tests/README): nothing of the replay backend is packaged.
 mkdir -p "$T/bin" && dpkg-deb -x "$(deb cpregd)" "$T/bin"
 ! grep -q tests/cpregd "$T/cpregd.list" && ! strings "$T/bin/usr/sbin/cpregd" "$T/bin/usr/bin/cpregctl" | grep -qi replay
