@@ -304,7 +304,7 @@ static void chains(void)
 static void read_back(void)
 {
 	struct cpreg_inventory *n1_612 = host("n1-612-q11"), *n1_72 = host("n1-72-q11"), *s = NULL;
-	struct cpreg_replay *rp = cpreg_replay_new(cpreg_inventory_ref(n1_612));
+	struct cpreg_replay *rp = cpreg_replay_new(n1_612);
 	struct cpreg_vm_options vm = { .psci_version = 0x10001 };
 	struct cpreg_passport *p = NULL, *model = NULL, *trial = NULL;
 	struct cpreg_trial t = { 0 };

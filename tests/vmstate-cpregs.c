@@ -260,11 +260,14 @@ int main(int argc, char **argv)
 	}
 	if (s.len < 8 || memcmp(s.b, "QEVM", 4) != 0 || be32(s.b + 4) != 3) {
 		fprintf(stderr, "%s: not a QEMU migration stream (no \"QEVM\" version 3 header)\n", argv[optind]);
+		free((void *)s.b);
 		return 2;
 	}
 	if (!(desc = vmdesc(&s)) || !json_object_object_get_ex(desc, "devices", &devs)) {
 		fprintf(stderr, "%s: no device description at the end of the stream (QEMU writes one unless "
 			"the machine suppresses it)\n", argv[optind]);
+		json_object_put(desc);
+		free((void *)s.b);
 		return 2;
 	}
 	r = -ENOENT;
@@ -277,6 +280,8 @@ int main(int argc, char **argv)
 	if (r < 0) {
 		fprintf(stderr, "%s: %s\n", argv[optind], r == -EBADMSG ? "cpreg_vmstate_array_len does not match the "
 			"description's array length" : "no cpu section that its description walks to its footer");
+		json_object_put(desc);
+		free((void *)s.b);
 		return 2;
 	}
 	if (passport) {
@@ -285,10 +290,14 @@ int main(int argc, char **argv)
 
 		if (cpreg_passport_load(passport, &p, &err) < 0) {
 			fprintf(stderr, "%s: %s\n", err.where, err.message);
+			json_object_put(desc);
+			free((void *)s.b);
 			return 2;
 		}
 		r = compare(&s, &c, p);
 		cpreg_passport_unref(p);
+		json_object_put(desc);
+		free((void *)s.b);
 		return r;
 	}
 	printf("{\"registers\": [");
