@@ -327,7 +327,7 @@ start_daemon "$T/log5" --replay "$REPLAY" --max-connections 3
 wait_for 10 test -S "$SOCK"
 "$B/tests/sockhelper" hold "$SOCK" 3 4 >"$T/hold" &
 HOLD=$!
-wait_for 5 grep -q holding "$T/hold"
+wait_for 30 grep -q holding "$T/hold"
 code=$(http GET /v1/health)
 [ "$code" = 200 ] && curl -s --unix-socket "$SOCK" http://x/metrics | grep -q '^cpregd_connections_evicted_total [1-9]'
 ok $? "over --max-connections with idle keep-alive connections: one is evicted, the new client is served"
