@@ -35,3 +35,6 @@ int rd_str(struct rd *rd, json_object *o, size_t max, const char **ret);
 /* A "0x..." string: 64-bit values travel as strings. */
 int rd_hex(struct rd *rd, json_object *o, uint64_t *ret);
 int rd_want(struct rd *rd, json_object *o, json_type t);
+/* The readers' shared lists, at path (for errors): vCPU feature names (each once), SVE's eight words. */
+int rd_features(struct rd *rd, json_object *o, const char *path, uint32_t *bits);
+int rd_vls(struct rd *rd, json_object *o, const char *path, uint64_t vls[8]);

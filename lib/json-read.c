@@ -192,32 +192,41 @@ static int read_caps(struct rd *rd, json_object *o, struct cpreg_inventory *inv)
 	return 0;
 }
 
-/* kvm.vcpu_features: the scratch vCPU's features by name, each once. */
-static int read_features(struct rd *rd, json_object *o, struct cpreg_inventory *inv)
+/* A vCPU feature list (at path, for errors): names, each once, into *bits. */
+int rd_features(struct rd *rd, json_object *o, const char *path, uint32_t *bits)
 {
 	int r;
 
-	int64_t bits = 0;
-
-	rd_at(rd, "kvm", "vcpu_features", 0);
+	*bits = 0;
+	rd_at(rd, "", path, 0);
 	if ((r = rd_want(rd, o, json_type_array)) < 0)
 		return r;
 	for (size_t i = 0; i < json_object_array_length(o); i++) {
 		const char *s;
 		int b;
 
-		rd_at(rd, "kvm.vcpu_features", NULL, (long)i);
+		rd_at(rd, path, NULL, (long)i);
 		if ((r = rd_str(rd, json_object_array_get_idx(o, i), 32, &s)) < 0)
 			return r;
 		b = cpreg_feature_from_name(s);
 		if (b < 0)
 			return rd_fail(rd, -EINVAL, "unknown vCPU feature \"%s\"", s);
-		if (bits & (INT64_C(1) << b))
+		if (*bits & (1u << b))
 			return rd_fail(rd, -EINVAL, "vCPU feature \"%s\" listed twice", s);
-		bits |= INT64_C(1) << b;
+		*bits |= 1u << b;
 	}
-	cpreg_inventory_set_number(inv, CPREG_NUM_VCPU_FEATURES, bits);
 	return 0;
+}
+
+/* kvm.vcpu_features: the scratch vCPU's features by name, each once. */
+static int read_features(struct rd *rd, json_object *o, struct cpreg_inventory *inv)
+{
+	uint32_t bits;
+	int r = rd_features(rd, o, "kvm.vcpu_features", &bits);
+
+	if (r >= 0)
+		cpreg_inventory_set_number(inv, CPREG_NUM_VCPU_FEATURES, bits);
+	return r;
 }
 
 /* kvm.writable_masks: index and mask, each index once. */
@@ -256,25 +265,33 @@ static int read_masks(struct rd *rd, json_object *o, struct cpreg_inventory *inv
 	return 0;
 }
 
-/* kvm.sve_vector_lengths: eight words. */
-static int read_vls(struct rd *rd, json_object *o, struct cpreg_inventory *inv)
+/* SVE vector lengths (at path, for errors): eight hex words. */
+int rd_vls(struct rd *rd, json_object *o, const char *path, uint64_t vls[8])
 {
 	int r;
 
-	uint64_t vls[8];
-
-	rd_at(rd, "kvm", "sve_vector_lengths", 0);
+	rd_at(rd, "", path, 0);
 	if ((r = rd_want(rd, o, json_type_array)) < 0)
 		return r;
 	if (json_object_array_length(o) != 8)
 		return rd_fail(rd, -EINVAL, "expected 8 words, got %zu", json_object_array_length(o));
 	for (size_t i = 0; i < 8; i++) {
-		rd_at(rd, "kvm.sve_vector_lengths", NULL, (long)i);
+		rd_at(rd, path, NULL, (long)i);
 		if ((r = rd_hex(rd, json_object_array_get_idx(o, i), &vls[i])) < 0)
 			return r;
 	}
-	cpreg_inventory_set_sve_vls(inv, vls);
 	return 0;
+}
+
+/* kvm.sve_vector_lengths: eight words. */
+static int read_vls(struct rd *rd, json_object *o, struct cpreg_inventory *inv)
+{
+	uint64_t vls[8];
+	int r = rd_vls(rd, o, "kvm.sve_vector_lengths", vls);
+
+	if (r >= 0)
+		cpreg_inventory_set_sve_vls(inv, vls);
+	return r;
 }
 
 static int read_kvm(struct rd *rd, json_object *kvm, struct cpreg_inventory *inv)

@@ -651,45 +651,6 @@ static int read_options(struct rd *rd, json_object *o, struct cpreg_vm_options *
 	return 0;
 }
 
-static int read_features(struct rd *rd, json_object *o, struct cpreg_passport *p)
-{
-	int r;
-
-	rd_at(rd, "", "vcpu_features", 0);
-	if ((r = rd_want(rd, o, json_type_array)) < 0)
-		return r;
-	for (size_t i = 0; i < json_object_array_length(o); i++) {
-		const char *s;
-		int b;
-
-		rd_at(rd, "vcpu_features", NULL, (long)i);
-		if ((r = rd_str(rd, json_object_array_get_idx(o, i), 32, &s)) < 0)
-			return r;
-		if ((b = cpreg_feature_from_name(s)) < 0)
-			return rd_fail(rd, -EINVAL, "unknown vCPU feature \"%s\"", s);
-		p->features |= 1u << b;
-	}
-	return 0;
-}
-
-static int read_vls(struct rd *rd, json_object *o, struct cpreg_passport *p)
-{
-	int r;
-
-	rd_at(rd, "", "sve_vector_lengths", 0);
-	if ((r = rd_want(rd, o, json_type_array)) < 0)
-		return r;
-	if (json_object_array_length(o) != 8)
-		return rd_fail(rd, -EINVAL, "expected 8 words, got %zu", json_object_array_length(o));
-	for (size_t i = 0; i < 8; i++) {
-		rd_at(rd, "sve_vector_lengths", NULL, (long)i);
-		if ((r = rd_hex(rd, json_object_array_get_idx(o, i), &p->vls[i])) < 0)
-			return r;
-	}
-	p->has_vls = true;
-	return 0;
-}
-
 /* registers: ascending unique migrated ids; a value exactly where one decides. */
 static int read_regs(struct rd *rd, json_object *o, struct cpreg_passport *p)
 {
@@ -754,10 +715,13 @@ static int read_passport(struct rd *rd, json_object *root, struct cpreg_passport
 	if (json_object_object_get_ex(root, "options", &o) && (r = read_options(rd, o, &p->vm)) < 0)
 		return r;
 	rd_at(rd, "", "vcpu_features", 0);
-	if ((r = need(rd, root, "vcpu_features", &o)) < 0 || (r = read_features(rd, o, p)) < 0)
+	if ((r = need(rd, root, "vcpu_features", &o)) < 0 || (r = rd_features(rd, o, "vcpu_features", &p->features)) < 0)
 		return r;
-	if (json_object_object_get_ex(root, "sve_vector_lengths", &o) && (r = read_vls(rd, o, p)) < 0)
-		return r;
+	if (json_object_object_get_ex(root, "sve_vector_lengths", &o)) {
+		if ((r = rd_vls(rd, o, "sve_vector_lengths", p->vls)) < 0)
+			return r;
+		p->has_vls = true;
+	}
 	rd_at(rd, "", "values", 0);
 	if (json_object_object_get_ex(root, "values", &o) &&
 	    ((r = rd_str(rd, o, 32, &s)) < 0 || (strcmp(s, "decided") != 0 &&
