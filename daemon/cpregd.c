@@ -197,6 +197,7 @@ static void usage(FILE *f)
 		"      --nova-provider-file PATH  write a Nova provider config (provider.yaml) with traits\n"
 		"      --textfile PATH      write the metrics for node_exporter's textfile collector (*.prom)\n"
 		"      --publish-interval SECONDS  rewrite the published files at least this often (default 60)\n"
+		"      --libvirt URI        write a passport into every VM libvirt starts (qemu:///system)\n"
 		"%s  -h, --help, --version\n", backend_usage);
 }
 
@@ -256,6 +257,7 @@ static const struct option longopts[] = {
 	{ "nova-provider-file", required_argument, NULL, 1006 },
 	{ "textfile", required_argument, NULL, 1007 },
 	{ "publish-interval", required_argument, NULL, 1008 },
+	{ "libvirt", required_argument, NULL, 1011 },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{}
@@ -307,6 +309,7 @@ static int take_option(int c, const char *value, bool *no_qemu)
 	case 1003: opt.nfd_file = value; break;
 	case 1006: opt.nova_file = value; break;
 	case 1007: opt.textfile = value; break;
+	case 1011: opt.libvirt_uri = value; break;
 	case 'D':
 		if (cpreg_vm_options_parse_disable(value, &opt.disable, &err) < 0)
 			return fprintf(stderr, "cpregd: --disable: %s\n", err.message), -1;
@@ -567,6 +570,7 @@ static const struct module {
 	{ "probing", probing_init, probing_fini },
 	{ "workers", workers_init, worker_stop },
 	{ "peers", peers_init, peers_stop },
+	{ "libvirt", libvirt_init, libvirt_fini },
 };
 
 int main(int argc, char **argv)

@@ -49,6 +49,7 @@ struct cpregd_options {
 	bool peer_trial;
 	const char *nfd_file, *nfd_prefix, *nova_file, *textfile;
 	int nfd_expiry, publish_interval;
+	const char *libvirt_uri;       /* --libvirt: stamp the passports of the VMs libvirt starts */
 };
 extern struct cpregd_options opt;
 
@@ -111,6 +112,18 @@ char *health_text(int *ret_code);
 int api_init(void);
 /* The body of the errors the HTTP layer answers itself: the API's error document. */
 size_t error_body(int code, const char *message, char *buf, size_t len);
+
+/* ---- libvirt.c (--libvirt) ---- */
+struct evbuffer;
+int libvirt_init(void);
+void libvirt_fini(void);
+/* The loop's newly probed inventory, for the passports of VMs born from now on. */
+void libvirt_inventory(struct cpreg_inventory *inv);
+void libvirt_metrics(struct evbuffer *b);
+
+/* ---- metrics.c ---- */
+/* The libvirt hook's decisions (cpregctl libvirt-hook appends them to DIR/hook-decisions). */
+#define HOOK_SPOOL_NAME "hook-decisions"
 
 /* ---- probing.c ---- */
 int probing_init(void);

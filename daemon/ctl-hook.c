@@ -16,10 +16,12 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include "client.h"
 #include "cpregctl.h"
@@ -57,10 +59,39 @@ static bool refuse_by_policy(void)
 	return refuse;
 }
 
+/*
+ * Each decision is counted in cpregd's /metrics (cpregd_hook_decisions_total):
+ * a line appended to the spool in cpregd's state directory, which cpregd
+ * takes when it is scraped.  A file, not a request, so that the decisions
+ * made while cpregd does not answer are counted too.  Counting never
+ * changes a decision: a spool that cannot be written is skipped.
+ */
+static const char *hook_op = "";
+
+static void count_decision(const char *decision, const char *reason)
+{
+	const char *spool = getenv("CPREGD_HOOK_SPOOL");
+	char line[96];
+	int fd, n;
+
+	if (!spool)
+		spool = "/var/lib/cpregd/hook-decisions";
+	n = snprintf(line, sizeof(line), "%s %s %s\n", hook_op, decision, reason);
+	fd = open(spool, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0644);
+	if (fd < 0)
+		return;
+	/* One write of a short line on O_APPEND: lines of concurrent hooks never mix. */
+	if (write(fd, line, (size_t)n) != n)
+		syslog(LOG_WARNING, "cannot count this decision in %s", spool);
+	close(fd);
+}
+
 /* No answer from the passport: the policy decides, and the journal says why (syslog reaches it). */
-static int by_policy(const char *name, const char *why)
+static int by_policy(const char *name, const char *reason, const char *why)
 {
 	bool refuse = refuse_by_policy();
+
+	count_decision(refuse ? "refused" : "allowed", reason);
 
 	syslog(LOG_WARNING, "domain %s: %s; policy %s: the %s goes %s", name, why, refuse ? "refuse" : "allow",
 	       "migration or restore", refuse ? "no further" : "on unchecked");
@@ -155,37 +186,40 @@ int cmd_libvirt_hook(int argc, char **argv)
 	    strcmp(argv[2], "begin") != 0)
 		return EXIT_OK;
 	name = argv[0];
+	hook_op = argv[1];
 	openlog("cpregd-hook", LOG_PID, LOG_DAEMON);
 	if (read_stdin(&xml, &len) < 0)
-		return by_policy(name, "the domain XML on standard input could not be read");
+		return by_policy(name, "unreadable", "the domain XML on standard input could not be read");
 	if (cpreg_domain_passport_get(xml, len, name, &passport, why, sizeof(why)) < 0) {
-		ret = by_policy(name, why);
+		ret = by_policy(name, "unreadable", why);
 		goto out;
 	}
 	if (!passport) {
-		ret = by_policy(name, "the domain carries no cpregd passport in its <metadata>");
+		ret = by_policy(name, "no-passport", "the domain carries no cpregd passport in its <metadata>");
 		goto out;
 	}
 	r = http_unix_request(arg.socket, "POST", "/v1/check", passport, strlen(passport),
 			      arg.timeout_ms < HOOK_DEADLINE_MS ? arg.timeout_ms : HOOK_DEADLINE_MS, &rep, &what);
 	if (r < 0) {
 		snprintf(why, sizeof(why), "cpregd (%s) did not answer: %s: %s", arg.socket, what, strerror(-r));
-		ret = by_policy(name, why);
+		ret = by_policy(name, "unanswered", why);
 		goto out;
 	}
 	if (rep.status != 200 || cpreg_verdict_from_json(rep.body, rep.body_len, &v, &err) < 0) {
 		snprintf(why, sizeof(why), "cpregd could not judge the passport (HTTP %d): %.400s", rep.status,
 			 rep.status != 200 ? rep.body : err.message);
 		why[strcspn(why, "\n")] = '\0';
-		ret = by_policy(name, why);
+		ret = by_policy(name, "unjudged", why);
 		goto out;
 	}
 	if (cpreg_verdict_result(v) != CPREG_COMPATIBLE) {
 		refusal_line(name, v);
 		syslog(LOG_NOTICE, "domain %s refused: %s", name, cpreg_result_name(cpreg_verdict_result(v)));
+		count_decision("refused", cpreg_result_name(cpreg_verdict_result(v)));
 		ret = EXIT_NO;
 		goto out;
 	}
+	count_decision("allowed", "compatible");
 	ret = accepted(name, xml, len, v);
 out:
 	cpreg_verdict_unref(v);

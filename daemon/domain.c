@@ -213,27 +213,16 @@ static int qemu_override(const xmlNode *ov, struct cpreg_vm_options *vm, char *b
 	return 0;
 }
 
-int cpreg_domain_vm_options(const char *path, struct cpreg_vm_options *ret, char *buf, size_t len)
+/* The options of a parsed domain; path labels errors. */
+static int doc_vm_options(xmlDoc *doc, const char *path, struct cpreg_vm_options *ret, char *buf, size_t len)
 {
 	struct cpreg_vm_options vm = { 0 };
-	xmlDoc *doc;
 	const xmlNode *root, *cpu = NULL;
 	int r = 0;
 
-	doc = xmlReadFile(path, NULL, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-	if (!doc) {
-		const xmlError *e = xmlGetLastError();
-
-		snprintf(buf, len, "%s:%d: not well-formed XML: %s", path, e ? e->line : 0,
-			 e && e->message ? e->message : "cannot parse");
-		buf[strcspn(buf, "\n")] = '\0';
-		return -1;
-	}
 	root = xmlDocGetRootElement(doc);
-	if (!root || !is(root, "domain", NULL)) {
-		r = err_at(buf, len, path, root, "the root element is not <domain>");
-		goto out;
-	}
+	if (!root || !is(root, "domain", NULL))
+		return err_at(buf, len, path, root, "the root element is not <domain>");
 	for (const xmlNode *n = root->children; n && r == 0; n = n->next) {
 		if (is(n, "cpu", NULL)) {
 			cpu = n;
@@ -260,7 +249,44 @@ int cpreg_domain_vm_options(const char *path, struct cpreg_vm_options *ret, char
 			   "host-passthrough VMs only");
 	if (r == 0)
 		*ret = vm;
-out:
+	return r;
+}
+
+static void not_well_formed(const char *path, char *buf, size_t len)
+{
+	const xmlError *e = xmlGetLastError();
+
+	snprintf(buf, len, "%s:%d: not well-formed XML: %s", path, e ? e->line : 0,
+		 e && e->message ? e->message : "cannot parse");
+	buf[strcspn(buf, "\n")] = '\0';
+}
+
+int cpreg_domain_vm_options(const char *path, struct cpreg_vm_options *ret, char *buf, size_t len)
+{
+	xmlDoc *doc = xmlReadFile(path, NULL, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+	int r;
+
+	if (!doc) {
+		not_well_formed(path, buf, len);
+		return -1;
+	}
+	r = doc_vm_options(doc, path, ret, buf, len);
+	xmlFreeDoc(doc);
+	return r;
+}
+
+int cpreg_domain_vm_options_mem(const char *xml, size_t len, const char *name, struct cpreg_vm_options *ret, char *buf,
+				size_t blen)
+{
+	xmlDoc *doc = xmlReadMemory(xml, (int)len, name, NULL, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+	int r;
+
+	if (len > CPREG_JSON_MAX || !doc) {
+		not_well_formed(name, buf, blen);
+		xmlFreeDoc(doc);
+		return -1;
+	}
+	r = doc_vm_options(doc, name, ret, buf, blen);
 	xmlFreeDoc(doc);
 	return r;
 }
@@ -274,15 +300,12 @@ out:
  */
 static xmlDoc *read_domain(const char *xml, size_t len, const char *name, char *buf, size_t blen)
 {
-	xmlDoc *doc = xmlReadMemory(xml, (int)len, name, NULL, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+	xmlDoc *doc = len > CPREG_JSON_MAX ? NULL :
+		xmlReadMemory(xml, (int)len, name, NULL, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
 	const xmlNode *root;
 
 	if (!doc) {
-		const xmlError *e = xmlGetLastError();
-
-		snprintf(buf, blen, "%s:%d: not well-formed XML: %s", name, e ? e->line : 0,
-			 e && e->message ? e->message : "cannot parse");
-		buf[strcspn(buf, "\n")] = '\0';
+		not_well_formed(name, buf, blen);
 		return NULL;
 	}
 	root = xmlDocGetRootElement(doc);
@@ -382,6 +405,14 @@ int cpreg_domain_vm_options(const char *path, struct cpreg_vm_options *ret, char
 {
 	(void)ret;
 	snprintf(buf, len, "%s: this cpregctl was built without libxml2, so it cannot read domain XML", path);
+	return -1;
+}
+
+int cpreg_domain_vm_options_mem(const char *xml, size_t len, const char *name, struct cpreg_vm_options *ret, char *buf,
+				size_t blen)
+{
+	(void)xml, (void)len, (void)ret;
+	snprintf(buf, blen, "%s: this cpregctl was built without libxml2, so it cannot read domain XML", name);
 	return -1;
 }
 #endif

@@ -9,6 +9,9 @@
 
 /* 0 with *ret filled, or -1 with a message naming the file, line and element in buf. */
 int cpreg_domain_vm_options(const char *path, struct cpreg_vm_options *ret, char *buf, size_t len);
+/* The same from a domain XML in memory (libvirt's virDomainGetXMLDesc); name labels errors. */
+int cpreg_domain_vm_options_mem(const char *xml, size_t len, const char *name, struct cpreg_vm_options *ret, char *buf,
+				size_t blen);
 
 /* The namespace of the passport element cpregd keeps in a domain's <metadata>. */
 #define CPREG_PASSPORT_NS "urn:cpregd:passport:1"

@@ -164,10 +164,74 @@ static void state_metrics(struct evbuffer *b)
 					    S.out[o].failures);
 }
 
+/*
+ * The libvirt hook's decisions (daemon/ctl-hook.c): the hook appends a line
+ * "OPERATION DECISION REASON" to HOOK_SPOOL_NAME in the state directory,
+ * whether or not cpregd answers it; cpregd takes the file (renamed first,
+ * so a line appended meanwhile starts a new file) and counts.  The values
+ * are the ones ctl-hook.c writes; a line with any other is not counted.
+ */
+static const char *const hook_ops[] = { "migrate", "restore" };
+static const char *const hook_decisions[] = { "allowed", "refused" };
+static const char *const hook_reasons[] = { "compatible", "incompatible", "unknown", "no-passport", "unreadable",
+					    "unanswered", "unjudged" };
+#define N_OPS (sizeof(hook_ops) / sizeof(hook_ops[0]))
+#define N_DEC (sizeof(hook_decisions) / sizeof(hook_decisions[0]))
+#define N_REA (sizeof(hook_reasons) / sizeof(hook_reasons[0]))
+static uint64_t hook_counts[N_OPS][N_DEC][N_REA];
+
+static int index_of(const char *const *names, size_t n, const char *s)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(names[i], s) == 0)
+			return (int)i;
+	return -1;
+}
+
+static void hook_take_spool(void)
+{
+	char path[4096], taking[4200], line[128], a[32], d[32], r[32];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/" HOOK_SPOOL_NAME, opt.state_dir);
+	snprintf(taking, sizeof(taking), "%s.taking", path);
+	/* A .taking left by a cpregd that stopped half-way is counted first. */
+	if (access(taking, F_OK) != 0 && rename(path, taking) < 0)
+		return;
+	if (!(f = fopen(taking, "re")))
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		int o, k, x;
+
+		if (sscanf(line, "%31s %31s %31s", a, d, r) != 3 || (o = index_of(hook_ops, N_OPS, a)) < 0 ||
+		    (k = index_of(hook_decisions, N_DEC, d)) < 0 || (x = index_of(hook_reasons, N_REA, r)) < 0)
+			continue;
+		hook_counts[o][k][x]++;
+	}
+	fclose(f);
+	unlink(taking);
+}
+
+static void hook_metrics(struct evbuffer *b)
+{
+	hook_take_spool();
+	evbuffer_add_printf(b, "# HELP cpregd_hook_decisions_total Migrations and restores the libvirt hook let go on "
+			    "(allowed) or refused, by why.\n# TYPE cpregd_hook_decisions_total counter\n");
+	for (size_t o = 0; o < N_OPS; o++)
+		for (size_t k = 0; k < N_DEC; k++)
+			for (size_t x = 0; x < N_REA; x++)
+				if (hook_counts[o][k][x])
+					evbuffer_add_printf(b, "cpregd_hook_decisions_total{operation=\"%s\",decision=\"%s\","
+							    "reason=\"%s\"} %" PRIu64 "\n", hook_ops[o], hook_decisions[k],
+							    hook_reasons[x], hook_counts[o][k][x]);
+}
+
 void metrics_build(struct evbuffer *b, bool for_file)
 {
 	probe_metrics(b, for_file);
 	request_metrics(b);
 	connection_metrics(b);
 	state_metrics(b);
+	hook_metrics(b);
+	libvirt_metrics(b);
 }

@@ -78,6 +78,9 @@ static void set_inventory(struct cpreg_inventory *inv, char *json, bool from_dis
 	S.json = json;
 	S.from_disk = from_disk;
 	S.gen++;
+	/* VMs are born from what this kernel says now, never from a persisted inventory of an earlier boot. */
+	if (!from_disk)
+		libvirt_inventory(inv);
 	cpreg_inventory_digest(inv, S.digest, sizeof(S.digest));
 	/* Served by reference to every client until the next probe: no copy, no formatting per request. */
 	http_blob_unref(S.inv_blob);

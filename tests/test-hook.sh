@@ -54,6 +54,13 @@ ok "$([ "$(grep -c 'urn:cpregd:passport:1' "$T/again.xml")" = 1 ]; echo $?)" "  
 start_daemon "$T/log" --replay "$M/n1-612-q11.json"
 wait_for 20 test -S "$SOCK"
 export CPREGD_SOCKET=$SOCK
+# Where the hook counts its decisions: the daemon's state directory, as /var/lib/cpregd is packaged.
+export CPREGD_HOOK_SPOOL=$T/state/hook-decisions
+# decisions OP DECISION REASON: cpregd_hook_decisions_total with those labels, from /metrics (0 when absent)
+decisions() {
+	curl -s --unix-socket "$SOCK" http://cpregd/metrics | awk -v want="{operation=\"$1\",decision=\"$2\",reason=\"$3\"}" '
+		$1 == "cpregd_hook_decisions_total" want { v = $2 } END { print v + 0 }'
+}
 hook() { "$C" libvirt-hook "$@" <"$XMLIN" >"$T/out" 2>"$T/err"; }
 XMLIN=$T/born-pinned.xml
 hook vm1 migrate begin -; rc=$?
@@ -78,10 +85,25 @@ hook vm1 migrate begin -; rc=$?
 ok "$([ $rc = 0 ] && [ ! -s "$T/out" ]; echo $?)" "a VM without a passport: allowed by default (exit 0, the XML left as it is)"
 CPREGD_HOOK_POLICY=refuse hook vm1 migrate begin -; rc=$?
 ok "$([ $rc = 1 ] && grep -q 'refused by policy' "$T/err"; echo $?)" "  refused with CPREGD_HOOK_POLICY=refuse ($(cat "$T/err"))"
+ok "$([ "$(decisions migrate allowed compatible)" = 1 ] && [ "$(decisions migrate refused unknown)$(decisions migrate refused incompatible)" != 00 ] &&
+	[ "$(decisions restore refused unknown)$(decisions restore refused incompatible)" != 00 ] &&
+	[ "$(decisions migrate allowed no-passport)" = 1 ] && [ "$(decisions migrate refused no-passport)" = 1 ]; echo $?)" \
+	"/metrics counts each decision by operation, decision and reason (cpregd_hook_decisions_total)"
+curl -s --unix-socket "$SOCK" http://cpregd/metrics >"$T/metrics.txt"
+if command -v promtool >/dev/null; then
+	promtool check metrics <"$T/metrics.txt" >"$T/promtool.out" 2>&1
+	ok $? "  promtool check metrics accepts them ($(head -n 2 "$T/promtool.out" | tr '\n' ' '))"
+fi
 kill "$PID"; wait "$PID" 2>/dev/null
 XMLIN=$T/born-pinned.xml
 t0=$(date +%s%N); hook vm1 migrate begin -; rc=$?; ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 ok "$([ $rc = 0 ] && [ $ms -lt 5500 ]; echo $?)" "cpregd stopped: the default policy allows, within the deadline ($ms ms)"
 CPREGD_HOOK_POLICY=refuse hook vm1 migrate begin -; rc=$?
 ok "$([ $rc = 1 ] && grep -q 'did not answer' "$T/err"; echo $?)" "  and the refuse policy refuses, saying why"
+start_daemon "$T/log2" --replay "$M/n1-612-q11.json"
+wait_for 20 test -S "$SOCK"
+wait_for 20 curl -sf --unix-socket "$SOCK" http://cpregd/v1/health -o /dev/null
+ok "$([ "$(decisions migrate allowed unanswered)" = 1 ] && [ "$(decisions migrate refused unanswered)" = 1 ] &&
+	[ "$(decisions migrate allowed compatible)" = 0 ] && [ ! -e "$CPREGD_HOOK_SPOOL" ]; echo $?)" \
+	"the decisions made while cpregd was stopped are counted when it is back (a new process: the earlier counts are not)"
 done_testing

@@ -24,7 +24,9 @@ mkdir -p "$out"
 cd "$out"
 libdir=$sysroot/usr/lib/aarch64-linux-gnu
 if [ ! -f Makefile ] || [ "$src/configure" -nt Makefile ]; then
-	"$src/configure" -q --host=aarch64-linux-gnu --prefix=/usr \
+	# The binaries packed into the test bed's initramfs stay small: the
+	# sysroot's libxml2 and libvirt are for the package (vm-system.sh).
+	"$src/configure" -q --host=aarch64-linux-gnu --prefix=/usr --without-libxml2 --without-libvirt \
 		CC="aarch64-linux-gnu-gcc --sysroot=$sysroot" \
 		CFLAGS="-O2 -g" \
 		LDFLAGS="-Wl,-rpath-link,$libdir" \

@@ -123,14 +123,31 @@ sysroot_pkgs="libc6 libc6-dev linux-libc-dev libgcc-s1
 	libhttp-parser2.9 libhttp-parser-dev libnettle8 nettle-dev zlib1g zlib1g-dev
 	libcap2 libgcrypt20 libgpg-error0 liblz4-1 liblzma5 libzstd1
 	libssl3 busybox-static"
+# The package build (tests/vm/vm-system.sh) also links libxml2 (domain XML)
+# and libvirt's client library (cpregd --libvirt): their -dev packages, and
+# the closure of libraries they need, resolved against bookworm alone, so
+# that the linker finds every library libvirt.so.0 names.  The test bed's
+# own binaries are built without them (cross-build.sh).
+sysroot_closure="libvirt-dev libvirt0 libxml2-dev libicu-dev liblzma-dev"
+grep -E " bookworm(-updates|-security)? " "$state/sources.list" >"$state/sources-bookworm.list"
+BAPT=("${APT[@]}" -o Dir::Etc::SourceList="$state/sources-bookworm.list" -o Dir::Cache="$state/cache-bookworm")
+mkdir -p "$state/cache-bookworm/archives/partial"
 # .done holds the list it was made from: a package added here rebuilds it.
-if [ "$(cat "$sysroot/.done" 2>/dev/null)" != "$(echo $sysroot_pkgs)" ]; then
+if [ "$(cat "$sysroot/.done" 2>/dev/null)" != "$(echo $sysroot_pkgs $sysroot_closure)" ]; then
 	rm -rf "$sysroot" && mkdir -p "$sysroot"
 	for p in $sysroot_pkgs; do
 		deb=$(dl "$p/bookworm")
 		dpkg-deb -x "$deb" "$sysroot"
 	done
-	echo $sysroot_pkgs >"$sysroot/.done"
+	pkgs=$(apt-cache "${BAPT[@]}" depends --recurse --no-recommends --no-suggests --no-conflicts \
+		--no-breaks --no-replaces --no-enhances libvirt0 libxml2 | grep -v '^[ <]' | grep -E '^(lib|zlib)' | sort -u)
+	uris=$(apt-get "${BAPT[@]}" --print-uris download $sysroot_closure $pkgs 2>/dev/null |
+		awk '{ gsub(/\047/, ""); print $1, $2 }')
+	missing=$(echo "$uris" | while read -r uri file; do [ -f "$cache/debs/$file" ] || echo "$file"; done |
+		sed 's/_.*//' | sort -u)
+	[ -z "$missing" ] || (cd "$cache/debs" && apt-get "${BAPT[@]}" -qq download $missing)
+	echo "$uris" | while read -r uri file; do dpkg-deb -x "$cache/debs/$file" "$sysroot"; done
+	echo $sysroot_pkgs $sysroot_closure >"$sysroot/.done"
 fi
 echo "sysroot: $sysroot"
 

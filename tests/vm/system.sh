@@ -12,7 +12,11 @@
 #   system.sh boot CACHE DISK PAYLOAD CONSOLE
 #       Boot DISK (a qcow2 overlay of base.img) with PAYLOAD (an ext4 image)
 #       as the second disk; cpregd-test.service runs PAYLOAD's run.sh after
-#       multi-user.target and powers off.
+#       multi-user.target and powers off.  CPREG_SYS_KERNEL names the
+#       release whose kernel boots (trixie by default; bookworm, sid), so
+#       one image is a host of another kernel; CPREG_SYS_NET adds a NIC on
+#       a QEMU socket network ("listen:PORT" or "connect:PORT", on the
+#       loopback) linking two hosts that run at the same time.
 #
 # The archive address comes from the machine's apt sources through fetch.sh's
 # private sources list; none is written here.
@@ -21,26 +25,36 @@ set -euo pipefail
 cmd=${1:?usage: system.sh image CACHE | boot CACHE DISK PAYLOAD CONSOLE}
 cache=$(cd "${2:?}" && pwd)
 dir=$cache/system
-kdir=$cache/kernel-trixie
+krel=${CPREG_SYS_KERNEL:-trixie}
+kdir=$cache/kernel-$krel
+initrd=$dir/initramfs-$krel.cpio.gz
 mkdir -p "$dir"
 
-# The initramfs: busybox and virtio_blk (a module in Debian's cloud kernel;
-# ext4 and virtio-pci are built in).  The kernel does not pass init= to an
-# initramfs's /init, so the mode comes from cpreg.mode= on the command line.
+# The initramfs: busybox, and the modules of the booted kernel that Debian's
+# cloud kernel does not build in (ext4 and virtio-pci are): virtio_blk, and
+# virtio_net with what it needs for the link between hosts.  Loaded here,
+# they stay loaded in the system (whose image holds no kernel).  The kernel
+# does not pass init= to an initramfs's /init, so the mode comes from
+# cpreg.mode= on the command line.
 initramfs() {
-	local st=$dir/initramfs.tmp deb mod
-	[ -f "$dir/initramfs.cpio.gz" ] && [ "$dir/initramfs.cpio.gz" -nt "$0" ] && return
+	local st=$dir/initramfs.tmp deb mod m
+	[ -f "$initrd" ] && [ "$initrd" -nt "$0" ] && return
 	rm -rf "$st" && mkdir -p "$st"/{bin,dev,proc,sys,newroot}
 	cp "$cache/sysroot/bin/busybox" "$st/bin/busybox"
-	deb=$(ls "$cache"/debs/linux-image-"$(cat "$kdir/release")"_*.deb 2>/dev/null | head -n 1)
-	[ -n "$deb" ] || deb=$(ls "$cache"/debs/linux-image-6.12*_arm64.deb | head -n 1)
+	# fetch.sh kept the kernel's package (linux-image-* or, since 7.x, linux-binary-*).
+	deb=$(ls "$cache"/debs/linux-*-"$(cat "$kdir/release")"_*_arm64.deb 2>/dev/null | head -n 1)
+	[ -n "$deb" ] || { echo "system.sh: no package of kernel $(cat "$kdir/release") in $cache/debs" >&2; exit 1; }
 	mkdir -p "$st/k" && dpkg-deb -x "$deb" "$st/k"
-	mod=$(find "$st/k" -name 'virtio_blk.ko*' | head -n 1)
-	case $mod in
-	*.xz) xz -dc "$mod" >"$st/virtio_blk.ko" ;;
-	*.zst) zstd -dqc "$mod" >"$st/virtio_blk.ko" ;;
-	*) cp "$mod" "$st/virtio_blk.ko" ;;
-	esac
+	for m in virtio_blk failover net_failover virtio_net; do
+		mod=$(find "$st/k" -name "$m.ko*" | head -n 1)
+		case $mod in
+		"") continue ;; # built in
+		*.xz) xz -dc "$mod" >"$st/$m.ko" ;;
+		*.zst) zstd -dqc "$mod" >"$st/$m.ko" ;;
+		*) cp "$mod" "$st/$m.ko" ;;
+		esac
+		echo "$m" >>"$st/modules"
+	done
 	rm -rf "$st/k"
 	cat >"$st/init" <<'INIT'
 #!/bin/busybox sh
@@ -48,7 +62,7 @@ initramfs() {
 mount -t devtmpfs dev /dev
 mount -t proc proc /proc
 mount -t sysfs sys /sys
-insmod /virtio_blk.ko
+for m in $(cat /modules); do insmod /$m.ko; done
 i=0
 while [ ! -b /dev/vda ] && [ $i -lt 200 ]; do sleep 0.1; i=$((i + 1)); done
 mount -t ext4 /dev/vda /newroot || { echo "@@CPREG-NO-ROOT@@"; poweroff -f; }
@@ -72,18 +86,27 @@ mount --move /dev /newroot/dev
 exec switch_root /newroot /sbin/init
 INIT
 	chmod +x "$st/init"
-	(cd "$st" && find . | cpio -o -H newc --quiet | gzip -1) >"$dir/initramfs.cpio.gz"
+	(cd "$st" && find . | cpio -o -H newc --quiet | gzip -1) >"$initrd"
 	rm -rf "$st"
 }
 
 # run_qemu CONSOLE MODE DRIVE-ARGS...: -smp 2 boots systemd in about 11 s (ECOSYSTEM).
 run_qemu() {
-	local console=$1 mode=$2
+	local console=$1 mode=$2 net=(-nic none)
 	shift 2
+	# A NIC on the loopback only: traffic between two of the test's own hosts.
+	case ${CPREG_SYS_NET:-} in
+	listen:* | connect:*)
+		net=(-netdev "socket,id=l0,${CPREG_SYS_NET%%:*}=127.0.0.1:${CPREG_SYS_NET#*:}"
+			-device "virtio-net-pci,netdev=l0,mac=52:54:00:c9:00:0$([ "${CPREG_SYS_NET%%:*}" = listen ] && echo 1 || echo 2)")
+		;;
+	"") ;;
+	*) echo "system.sh: CPREG_SYS_NET=$CPREG_SYS_NET: expected listen:PORT or connect:PORT" >&2; exit 2 ;;
+	esac
 	timeout "${CPREG_VM_TIMEOUT:-1200}" qemu-system-aarch64 \
 		-M virt,virtualization=on,gic-version=3 -cpu neoverse-n1 -smp 2 -m 2048 \
-		-nographic -no-reboot -nic none \
-		-kernel "$kdir/vmlinuz" -initrd "$dir/initramfs.cpio.gz" \
+		-nographic -no-reboot "${net[@]}" \
+		-kernel "$kdir/vmlinuz" -initrd "$initrd" \
 		-append "console=ttyAMA0 rdinit=/init panic=-1 cpreg.mode=$mode" \
 		"$@" </dev/null >"$console" 2>&1 || true
 }
@@ -94,6 +117,9 @@ image)
 	# base.img.done holds the list it was built with: a change here rebuilds it.
 	include=systemd,systemd-sysv,udev,dbus,libjson-c5,libevent-core-2.1-7t64,libevent-extra-2.1-7t64,libhttp-parser2.9,libnettle8t64
 	include=$include,curl,jq,passwd,util-linux,procps
+	# The libvirt tests (issue 24): Debian's libvirt and QEMU, iproute2 for the
+	# link between two hosts, the runtime libraries cpregctl links.
+	include=$include,libvirt-daemon-system,qemu-system-arm,iproute2,libxml2
 	[ "$(cat "$dir/base.img.done" 2>/dev/null)" = "$include" ] && { echo "$dir/base.img"; exit 0; }
 	[ "$(id -u)" = 0 ] || { echo "system.sh: building the image needs root (debootstrap)" >&2; exit 77; }
 	command -v debootstrap >/dev/null || { echo "system.sh: debootstrap is not installed" >&2; exit 77; }
