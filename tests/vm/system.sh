@@ -118,8 +118,10 @@ image)
 	include=systemd,systemd-sysv,udev,dbus,libjson-c5,libevent-core-2.1-7t64,libevent-extra-2.1-7t64,libhttp-parser2.9,libnettle8t64
 	include=$include,curl,jq,passwd,util-linux,procps
 	# The libvirt tests (issue 24): Debian's libvirt and QEMU, iproute2 for the
-	# link between two hosts, the runtime libraries cpregctl links.
-	include=$include,libvirt-daemon-system,qemu-system-arm,iproute2,libxml2
+	# link between two hosts, the runtime libraries cpregctl links, and the
+	# logind that polkitd (a dependency of libvirt) needs, which debootstrap
+	# does not pick for the virtual package by itself.
+	include=$include,libvirt-daemon-system,qemu-system-arm,iproute2,libxml2,libpam-systemd
 	[ "$(cat "$dir/base.img.done" 2>/dev/null)" = "$include" ] && { echo "$dir/base.img"; exit 0; }
 	[ "$(id -u)" = 0 ] || { echo "system.sh: building the image needs root (debootstrap)" >&2; exit 77; }
 	command -v debootstrap >/dev/null || { echo "system.sh: debootstrap is not installed" >&2; exit 77; }

@@ -55,37 +55,88 @@ done
 mkfs.ext4 -q -F -L payload -d "$pl" "$OUT/payload.img" 1G
 qemu-img create -q -f qcow2 -b "$img" -F raw "$OUT/root.qcow2"
 
-t0=$(date +%s)
-"$top_srcdir/tests/vm/system.sh" boot "$VM_CACHE" "$OUT/root.qcow2" "$OUT/payload.img" "$OUT/console.log"
-diag "the system booted, ran the test and powered off in $(($(date +%s) - t0)) s"
-for f in tap run.log journal.json security socket-status warnings dpkg-install.log check.json reboot-pending; do
-	debugfs -R "dump /out/$f $OUT/$f" "$OUT/payload.img" >/dev/null 2>&1
-done
-# Publishing was configured for the next boot: boot the same disks again (a reboot).
-if [ -e "$OUT/reboot-pending" ]; then
+# CPREG_SYS_LIBVIRT_ONLY=1: the libvirt hosts only (for working on them).
+if [ "${CPREG_SYS_LIBVIRT_ONLY:-0}" != 1 ]; then
 	t0=$(date +%s)
-	"$top_srcdir/tests/vm/system.sh" boot "$VM_CACHE" "$OUT/root.qcow2" "$OUT/payload.img" "$OUT/console2.log"
-	diag "the system rebooted, ran the second part and powered off in $(($(date +%s) - t0)) s"
-	debugfs -R "dump /out/tap2 $OUT/tap2" "$OUT/payload.img" >/dev/null 2>&1
-	debugfs -R "dump /out/run.log $OUT/run2.log" "$OUT/payload.img" >/dev/null 2>&1
-	[ -s "$OUT/tap2" ]
-	ok $? "the second boot ran its checks (console in $OUT/console2.log)"
-	cat "$OUT/tap2" >>"$OUT/tap"
+	"$top_srcdir/tests/vm/system.sh" boot "$VM_CACHE" "$OUT/root.qcow2" "$OUT/payload.img" "$OUT/console.log"
+	diag "the system booted, ran the test and powered off in $(($(date +%s) - t0)) s"
+	for f in tap run.log journal.json security socket-status warnings dpkg-install.log check.json reboot-pending; do
+		debugfs -R "dump /out/$f $OUT/$f" "$OUT/payload.img" >/dev/null 2>&1
+	done
+	# Publishing was configured for the next boot: boot the same disks again (a reboot).
+	if [ -e "$OUT/reboot-pending" ]; then
+		t0=$(date +%s)
+		"$top_srcdir/tests/vm/system.sh" boot "$VM_CACHE" "$OUT/root.qcow2" "$OUT/payload.img" "$OUT/console2.log"
+		diag "the system rebooted, ran the second part and powered off in $(($(date +%s) - t0)) s"
+		debugfs -R "dump /out/tap2 $OUT/tap2" "$OUT/payload.img" >/dev/null 2>&1
+		debugfs -R "dump /out/run.log $OUT/run2.log" "$OUT/payload.img" >/dev/null 2>&1
+		[ -s "$OUT/tap2" ]
+		ok $? "the second boot ran its checks (console in $OUT/console2.log)"
+		cat "$OUT/tap2" >>"$OUT/tap"
+	fi
+	[ -s "$OUT/tap" ]
+	ok $? "the test ran inside the system (TAP came back on the payload disk; console in $OUT/console.log)"
+	# The system's own TAP, renumbered into ours.
+	while IFS= read -r line; do
+		case $line in
+		"ok "*) ok 0 "system: ${line#ok * - }" ;;
+		"not ok "*) ok 1 "system: ${line#not ok * - }" ;;
+		"# "*) echo "$line" ;;
+		esac
+	done <"$OUT/tap"
+	# Each boot's part ends with its plan line: two when the system rebooted.
+	want=$(sed -n 's/^1\.\.//p' "$OUT/tap" | paste -sd+ -)
+	parts=$(grep -c '^1\.\.' "$OUT/tap")
+	ok "$([ -n "$want" ] && [ "$parts" = "$([ -e "$OUT/reboot-pending" ] && echo 2 || echo 1)" ]; echo $?)" \
+		"the system's test ran to its end in each boot (plans ${want:-none}; see $OUT/run.log)"
+	[ -s "$OUT/security" ] && sed -n '/Overall exposure/p' "$OUT/security" | sed 's/^/# /'
 fi
-[ -s "$OUT/tap" ]
-ok $? "the test ran inside the system (TAP came back on the payload disk; console in $OUT/console.log)"
-# The system's own TAP, renumbered into ours.
-while IFS= read -r line; do
-	case $line in
-	"ok "*) ok 0 "system: ${line#ok * - }" ;;
-	"not ok "*) ok 1 "system: ${line#not ok * - }" ;;
-	"# "*) echo "$line" ;;
-	esac
-done <"$OUT/tap"
-# Each boot's part ends with its plan line: two when the system rebooted.
-want=$(sed -n 's/^1\.\.//p' "$OUT/tap" | paste -sd+ -)
-parts=$(grep -c '^1\.\.' "$OUT/tap")
-ok "$([ -n "$want" ] && [ "$parts" = "$([ -e "$OUT/reboot-pending" ] && echo 2 || echo 1)" ]; echo $?)" \
-	"the system's test ran to its end in each boot (plans ${want:-none}; see $OUT/run.log)"
-[ -s "$OUT/security" ] && sed -n '/Overall exposure/p' "$OUT/security" | sed 's/^/# /'
+
+# ---- libvirt (issue 24): two hosts at once, linked on the loopback ----
+# Host a boots Debian's 6.12 kernel, host b the 6.1 kernel, each a fresh
+# overlay of the same image with its own payload (the packages, the script,
+# its role); a QEMU socket network joins them (a listens on a port of the
+# loopback, b connects).  tests/vm/libvirt-test.sh does the rest.
+if [ "${CPREG_SYS_LIBVIRT:-1}" = 1 ]; then
+	for r in a b; do
+		mkdir -p "$OUT/lv-$r/out" "$OUT/lv-$r/debs"
+		cp "$pl"/debs/*.deb "$OUT/lv-$r/debs/"
+		cp "$top_srcdir/tests/vm/libvirt-test.sh" "$OUT/lv-$r/run.sh"
+		cp "$top_srcdir/tests/tap.sh" "$OUT/lv-$r/tap.sh"
+		echo "$r" >"$OUT/lv-$r/role"
+		mkfs.ext4 -q -F -L payload -d "$OUT/lv-$r" "$OUT/lv-$r.img" 256M
+		qemu-img create -q -f qcow2 -b "$img" -F raw "$OUT/lv-$r.qcow2"
+	done
+	port=$((20000 + $$ % 20000))
+	t0=$(date +%s)
+	CPREG_SYS_KERNEL=trixie CPREG_SYS_NET=listen:$port CPREG_VM_TIMEOUT=2700 \
+		"$top_srcdir/tests/vm/system.sh" boot "$VM_CACHE" "$OUT/lv-a.qcow2" "$OUT/lv-a.img" "$OUT/console-lv-a.log" &
+	pa=$!
+	# b connects once a listens (QEMU's socket netdev fails at once otherwise).
+	for _ in $(seq 1 100); do
+		grep -q "127.0.0.1:$port\b" <(ss -ltn 2>/dev/null) && break
+		sleep 0.2
+	done
+	CPREG_SYS_KERNEL=bookworm CPREG_SYS_NET=connect:$port CPREG_VM_TIMEOUT=2700 \
+		"$top_srcdir/tests/vm/system.sh" boot "$VM_CACHE" "$OUT/lv-b.qcow2" "$OUT/lv-b.img" "$OUT/console-lv-b.log"
+	wait "$pa"
+	diag "the two libvirt hosts booted, ran their tests and powered off in $(($(date +%s) - t0)) s"
+	for r in a b; do
+		for f in tap run.log dpkg-install.log journal-$r hook-journal-b metrics-a migrate-a-b.log migrate-b-a.log \
+			migrate-rollback.log restore-a.log restore-b-hook.log restore-b-nohook.log restore-stopped.log restore-refuse.log; do
+			debugfs -R "dump /out/$f $OUT/lv-$r/out/$f" "$OUT/lv-$r.img" >/dev/null 2>&1
+		done
+		[ -s "$OUT/lv-$r/out/tap" ]
+		ok $? "libvirt host $r ran its test (console in $OUT/console-lv-$r.log)"
+		while IFS= read -r line; do
+			case $line in
+			"ok "*) ok 0 "libvirt: ${line#ok * - }" ;;
+			"not ok "*) ok 1 "libvirt: ${line#not ok * - }" ;;
+			"# "*) echo "$line" ;;
+			esac
+		done <"$OUT/lv-$r/out/tap"
+		grep -q '^1\.\.' "$OUT/lv-$r/out/tap"
+		ok $? "libvirt host $r's test ran to its end (see $OUT/lv-$r/out/run.log)"
+	done
+fi
 done_testing
