@@ -27,6 +27,11 @@
  * loop reads the thread's counters through atomics.  libvirtd going away is
  * survived: the thread reconnects every few seconds and, once back, looks
  * at every running domain again.
+ *
+ * libvirt's client library is opened when --libvirt is given (dlopen), not
+ * linked: a host without libvirt (a KubeVirt node, say) runs cpregd without
+ * it, and the package only suggests it.  Its functions are named here, each
+ * resolved once, and called by their usual names (the macros below).
  */
 #include "config.h"
 
@@ -44,11 +49,74 @@
 #include <event2/buffer.h>
 
 #ifdef HAVE_LIBVIRT
+#include <dlfcn.h>
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 #include <libxml/tree.h>
 
 #include "domain.h"
+
+#define LIBVIRT_SONAME "libvirt.so.0"
+#define LIBVIRT_FUNCTIONS(X) \
+	X(virSetErrorFunc) X(virGetLastErrorMessage) X(virInitialize) X(virEventRegisterDefaultImpl) \
+	X(virEventRunDefaultImpl) X(virEventAddTimeout) X(virConnectOpen) X(virConnectClose) \
+	X(virConnectRegisterCloseCallback) X(virConnectUnregisterCloseCallback) X(virConnectSetKeepAlive) \
+	X(virConnectDomainEventRegisterAny) X(virConnectDomainEventDeregisterAny) X(virConnectListAllDomains) \
+	X(virDomainGetUUID) X(virDomainLookupByUUID) X(virDomainGetName) X(virDomainIsPersistent) \
+	X(virDomainIsActive) X(virDomainGetXMLDesc) X(virDomainSetMetadata) X(virDomainFree)
+#define DECLARE(f) __typeof__(f) *f;
+static struct {
+	void *handle;
+	LIBVIRT_FUNCTIONS(DECLARE)
+} V;
+#undef DECLARE
+
+/* Open libvirt's client library and find every function this file calls; -1 said in the log. */
+static int load_libvirt(void)
+{
+	const char *missing = NULL;
+
+	if (!(V.handle = dlopen(LIBVIRT_SONAME, RTLD_NOW | RTLD_LOCAL))) {
+		log_err("--libvirt: libvirt's client library cannot be opened (install libvirt0): %s", dlerror());
+		return -1;
+	}
+#define RESOLVE(f) \
+	if (!missing && !(*(void **)&V.f = dlsym(V.handle, #f))) \
+		missing = #f;
+	LIBVIRT_FUNCTIONS(RESOLVE)
+#undef RESOLVE
+	if (missing) {
+		log_err("--libvirt: %s has no %s: libvirt 6.0 or later is needed", LIBVIRT_SONAME, missing);
+		dlclose(V.handle);
+		V.handle = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* From here on, virFoo(...) calls the resolved V.virFoo. */
+#define virSetErrorFunc V.virSetErrorFunc
+#define virGetLastErrorMessage V.virGetLastErrorMessage
+#define virInitialize V.virInitialize
+#define virEventRegisterDefaultImpl V.virEventRegisterDefaultImpl
+#define virEventRunDefaultImpl V.virEventRunDefaultImpl
+#define virEventAddTimeout V.virEventAddTimeout
+#define virConnectOpen V.virConnectOpen
+#define virConnectClose V.virConnectClose
+#define virConnectRegisterCloseCallback V.virConnectRegisterCloseCallback
+#define virConnectUnregisterCloseCallback V.virConnectUnregisterCloseCallback
+#define virConnectSetKeepAlive V.virConnectSetKeepAlive
+#define virConnectDomainEventRegisterAny V.virConnectDomainEventRegisterAny
+#define virConnectDomainEventDeregisterAny V.virConnectDomainEventDeregisterAny
+#define virConnectListAllDomains V.virConnectListAllDomains
+#define virDomainGetUUID V.virDomainGetUUID
+#define virDomainLookupByUUID V.virDomainLookupByUUID
+#define virDomainGetName V.virDomainGetName
+#define virDomainIsPersistent V.virDomainIsPersistent
+#define virDomainIsActive V.virDomainIsActive
+#define virDomainGetXMLDesc V.virDomainGetXMLDesc
+#define virDomainSetMetadata V.virDomainSetMetadata
+#define virDomainFree V.virDomainFree
 
 /* Seconds between attempts to reach libvirtd. */
 #define RECONNECT_S 5
@@ -355,6 +423,8 @@ int libvirt_init(void)
 {
 	if (!opt.libvirt_uri)
 		return 0;
+	if (load_libvirt() < 0)
+		return -1;
 	virSetErrorFunc(NULL, quiet);
 	if (virInitialize() < 0 || virEventRegisterDefaultImpl() < 0) {
 		log_err("libvirt: the client library cannot start: %s", last_error());
