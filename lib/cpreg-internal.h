@@ -212,6 +212,55 @@ size_t cpreg_fleet_judged_states(const struct cpreg_fleet *f);
 int cpreg_kernel_judge_outcome(const struct cpreg_inventory *dst, const struct cpreg_reg *dreg, uint64_t id,
 			       uint64_t value, struct cpreg_kernel_answer *ret);
 
+/*
+ * ---- The kernels' own rules (lib/kernel-rules.c, generated from their
+ * source by lib/gen-kernel-rules.py; issue 25) ----
+ * Per kernel version: the ID register fields arm64_check_features() checks
+ * a userspace write against (cpufeature.c's tables, with the rules KVM's
+ * kvm_arm64_ftr_safe_value() changes), and kvm_arm_set_fw_reg()'s rules
+ * for the firmware registers.  Lines are those of the kernel's files.
+ */
+struct cpreg_kfield {
+	uint64_t reg;
+	uint8_t shift, width;
+	bool sign;
+	enum cpreg_field_rule rule;
+	int64_t safe;              /* FTR_EXACT's safe value */
+	unsigned line;
+};
+
+struct cpreg_kbitmap {
+	unsigned n;                /* KVM_REG_ARM_FW_FEAT_BMAP_REG(n) */
+	uint64_t features;         /* what the kernel lets a VM have */
+};
+
+struct cpreg_krules {
+	unsigned major, minor;
+	const char *release;       /* the source's own version, as its Makefile says */
+	const struct cpreg_kfield *fields;
+	size_t n_fields;
+	unsigned check_line;       /* sys_regs.c's arm64_check_features(); 0: ID registers invariant */
+	const uint32_t *psci;      /* the PSCI versions taken from a vCPU with PSCI 0.2 */
+	size_t n_psci;
+	unsigned psci_line, wa13_line;
+	uint8_t wa2_map[4];        /* WORKAROUND_2: incoming level -> the level compared with the host's */
+	uint64_t wa2_enabled;      /* its ENABLED bit, taken with level wa2_enabled_with only */
+	unsigned wa2_enabled_with, wa2_line;
+	const struct cpreg_kbitmap *bmaps;
+	size_t n_bmaps;
+	unsigned bmap_line;
+};
+
+extern const struct cpreg_krules cpreg_krules[];
+extern const size_t cpreg_n_krules;
+
+/*
+ * The rules for an inventory's kernel (its uname -r): that version's, or
+ * the nearest older one's (the oldest's, for an older kernel) with *exact
+ * false: then only the destination's trial answers exactly.
+ */
+const struct cpreg_krules *cpreg_krules_for(const struct cpreg_inventory *inv, bool *exact);
+
 /* An errno from its name ("ENOENT"), -ENOENT when it has none: inventories name read errors. */
 int cpreg_errno_from_name(const char *name);
 

@@ -125,6 +125,36 @@ static int field_summary(uint64_t id, uint64_t s, uint64_t d, uint64_t mask, boo
 	return listed;
 }
 
+const struct cpreg_krules *cpreg_krules_for(const struct cpreg_inventory *inv, bool *exact)
+{
+	const char *k = inv ? cpreg_inventory_get_text(inv, CPREG_TEXT_KERNEL) : NULL;
+	const struct cpreg_krules *best = &cpreg_krules[0];
+	unsigned major = 0, minor = 0;
+
+	*exact = false;
+	if (!k || sscanf(k, "%u.%u", &major, &minor) != 2)
+		return best;
+	for (size_t i = 0; i < cpreg_n_krules; i++) {
+		const struct cpreg_krules *r = &cpreg_krules[i];
+
+		if (r->major > major || (r->major == major && r->minor > minor))
+			break;  /* the table is in version order */
+		best = r;
+	}
+	*exact = best->major == major && best->minor == minor;
+	return best;
+}
+
+/* " (the rules of Linux X.Y, the nearest in the table: the trial answers exactly)" when not exact. */
+static const char *nearest_note(const struct cpreg_krules *kr, bool exact, char *buf, size_t len)
+{
+	if (exact)
+		return "";
+	snprintf(buf, len, "; by the rules of Linux %u.%u, the nearest the model has: the destination's trial answers "
+		 "exactly", kr->major, kr->minor);
+	return buf;
+}
+
 /* AArch32 ID registers: op0=3 op1=0 CRn=0 CRm=1..3. */
 static bool is_aa32_idreg(uint64_t id)
 {
@@ -208,6 +238,96 @@ static void judge_ccsidr(struct judge *a, const struct cpreg_inventory *dst, uin
 	       "is at least the host's minimum (%u bytes)", 1u << min);
 }
 
+/* "Atomic" or "[11:8]": a field as the hand table names it, and its FEAT_ name or NULL, for the words. */
+static const char *field_word(uint64_t id, unsigned shift, unsigned width, char *buf, size_t len)
+{
+	const struct cpreg_field *tab;
+	size_t n = cpreg_fields_of(id, &tab);
+
+	for (size_t i = 0; i < n; i++)
+		if (tab[i].shift == shift && tab[i].name) {
+			snprintf(buf, len, "%s", tab[i].name);
+			return tab[i].feat;
+		}
+	snprintf(buf, len, "[%u:%u]", shift + width - 1, shift);
+	return NULL;
+}
+
+/*
+ * arm64_check_features() (sys_regs.c, 6.7+) with the destination kernel's
+ * own tables (lib/kernel-rules.c): each field of cpufeature.c's table for
+ * the register that lies wholly in the writable mask m must be its safe
+ * value against the host's (kvm_arm64_ftr_safe_value()), and every other
+ * bit must equal the host's.  Then the set_user handlers' minimums of the
+ * hand table (fields.c).  false: the table has no fields for id.
+ */
+static bool check_features(struct judge *a, const struct cpreg_krules *kr, bool exact, uint64_t id, uint64_t s,
+			   uint64_t d, uint64_t m)
+{
+	const struct cpreg_field *tab;
+	size_t n = cpreg_fields_of(id, &tab), off = 0;
+	uint64_t checked = 0;
+	char bad[200] = "", name[48], nb[160];
+	const char *note = nearest_note(kr, exact, nb, sizeof(nb));
+	unsigned line = 0;
+	bool any = false;
+
+	for (size_t i = 0; i < kr->n_fields; i++) {
+		const struct cpreg_kfield *f = &kr->fields[i];
+		struct cpreg_field cf = { f->reg, NULL, f->shift, f->width, f->sign, f->rule, f->safe, NULL, 0, false };
+		uint64_t fm = cpreg_field_mask(&cf);
+		int64_t v, lim, safe;
+
+		if (f->reg != id)
+			continue;
+		any = true;
+		if ((fm & m) != fm)
+			continue;
+		checked |= fm;
+		v = cpreg_field_get(&cf, s);
+		lim = cpreg_field_get(&cf, d);
+		if (v == lim)
+			continue;
+		switch (f->rule) {
+		case CPREG_SAFE_EXACT: safe = f->safe; break;
+		case CPREG_SAFE_HIGHER_OR_ZERO: safe = !v || !lim ? 0 : (v > lim ? v : lim); break;
+		case CPREG_SAFE_HIGHER: safe = v > lim ? v : lim; break;
+		default: safe = v < lim ? v : lim; break;
+		}
+		if (safe == v)
+			continue;
+		line = line ? line : f->line;
+		if (a->text) {
+			const char *feat = field_word(id, f->shift, f->width, name, sizeof(name));
+
+			off += (size_t)snprintf(bad + off, off < sizeof(bad) ? sizeof(bad) - off : 0, "%s%s %" PRId64 "->%"
+						PRId64 " (%s)", off ? ", " : "", name, v, lim,
+						feat ? feat : cpreg_field_rule_name(f->rule));
+		}
+	}
+	if (!any)
+		return false;
+	if (line)
+		return answer(a, CPREG_OUT_FAIL, CPREG_RULE_FIELD_UNSAFE, "unsafe for Linux %u.%u (arch/arm64/kernel/"
+			      "cpufeature.c:%u, sys_regs.c arm64_check_features()): %s%s", kr->major, kr->minor, line, bad,
+			      note), true;
+	if ((s ^ d) & ~checked)
+		return answer(a, CPREG_OUT_FAIL, CPREG_RULE_OUTSIDE_MASK, "bits 0x%" PRIx64 " differ where Linux %u.%u "
+			      "checks no writable field: they must equal the host's (sys_regs.c:%u)%s", (s ^ d) & ~checked,
+			      kr->major, kr->minor, kr->check_line, note), true;
+	for (size_t i = 0; i < n; i++) {
+		/* KVM's set_user handlers bound some fields below (-EINVAL). */
+		int64_t v = cpreg_field_get(&tab[i], s);
+
+		if (tab[i].min && ((s ^ d) & cpreg_field_mask(&tab[i])) && v < tab[i].min && !(tab[i].zero_ok && !v))
+			return answer(a, CPREG_OUT_FAIL, CPREG_RULE_FIELD_UNSAFE, "%s %" PRId64 " is below the %d KVM's "
+				      "set_user handler takes%s", tab[i].name, v, tab[i].min, note), true;
+	}
+	answer(a, CPREG_OUT_OK, CPREG_RULE_FIELD_SAFE, "every differing field is safe for Linux %u.%u (its "
+	       "cpufeature.c tables, sys_regs.c:%u)%s", kr->major, kr->minor, kr->check_line, note);
+	return true;
+}
+
 static void judge_idreg(struct judge *a, const struct cpreg_inventory *dst, uint64_t id, uint64_t s,
 			uint64_t d)
 {
@@ -259,6 +379,14 @@ static void judge_idreg(struct judge *a, const struct cpreg_inventory *dst, uint
 		return answer(a, CPREG_OUT_FAIL, CPREG_RULE_OUTSIDE_MASK, "bits 0x%" PRIx64 " differ outside the "
 			      "writable mask 0x%" PRIx64 "%s%s", (s ^ d) & ~m, m, fl[0] ? ": fields " : "", fl);
 	}
+	{
+		bool exact;
+		const struct cpreg_krules *kr = cpreg_krules_for(dst, &exact);
+
+		if (kr->check_line && check_features(a, kr, exact, id, s, d, m))
+			return;
+	}
+	/* A register the kernel's tables do not describe: the hand table's rules. */
 	if (field_summary(id, s, d, m, true, a->text ? fl : NULL, sizeof(fl), &generic) > 0)
 		/* arm64_check_features(): an unsafe field is -E2BIG. */
 		return answer(a, CPREG_OUT_FAIL, CPREG_RULE_FIELD_UNSAFE, "unsafe for the destination kernel (6.7+ "
@@ -267,6 +395,75 @@ static void judge_idreg(struct judge *a, const struct cpreg_inventory *dst, uint
 		field_summary(id, s, d, m, false, fl, sizeof(fl), &generic);
 	answer(a, CPREG_OUT_OK, CPREG_RULE_FIELD_SAFE, "every differing field is safe for the destination kernel "
 	       "(6.7+ rules%s): %s", generic ? "; unnamed fields judged lower-safe" : "", fl);
+}
+
+/*
+ * The firmware registers, by the destination kernel's kvm_arm_set_fw_reg()
+ * (arch/arm64/kvm/hypercalls.c, its rules in lib/kernel-rules.c): d is the
+ * destination's own value, the level its host offers.
+ */
+static void judge_firmware(struct judge *a, const struct cpreg_inventory *dst, uint64_t id, uint64_t s, uint64_t d)
+{
+	bool exact;
+	const struct cpreg_krules *kr = cpreg_krules_for(dst, &exact);
+	unsigned lo = id & 0xffff;
+	char nb[160];
+	const char *note = nearest_note(kr, exact, nb, sizeof(nb));
+
+	if (id == CPREG_PSCI_VERSION) {
+		for (size_t i = 0; i < kr->n_psci; i++)
+			if (kr->psci[i] == s)
+				return answer(a, CPREG_OUT_OK, CPREG_RULE_PSCI_VERSION, "PSCI %u.%u is one Linux %u.%u takes "
+					      "(hypercalls.c:%u)%s", (unsigned)(s >> 16), (unsigned)(s & 0xffff), kr->major,
+					      kr->minor, kr->psci_line, note);
+		return answer(a, CPREG_OUT_FAIL, CPREG_RULE_PSCI_VERSION, "Linux %u.%u does not take PSCI %u.%u from a "
+			      "vCPU with PSCI 0.2 (hypercalls.c:%u; a VM that pins its version, %s, may still load)%s",
+			      kr->major, kr->minor, (unsigned)(s >> 16), (unsigned)(s & 0xffff), kr->psci_line,
+			      cpreg_vm_option_at(CPREG_VMOPT_PSCI_VERSION)->qemu, note);
+	}
+	if (CPREG_ID_GROUP(id) == CPREG_GROUP_FW_FEAT) {
+		for (size_t i = 0; i < kr->n_bmaps; i++) {
+			if (kr->bmaps[i].n != lo)
+				continue;
+			if (s & ~kr->bmaps[i].features)
+				return answer(a, CPREG_OUT_FAIL, CPREG_RULE_FW_BITMAP, "bits 0x%" PRIx64 " are services "
+					      "Linux %u.%u does not offer (hypercalls.c:%u)%s", s & ~kr->bmaps[i].features,
+					      kr->major, kr->minor, kr->bmap_line, note);
+			return answer(a, CPREG_OUT_OK, CPREG_RULE_FW_BITMAP, "firmware services Linux %u.%u offers "
+				      "(hypercalls.c:%u)%s", kr->major, kr->minor, kr->bmap_line, note);
+		}
+		/* A bitmap this version's table lacks: what this destination offers now. */
+		if (s & ~d)
+			return answer(a, CPREG_OUT_FAIL, CPREG_RULE_FW_BITMAP, "bits 0x%" PRIx64 " are not offered by the "
+				      "destination%s", s & ~d, note);
+		return answer(a, CPREG_OUT_OK, CPREG_RULE_FW_BITMAP, "the source's firmware services are a subset of "
+			      "the destination's%s", note);
+	}
+	if (lo == 2) {
+		/* WORKAROUND_2: the incoming level mapped (NOT_AVAIL/UNKNOWN, AVAIL/NOT_REQUIRED), then compared. */
+		uint64_t level = s & 0xf;
+
+		if ((s & ~(UINT64_C(0xf) | kr->wa2_enabled)) || level > 3 ||
+		    ((s & kr->wa2_enabled) && level != kr->wa2_enabled_with))
+			return answer(a, CPREG_OUT_FAIL, CPREG_RULE_WORKAROUND, "0x%" PRIx64 " is no workaround state "
+				      "Linux %u.%u takes (hypercalls.c:%u)%s", s, kr->major, kr->minor, kr->wa2_line, note);
+		if (d < kr->wa2_map[level])
+			return answer(a, CPREG_OUT_FAIL, CPREG_RULE_WORKAROUND, "level %" PRIu64 " counts as %u, above the "
+				      "destination's %" PRIu64 " (hypercalls.c:%u)%s", level, kr->wa2_map[level], d,
+				      kr->wa2_line, note);
+		return answer(a, CPREG_OUT_OK, CPREG_RULE_WORKAROUND, "level %" PRIu64 " counts as %u, at most the "
+			      "destination's %" PRIu64 " (hypercalls.c:%u)%s", level, kr->wa2_map[level], d, kr->wa2_line,
+			      note);
+	}
+	/* WORKAROUND_1 and _3: a level, at most the host's. */
+	if (s & ~UINT64_C(0xf))
+		return answer(a, CPREG_OUT_FAIL, CPREG_RULE_WORKAROUND, "0x%" PRIx64 " is no workaround level "
+			      "(hypercalls.c:%u)%s", s, kr->wa13_line, note);
+	if (s <= d)
+		return answer(a, CPREG_OUT_OK, CPREG_RULE_WORKAROUND, "workaround level %" PRIu64 " is at most the "
+			      "destination's %" PRIu64 " (hypercalls.c:%u)%s", s, d, kr->wa13_line, note);
+	answer(a, CPREG_OUT_FAIL, CPREG_RULE_WORKAROUND, "the destination's workaround level %" PRIu64 " is lower "
+	       "(hypercalls.c:%u)%s", d, kr->wa13_line, note);
 }
 
 static int kernel_judge(const struct cpreg_inventory *dst, const struct cpreg_reg *r, uint64_t id, uint64_t s,
@@ -298,35 +495,8 @@ static int kernel_judge(const struct cpreg_inventory *dst, const struct cpreg_re
 			judge_idreg(a, dst, id, s, d);
 		return 0;
 	}
-	if (id == CPREG_PSCI_VERSION) {
-		/* hypercalls.c, set_kvm_psci_version(): any version this kernel implements. */
-		if (s <= d)
-			answer(a, CPREG_OUT_OK, CPREG_RULE_PSCI_VERSION, "PSCI %u.%u is implemented by the destination "
-			       "(up to %u.%u)", (unsigned)(s >> 16), (unsigned)(s & 0xffff), (unsigned)(d >> 16),
-			       (unsigned)(d & 0xffff));
-		else
-			answer(a, CPREG_OUT_FAIL, CPREG_RULE_PSCI_VERSION, "the destination kernel does not implement this "
-			       "PSCI version (a VM that pins it, %s, may still load)",
-			       cpreg_vm_option_at(CPREG_VMOPT_PSCI_VERSION)->qemu);
-		return 0;
-	}
-	if (g == CPREG_GROUP_FW && lo >= 1 && lo <= 3) {
-		/* hypercalls.c, kvm_arm_set_fw_reg(): a workaround level may not exceed the host's. */
-		if (s <= d)
-			answer(a, CPREG_OUT_OK, CPREG_RULE_WORKAROUND, "workaround level %" PRIu64 " is at most the "
-			       "destination's %" PRIu64, s, d);
-		else
-			answer(a, CPREG_OUT_FAIL, CPREG_RULE_WORKAROUND, "the destination's workaround level is lower");
-		return 0;
-	}
-	if (g == CPREG_GROUP_FW_FEAT) {
-		/* hypercalls.c, kvm_arm_set_fw_reg_bmap(): a subset of what this kernel offers. */
-		if (s & ~d)
-			answer(a, CPREG_OUT_FAIL, CPREG_RULE_FW_BITMAP, "bits 0x%" PRIx64 " are not offered by the "
-			       "destination", s & ~d);
-		else
-			answer(a, CPREG_OUT_OK, CPREG_RULE_FW_BITMAP, "the source's firmware services are a subset of "
-			       "the destination's");
+	if (id == CPREG_PSCI_VERSION || (g == CPREG_GROUP_FW && lo >= 1 && lo <= 3) || g == CPREG_GROUP_FW_FEAT) {
+		judge_firmware(a, dst, id, s, d);
 		return 0;
 	}
 	answer(a, CPREG_OUT_OK, CPREG_RULE_ANY, "vCPU state, not a host property: KVM takes the incoming value");

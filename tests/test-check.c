@@ -8,7 +8,9 @@
 
 #include <pthread.h>
 
-#include "cpreg.h"
+#include <inttypes.h>
+
+#include "cpreg-internal.h"
 #include "fixture.h"
 #include "tap.h"
 
@@ -493,5 +495,67 @@ int main(void)
 		cpreg_inventory_unref(dst);
 	}
 	fixture_names_free(names);
+	/*
+	 * The firmware rules from the kernels' own source (lib/kernel-rules.c,
+	 * issue 25): kvm_arm_set_fw_reg() in arch/arm64/kvm/hypercalls.c of
+	 * 6.1, 6.12 and 7.2 maps an incoming WORKAROUND_2 level, NOT_AVAIL(0)
+	 * and UNKNOWN(1) to NOT_AVAIL, AVAIL(2) and NOT_REQUIRED(3) to
+	 * NOT_REQUIRED, then refuses it above the host's; the ENABLED bit (0x10)
+	 * goes with AVAIL only.  The expectations are that code's.
+	 */
+	{
+		static const struct { uint64_t src, dst; enum cpreg_outcome want; const char *why; } wa2[] = {
+			{ 1, 0, CPREG_OUT_OK, "UNKNOWN onto NOT_AVAIL: taken (counts as NOT_AVAIL)" },
+			{ 3, 0, CPREG_OUT_FAIL, "NOT_REQUIRED onto NOT_AVAIL: refused" },
+			{ 2, 0, CPREG_OUT_FAIL, "AVAIL onto NOT_AVAIL: refused (counts as NOT_REQUIRED)" },
+			{ 0x12, 3, CPREG_OUT_OK, "AVAIL|ENABLED onto NOT_REQUIRED: taken" },
+			{ 0x11, 3, CPREG_OUT_FAIL, "UNKNOWN|ENABLED: refused (ENABLED goes with AVAIL only)" },
+			{ 0x20, 3, CPREG_OUT_FAIL, "a bit that is no level: refused" },
+		};
+		const uint64_t WA2 = UINT64_C(0x6030000000140002);
+
+		for (size_t i = 0; i < sizeof(wa2) / sizeof(wa2[0]); i++) {
+			struct cpreg_inventory *s = fixture("neoverse-n1_linux-6.12"), *d = fixture("neoverse-n1_linux-6.12");
+			const struct cpreg_finding *fd;
+
+			cpreg_inventory_set_value(s, WA2, wa2[i].src);
+			cpreg_inventory_set_value(d, WA2, wa2[i].dst);
+			cpreg_check(s, d, NULL, &v);
+			fd = cpreg_verdict_find(v, WA2, CPREG_FIND_VALUE_DIFFERS);
+			tap_ok(fd && fd->outcome == wa2[i].want && strstr(fd->message, "hypercalls.c:"),
+			       "WORKAROUND_2 0x%" PRIx64 " -> 0x%" PRIx64 ": %s (%s)", wa2[i].src, wa2[i].dst, wa2[i].why,
+			       fd ? fd->message : "no finding");
+			cpreg_verdict_unref(v);
+			cpreg_inventory_unref(s);
+			cpreg_inventory_unref(d);
+		}
+	}
+	/* A destination kernel the table lacks: the nearest older one's rules, and the words say the trial decides. */
+	{
+		static const struct { const char *kernel; const char *want; } kv[] = {
+			{ "6.12.117+deb13-cloud-arm64", "Linux 6.12 does not take PSCI 1.3" },
+			{ "6.13.2", "nearest the model has" },
+			{ "5.15.0-91-generic", "nearest the model has" },
+		};
+
+		for (size_t i = 0; i < sizeof(kv) / sizeof(kv[0]); i++) {
+			struct cpreg_inventory *s = fixture("neoverse-n1_linux-7.2"), *d = fixture("neoverse-n1_linux-6.12");
+			const struct cpreg_finding *fd;
+			bool exact = false;
+			const struct cpreg_krules *kr;
+
+			cpreg_inventory_set_text(d, CPREG_TEXT_KERNEL, kv[i].kernel);
+			kr = cpreg_krules_for(d, &exact);
+			cpreg_check(s, d, NULL, &v);
+			fd = cpreg_verdict_find(v, CPREG_PSCI_VERSION, CPREG_FIND_VALUE_DIFFERS);
+			tap_ok(fd && fd->outcome == CPREG_OUT_FAIL && strstr(fd->message, kv[i].want) &&
+			       exact == (i == 0) && kr->major == (i == 2 ? 6u : 6u) && kr->minor == (i == 2 ? 1u : 12u),
+			       "destination kernel %s: the rules of Linux %u.%u%s (%s)", kv[i].kernel, kr->major, kr->minor,
+			       exact ? "" : ", said to be the nearest", fd ? fd->message : "no finding");
+			cpreg_verdict_unref(v);
+			cpreg_inventory_unref(s);
+			cpreg_inventory_unref(d);
+		}
+	}
 	return tap_done();
 }

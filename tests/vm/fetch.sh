@@ -14,10 +14,14 @@
 # written here.  Everything lands under CACHE (default: build tree), and a
 # second run downloads nothing that is already there.
 #
-# Usage: fetch.sh CACHE_DIR
+# Usage: fetch.sh CACHE_DIR [kernel-sources]
+#   kernel-sources: only the kernel sources of the three releases (Debian's
+#   linux-source-X of each kernel above), the files lib/gen-kernel-rules.py
+#   reads unpacked into CACHE_DIR/ksrc/SERIES (tests/test-kernel-rules.sh).
 set -euo pipefail
 
-cache=${1:?usage: fetch.sh CACHE_DIR}
+cache=${1:?usage: fetch.sh CACHE_DIR [kernel-sources]}
+what=${2:-test-bed}
 mkdir -p "$cache"
 cache=$(cd "$cache" && pwd)
 state=$cache/apt
@@ -86,6 +90,28 @@ newest() {
 		suite == rel || suite == rel "-security" || suite == rel "-updates" { print $2 }' |
 		sort -V | tail -n 1
 }
+
+# The kernel sources the kernel model's table is generated from (issue 25):
+# each release's newest linux-source-SERIES, the files the generator reads.
+if [ "$what" = kernel-sources ]; then
+	for rel in bookworm trixie sid; do
+		ver=$(newest linux-image-cloud-arm64 "$rel")
+		series=$(echo "$ver" | sed -n 's/^\([0-9]*\.[0-9]*\).*/\1/p')
+		dir=$cache/ksrc/$series
+		[ -f "$dir/.done" ] && { echo "kernel source $series: $(cat "$dir/.done")"; continue; }
+		src=$(newest "linux-source-$series" "$rel")
+		deb=$(dl "linux-source-$series=$src")
+		rm -rf "$dir" && mkdir -p "$dir"
+		dpkg-deb --fsys-tarfile "$deb" | tar xf - -O --wildcards '*.tar.xz' | xz -dc |
+			tar xf - -C "$dir" --strip-components=1 --wildcards '*/Makefile' '*/arch/arm64/kernel/cpufeature.c' \
+				'*/arch/arm64/kvm/sys_regs.c' '*/arch/arm64/kvm/hypercalls.c' '*/arch/arm64/tools/sysreg' \
+				'*/arch/arm64/include/asm/sysreg.h' '*/arch/arm64/include/uapi/asm/kvm.h' '*/include/kvm/arm_psci.h'
+		find "$dir" -name Makefile ! -path "$dir/Makefile" -delete
+		echo "linux-source-$series $src" >"$dir/.done"
+		echo "kernel source $series: linux-source-$series $src"
+	done
+	exit 0
+fi
 
 # Kernels: the meta package of each release names the image package; since
 # 7.x the image itself sits in a linux-binary-* package it depends on.

@@ -45,15 +45,27 @@ initramfs() {
 	deb=$(ls "$cache"/debs/linux-*-"$(cat "$kdir/release")"_*_arm64.deb 2>/dev/null | head -n 1)
 	[ -n "$deb" ] || { echo "system.sh: no package of kernel $(cat "$kdir/release") in $cache/debs" >&2; exit 1; }
 	mkdir -p "$st/k" && dpkg-deb -x "$deb" "$st/k"
-	for m in virtio_blk failover net_failover virtio_net; do
+	: >"$st/modules"
+	# add_module NAME: it, after what it depends on (its .modinfo; the
+	# package has no modules.dep), unless built in or already there.
+	add_module() {
+		local m=$1 mod d
+		grep -qx "$m" "$st/modules" && return 0
 		mod=$(find "$st/k" -name "$m.ko*" | head -n 1)
 		case $mod in
-		"") continue ;; # built in
+		"") return 0 ;; # built in
 		*.xz) xz -dc "$mod" >"$st/$m.ko" ;;
 		*.zst) zstd -dqc "$mod" >"$st/$m.ko" ;;
 		*) cp "$mod" "$st/$m.ko" ;;
 		esac
+		for d in $(LC_ALL=C readelf -p .modinfo "$st/$m.ko" | sed -n 's/.*depends=//p' | tr ',' ' '); do
+			add_module "$d"
+		done
 		echo "$m" >>"$st/modules"
+	}
+	# Debian 6.1's cloud kernel has virtio itself as modules; later ones build it in.
+	for m in virtio_pci virtio_blk virtio_net; do
+		add_module "$m"
 	done
 	rm -rf "$st/k"
 	cat >"$st/init" <<'INIT'
@@ -98,7 +110,7 @@ run_qemu() {
 	case ${CPREG_SYS_NET:-} in
 	listen:* | connect:*)
 		net=(-netdev "socket,id=l0,${CPREG_SYS_NET%%:*}=127.0.0.1:${CPREG_SYS_NET#*:}"
-			-device "virtio-net-pci,netdev=l0,mac=52:54:00:c9:00:0$([ "${CPREG_SYS_NET%%:*}" = listen ] && echo 1 || echo 2)")
+			-device "virtio-net-pci,netdev=l0,romfile=,mac=52:54:00:c9:00:0$([ "${CPREG_SYS_NET%%:*}" = listen ] && echo 1 || echo 2)")
 		;;
 	"") ;;
 	*) echo "system.sh: CPREG_SYS_NET=$CPREG_SYS_NET: expected listen:PORT or connect:PORT" >&2; exit 2 ;;
