@@ -368,8 +368,11 @@ static void try_connect(void)
 	L.next_try = time(NULL) + RECONNECT_S;
 	if (!(L.conn = virConnectOpen(opt.libvirt_uri))) {
 		if (atomic_load(&L.connects) == 0 && !L.lost) {
-			log_warn("libvirt: cannot connect to %s: %s; trying every %d s", opt.libvirt_uri, last_error(),
-				 RECONNECT_S);
+			const char *e = last_error();
+			bool denied = strstr(e, "authentication") || strstr(e, "Permission denied") || strstr(e, "access denied");
+
+			log_warn("libvirt: cannot connect to %s: %s; trying every %d s%s", opt.libvirt_uri, e, RECONNECT_S,
+				 denied ? " (is cpregd's user allowed to manage it? on Debian: adduser cpregd libvirt)" : "");
 			L.lost = true;
 		}
 		return;

@@ -89,13 +89,15 @@ host_uuid = "00000000-0000-4000-8000-0000000000$([ "$ROLE" = a ] && echo a1 || e
 CONF
 # The operator's two lines (README, "Refusing migrations that would fail").
 echo 'CPREGD_OPTS="--libvirt qemu:///system"' >>/etc/default/cpregd
-systemctl daemon-reload
+adduser --quiet cpregd libvirt && systemctl daemon-reload
 systemctl stop libvirtd.service libvirtd.socket libvirtd-ro.socket libvirtd-admin.socket 2>/dev/null
 systemctl start libvirtd.socket libvirtd-ro.socket libvirtd-admin.socket libvirtd-tcp.socket && systemctl start libvirtd.service
 ok $? "host $ROLE: libvirtd listens on TCP ($(systemctl is-active libvirtd.service))"
 systemctl restart cpregd.service
 wait_for 300 test "$(metric cpregd_libvirt_connected)" = 1
-ok $? "host $ROLE: cpregd --libvirt qemu:///system is connected (cpregd_libvirt_connected 1; started at boot from now: $(systemctl is-enabled cpregd.service 2>&1); groups: $(ps -o supgrp= -C cpregd))"
+rc=$?
+ok $rc "host $ROLE: cpregd --libvirt qemu:///system is connected (cpregd_libvirt_connected $(metric cpregd_libvirt_connected); started at boot from now: $(systemctl is-enabled cpregd.service 2>&1); groups: $(ps -o supgrp= -C cpregd))"
+[ $rc = 0 ] || journalctl -u cpregd.service -u libvirtd.service -u polkit.service --no-pager | tail -n 15 | sed 's/^/# /' >&3
 DIGEST=$(digest)
 mark ready
 wait_mark ready
