@@ -260,6 +260,10 @@ extern const size_t cpreg_n_krules;
  * false: then only the destination's trial answers exactly.
  */
 const struct cpreg_krules *cpreg_krules_for(const struct cpreg_inventory *inv, bool *exact);
+/* The same by a uname -r ("6.12.117+deb13-cloud-arm64"); NULL or unparsable: the oldest's, not exact. */
+const struct cpreg_krules *cpreg_krules_for_kernel(const char *kernel, bool *exact);
+/* The verdict's destination judged by the nearest older kernel's rules: "needs a trial" (trial_advised). */
+bool cpreg_verdict_rules_nearest(const struct cpreg_verdict *v, unsigned *major, unsigned *minor);
 
 /* An errno from its name ("ENOENT"), -ENOENT when it has none: inventories name read errors. */
 int cpreg_errno_from_name(const char *name);

@@ -127,7 +127,11 @@ static int field_summary(uint64_t id, uint64_t s, uint64_t d, uint64_t mask, boo
 
 const struct cpreg_krules *cpreg_krules_for(const struct cpreg_inventory *inv, bool *exact)
 {
-	const char *k = inv ? cpreg_inventory_get_text(inv, CPREG_TEXT_KERNEL) : NULL;
+	return cpreg_krules_for_kernel(inv ? cpreg_inventory_get_text(inv, CPREG_TEXT_KERNEL) : NULL, exact);
+}
+
+const struct cpreg_krules *cpreg_krules_for_kernel(const char *k, bool *exact)
+{
 	const struct cpreg_krules *best = &cpreg_krules[0];
 	unsigned major = 0, minor = 0;
 

@@ -151,8 +151,14 @@ static void put_trial(struct cpreg_buf *f, const struct cpreg_verdict *v)
 	if (!v->trial) {
 		size_t adv = cpreg_verdict_trial_advised(v);
 
+		unsigned major, minor;
+
 		cpreg_buf_printf(f, ",\n  \"trial_advised\": %s", adv ? "true" : "false");
-		if (adv)
+		if (cpreg_verdict_rules_nearest(v, &major, &minor))
+			cpreg_buf_printf(f, ",\n  \"trial_advised_reason\": \"needs a trial: the kernel model has no rules of the "
+					 "destination's kernel, so it judged by Linux %u.%u's, the nearest older it has; its "
+					 "cpregd's live trial answers exactly\"", major, minor);
+		else if (adv)
 			cpreg_buf_printf(f, ",\n  \"trial_advised_reason\": \"%zu value%s judged by rules only the destination "
 					 "kernel applies exactly (writable ID fields, cache geometry): its cpregd's live trial "
 					 "confirms them\"", adv, adv == 1 ? "" : "s");

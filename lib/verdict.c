@@ -189,9 +189,32 @@ int cpreg_verdict_contradiction_at(const struct cpreg_verdict *v, size_t i, uint
  * applies exactly (writable fields, cache geometry, write-ignored AArch32
  * registers) or left undecided: a live trial there confirms them.
  */
+/*
+ * Whether the kernel model judged the destination by another kernel's
+ * rules (its version is not in lib/kernel-rules.c): then every kernel rule
+ * is the nearest older version's, and only the destination's trial is exact.
+ */
+bool cpreg_verdict_rules_nearest(const struct cpreg_verdict *v, unsigned *major, unsigned *minor)
+{
+	bool exact = true;
+	const struct cpreg_krules *kr;
+
+	if (!v || !v->dst.kernel)
+		return false;
+	kr = cpreg_krules_for_kernel(v->dst.kernel, &exact);
+	if (major)
+		*major = kr->major;
+	if (minor)
+		*minor = kr->minor;
+	return !exact;
+}
+
 size_t cpreg_verdict_trial_advised(const struct cpreg_verdict *v)
 {
 	size_t n = 0;
+
+	if (v && !v->trial && cpreg_verdict_rules_nearest(v, NULL, NULL))
+		n++;
 
 	for (size_t i = 0; v && !v->trial && i < v->n; i++) {
 		const struct cpreg_finding *f = &v->f[i];
