@@ -121,7 +121,7 @@ static int load_libvirt(void)
 /* Seconds between attempts to reach libvirtd. */
 #define RECONNECT_S 5
 
-enum why { WHY_BOOTED, WHY_ARRIVED, WHY_STOPPED, WHY_RUNNING };
+enum why { WHY_BOOTED, WHY_ARRIVED, WHY_STOPPED, WHY_RUNNING, WHY_DEFINED };
 
 /* What became of a domain looked at: the metric's label. */
 enum fate { F_BORN, F_KEPT, F_CLEARED, F_HAD_ONE, F_NO_PASSPORT, F_NOT_JUDGED, F_FAILED, _F_MAX };
@@ -196,6 +196,14 @@ static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int det
 		enqueue(dom, WHY_ARRIVED);
 	else if (event == VIR_DOMAIN_EVENT_STOPPED)
 		enqueue(dom, WHY_STOPPED);
+	else if (event == VIR_DOMAIN_EVENT_DEFINED ||
+		 (event == VIR_DOMAIN_EVENT_RESUMED && detail == VIR_DOMAIN_EVENT_RESUMED_MIGRATED))
+		/*
+		 * A live migration's destination defines the persistent domain at
+		 * its end (--persistent), from the source's definition: the
+		 * passport of the running VM goes into it again.
+		 */
+		enqueue(dom, WHY_DEFINED);
 	return 0;
 }
 
@@ -260,6 +268,21 @@ static enum fate born(virDomainPtr dom, const char *name, const char *xml, unsig
 	return f;
 }
 
+/* Whether the persistent definition already holds this passport. */
+static bool same_in_definition(virDomainPtr dom, const char *name, const char *passport)
+{
+	char *xml = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE), *conf = NULL, why[600];
+	bool same;
+
+	if (!xml)
+		return false;
+	same = cpreg_domain_passport_get(xml, strlen(xml), name, &conf, why, sizeof(why)) == 0 && conf &&
+	       strcmp(conf, passport) == 0;
+	free(conf);
+	free(xml);
+	return same;
+}
+
 /* Look at one domain; false when it must wait for an inventory. */
 static bool look_at(const struct pending *pd)
 {
@@ -286,7 +309,7 @@ static bool look_at(const struct pending *pd)
 	pthread_mutex_lock(&L.lock);
 	has_inv = L.inv != NULL;
 	pthread_mutex_unlock(&L.lock);
-	if (!has_inv && pd->why != WHY_ARRIVED) {
+	if (!has_inv && pd->why != WHY_ARRIVED && pd->why != WHY_DEFINED) {
 		virDomainFree(dom);
 		return false;
 	}
@@ -313,6 +336,25 @@ static bool look_at(const struct pending *pd)
 				 "gets none (CPREGD_HOOK_POLICY decides its next move)", name);
 			f = F_NO_PASSPORT;
 		} else if (flags && set_passport(dom, passport, VIR_DOMAIN_AFFECT_CONFIG) < 0) {
+			log_err("libvirt: domain %s: writing its passport into its definition failed: %s", name,
+				last_error());
+			f = F_FAILED;
+		} else {
+			f = F_KEPT;
+		}
+		break;
+	case WHY_DEFINED:
+		/*
+		 * Only a running VM's definition, only to carry the passport it runs
+		 * with, and only when it holds another (so no write answers a write).
+		 */
+		if (!flags || !passport || same_in_definition(dom, name, passport)) {
+			free(passport);
+			free(xml);
+			virDomainFree(dom);
+			return true;
+		}
+		if (set_passport(dom, passport, VIR_DOMAIN_AFFECT_CONFIG) < 0) {
 			log_err("libvirt: domain %s: writing its passport into its definition failed: %s", name,
 				last_error());
 			f = F_FAILED;
