@@ -283,6 +283,45 @@ static bool same_in_definition(virDomainPtr dom, const char *name, const char *p
 	return same;
 }
 
+/* The running definition's passport into the persistent one (flags: the domain is persistent). */
+static enum fate keep(virDomainPtr dom, const char *name, const char *passport, unsigned int flags)
+{
+	if (flags && set_passport(dom, passport, VIR_DOMAIN_AFFECT_CONFIG) < 0) {
+		log_err("libvirt: domain %s: writing its passport into its definition failed: %s", name, last_error());
+		return F_FAILED;
+	}
+	return F_KEPT;
+}
+
+/* What a running domain's event does to its passport; _F_MAX: nothing to count. */
+static enum fate decide(virDomainPtr dom, const char *name, const char *xml, const char *passport, enum why why,
+			unsigned int flags)
+{
+	switch (why) {
+	case WHY_BOOTED:
+		return born(dom, name, xml, VIR_DOMAIN_AFFECT_LIVE | flags);
+	case WHY_ARRIVED:
+		if (passport)
+			return keep(dom, name, passport, flags);
+		log_warn("libvirt: domain %s arrived without a passport: its birth host is not known, so it gets none "
+			 "(CPREGD_HOOK_POLICY decides its next move)", name);
+		return F_NO_PASSPORT;
+	case WHY_DEFINED:
+		/*
+		 * Only a running VM's definition, only to carry the passport it runs
+		 * with, and only when it holds another (so no write answers a write).
+		 */
+		if (!flags || !passport || same_in_definition(dom, name, passport))
+			return _F_MAX;
+		return keep(dom, name, passport, flags);
+	default: /* WHY_RUNNING */
+		if (passport)
+			return F_HAD_ONE;
+		log_info("libvirt: domain %s runs without a passport: stamped as born on this host now", name);
+		return born(dom, name, xml, VIR_DOMAIN_AFFECT_LIVE | flags);
+	}
+}
+
 /* Look at one domain; false when it must wait for an inventory. */
 static bool look_at(const struct pending *pd)
 {
@@ -326,53 +365,10 @@ static bool look_at(const struct pending *pd)
 		log_warn("libvirt: domain %s: %s", name, why);
 		passport = NULL;
 	}
-	switch (pd->why) {
-	case WHY_BOOTED:
-		f = born(dom, name, xml, VIR_DOMAIN_AFFECT_LIVE | flags);
-		break;
-	case WHY_ARRIVED:
-		if (!passport) {
-			log_warn("libvirt: domain %s arrived without a passport: its birth host is not known, so it "
-				 "gets none (CPREGD_HOOK_POLICY decides its next move)", name);
-			f = F_NO_PASSPORT;
-		} else if (flags && set_passport(dom, passport, VIR_DOMAIN_AFFECT_CONFIG) < 0) {
-			log_err("libvirt: domain %s: writing its passport into its definition failed: %s", name,
-				last_error());
-			f = F_FAILED;
-		} else {
-			f = F_KEPT;
-		}
-		break;
-	case WHY_DEFINED:
-		/*
-		 * Only a running VM's definition, only to carry the passport it runs
-		 * with, and only when it holds another (so no write answers a write).
-		 */
-		if (!flags || !passport || same_in_definition(dom, name, passport)) {
-			free(passport);
-			free(xml);
-			virDomainFree(dom);
-			return true;
-		}
-		if (set_passport(dom, passport, VIR_DOMAIN_AFFECT_CONFIG) < 0) {
-			log_err("libvirt: domain %s: writing its passport into its definition failed: %s", name,
-				last_error());
-			f = F_FAILED;
-		} else {
-			f = F_KEPT;
-		}
-		break;
-	default: /* WHY_RUNNING */
-		if (passport) {
-			f = F_HAD_ONE;
-		} else {
-			log_info("libvirt: domain %s runs without a passport: stamped as born on this host now", name);
-			f = born(dom, name, xml, VIR_DOMAIN_AFFECT_LIVE | flags);
-		}
-		break;
-	}
+	f = decide(dom, name, xml, passport, pd->why, flags);
 out:
-	atomic_fetch_add(&L.fates[f], 1);
+	if (f != _F_MAX)
+		atomic_fetch_add(&L.fates[f], 1);
 	free(passport);
 	free(xml);
 	virDomainFree(dom);
