@@ -17,8 +17,8 @@
 
 #include "cpreg.h"
 #include "jsonw.h"
+#include "paths.h"
 
-#define DEFAULT_SOCKET "/run/cpregd/cpregd.sock"
 
 enum { EXIT_OK = 0, EXIT_NO = 1, EXIT_ERR = 2 };
 

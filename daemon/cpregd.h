@@ -25,11 +25,10 @@
 #include "cpreg.h"
 #include "http.h"
 #include "log.h"
+#include "paths.h"
 
 /* The HTTP API version, in an API-Version header on every answer. */
 #define CPREGD_API_VERSION "1"
-#define DEFAULT_SOCKET "/run/cpregd/cpregd.sock"
-#define DEFAULT_STATE_DIR "/var/lib/cpregd"
 
 /* The command line (cpregd(8)). */
 struct cpregd_options {
@@ -120,10 +119,6 @@ void libvirt_fini(void);
 /* The loop's newly probed inventory, for the passports of VMs born from now on. */
 void libvirt_inventory(struct cpreg_inventory *inv);
 void libvirt_metrics(struct evbuffer *b);
-
-/* ---- metrics.c ---- */
-/* The libvirt hook's decisions (cpregctl libvirt-hook appends them to DIR/hook-decisions). */
-#define HOOK_SPOOL_NAME "hook-decisions"
 
 /* ---- probing.c ---- */
 int probing_init(void);

@@ -26,6 +26,7 @@
 #include "client.h"
 #include "cpregctl.h"
 #include "domain.h"
+#include "paths.h"
 
 /* The hook waits at most this long for cpregd, whatever --timeout says: libvirt waits for the hook. */
 #define HOOK_DEADLINE_MS 5000
@@ -75,7 +76,7 @@ static void count_decision(const char *decision, const char *reason)
 	int fd, n;
 
 	if (!spool)
-		spool = "/var/lib/cpregd/hook-decisions";
+		spool = DEFAULT_STATE_DIR "/" HOOK_SPOOL_NAME;
 	n = snprintf(line, sizeof(line), "%s %s %s\n", hook_op, decision, reason);
 	fd = open(spool, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0644);
 	if (fd < 0)
