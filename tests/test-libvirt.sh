@@ -18,32 +18,27 @@ if ! "$B/tests/cpregd" --help | grep -q -- --libvirt || ! pkg-config --exists li
 fi
 # Two running domains: one host-passthrough (the test driver knows x86_64
 # guests only; cpregd reads the <cpu> and the options, not the arch), one not.
-cat >"$T/node.xml" <<'XML'
-<node>
+domain() { # domain NAME N CPU-MODE [EXTRA]
+	cat <<XML
   <domain type='test'>
-    <name>vm1</name>
-    <uuid>0b8f8b9e-7a57-4c34-9a0f-1f6b3a2d9c01</uuid>
+    <name>$1</name>
+    <uuid>0b8f8b9e-7a57-4c34-9a0f-1f6b3a2d9c0$2</uuid>
     <memory>65536</memory>
     <os><type arch='x86_64'>hvm</type></os>
-    <cpu mode='host-passthrough'/>
-    <features><pmu state='off'/></features>
+    <cpu mode='$3'/>${4:-}
   </domain>
-  <domain type='test'>
-    <name>vm2</name>
-    <uuid>0b8f8b9e-7a57-4c34-9a0f-1f6b3a2d9c02</uuid>
-    <memory>65536</memory>
-    <os><type arch='x86_64'>hvm</type></os>
-    <cpu mode='host-model'/>
-  </domain>
-</node>
 XML
+}
+{ echo '<node>'; domain vm1 1 host-passthrough "<features><pmu state='off'/></features>"; domain vm2 2 host-model
+  echo '</node>'; } >"$T/node.xml"
 metric() { curl -s --unix-socket "$SOCK" http://cpregd/metrics | awk -v k="$1" '$1 == k { print $2 }'; }
 start_daemon "$T/log" --replay "$M/n1-612-q11.json" --libvirt "test://$T/node.xml"
 wait_for 20 test -S "$SOCK"
-wait_for 30 sh -c "[ \"\$(curl -s --unix-socket '$SOCK' http://cpregd/metrics | awk '\$1 == \"cpregd_libvirt_domains_total{passport=\\\"born\\\"}\" { print \$2 }')\" = 1 ]"
+domains() { [ "$(metric "cpregd_libvirt_domains_total{passport=\"$1\"}")" = "$2" ]; } # domains FATE N
+wait_for 30 domains born 1
 ok "$([ "$(metric 'cpregd_libvirt_domains_total{passport="born"}')" = 1 ] && [ "$(metric cpregd_libvirt_connected)" = 1 ]; echo $?)" \
 	"--libvirt test:///FILE: connected, the running host-passthrough domain stamped as born here (cpregd_libvirt_domains_total{passport=\"born\"} 1)"
-wait_for 10 sh -c "[ \"\$(curl -s --unix-socket '$SOCK' http://cpregd/metrics | awk '\$1 == \"cpregd_libvirt_domains_total{passport=\\\"not-judged\\\"}\" { print \$2 }')\" = 1 ]"
+wait_for 10 domains not-judged 1
 ok "$([ "$(metric 'cpregd_libvirt_domains_total{passport="not-judged"}')" = 1 ] && grep -q 'domain vm2 gets no passport: .*host-passthrough' "$T/log"; echo $?)" \
 	"  the host-model domain gets none, and the log says why ($(grep -o 'domain vm2 gets no passport[^\"]*' "$T/log" | head -n 1 | cut -c1-120))"
 grep -q 'domain vm1 is born on this host: passport sha256:[0-9a-f]\{64\}' "$T/log"

@@ -149,15 +149,36 @@ sysroot_pkgs="libc6 libc6-dev linux-libc-dev libgcc-s1
 	libhttp-parser2.9 libhttp-parser-dev libnettle8 nettle-dev zlib1g zlib1g-dev
 	libcap2 libgcrypt20 libgpg-error0 liblz4-1 liblzma5 libzstd1
 	libssl3 busybox-static"
+# release_apt REL: RAPT, apt options over that release's suites alone (its
+# -updates and -security), on the same package lists.
+release_apt() {
+	grep -E " $1(-updates|-security)? " "$state/sources.list" >"$state/sources-$1.list"
+	RAPT=("${APT[@]}" -o Dir::Etc::SourceList="$state/sources-$1.list" -o Dir::Cache="$state/cache-$1")
+	mkdir -p "$state/cache-$1/archives/partial"
+}
+# unpack_closure DEST ROOTS -- PKGS...: PKGS and the libraries ROOTS (a
+# space-separated list) need, recursively, resolved with RAPT, unpacked into
+# DEST.  One apt call names every file (and skips virtual packages), one
+# fetches the missing ones into $cache/debs.
+unpack_closure() {
+	local dest=$1 roots=$2 pkgs uris missing
+	shift 3
+	pkgs=$(apt-cache "${RAPT[@]}" depends --recurse --no-recommends --no-suggests --no-conflicts \
+		--no-breaks --no-replaces --no-enhances $roots | grep -v '^[ <]' | grep -E '^(lib|zlib)' | sort -u)
+	uris=$(apt-get "${RAPT[@]}" --print-uris download "$@" $pkgs 2>/dev/null |
+		awk '{ gsub(/\047/, ""); print $1, $2 }')
+	missing=$(echo "$uris" | while read -r uri file; do [ -f "$cache/debs/$file" ] || echo "$file"; done |
+		sed 's/_.*//' | sort -u)
+	[ -z "$missing" ] || (cd "$cache/debs" && apt-get "${RAPT[@]}" -qq download $missing)
+	echo "$uris" | while read -r uri file; do dpkg-deb -x "$cache/debs/$file" "$dest"; done
+}
+
 # The package build (tests/vm/vm-system.sh) also links libxml2 (domain XML)
-# and libvirt's client library (cpregd --libvirt): their -dev packages, and
-# the closure of libraries they need, resolved against bookworm alone, so
-# that the linker finds every library libvirt.so.0 names.  The test bed's
-# own binaries are built without them (cross-build.sh).
+# and compiles against libvirt's headers (cpregd --libvirt): their -dev
+# packages, and the closure of libraries they need, resolved against
+# bookworm alone, so that the linker finds every library they name.  The
+# test bed's own binaries are built without them (cross-build.sh).
 sysroot_closure="libvirt-dev libvirt0 libxml2-dev libicu-dev liblzma-dev"
-grep -E " bookworm(-updates|-security)? " "$state/sources.list" >"$state/sources-bookworm.list"
-BAPT=("${APT[@]}" -o Dir::Etc::SourceList="$state/sources-bookworm.list" -o Dir::Cache="$state/cache-bookworm")
-mkdir -p "$state/cache-bookworm/archives/partial"
 # .done holds the list it was made from: a package added here rebuilds it.
 if [ "$(cat "$sysroot/.done" 2>/dev/null)" != "$(echo $sysroot_pkgs $sysroot_closure)" ]; then
 	rm -rf "$sysroot" && mkdir -p "$sysroot"
@@ -165,44 +186,27 @@ if [ "$(cat "$sysroot/.done" 2>/dev/null)" != "$(echo $sysroot_pkgs $sysroot_clo
 		deb=$(dl "$p/bookworm")
 		dpkg-deb -x "$deb" "$sysroot"
 	done
-	pkgs=$(apt-cache "${BAPT[@]}" depends --recurse --no-recommends --no-suggests --no-conflicts \
-		--no-breaks --no-replaces --no-enhances libvirt0 libxml2 | grep -v '^[ <]' | grep -E '^(lib|zlib)' | sort -u)
-	uris=$(apt-get "${BAPT[@]}" --print-uris download $sysroot_closure $pkgs 2>/dev/null |
-		awk '{ gsub(/\047/, ""); print $1, $2 }')
-	missing=$(echo "$uris" | while read -r uri file; do [ -f "$cache/debs/$file" ] || echo "$file"; done |
-		sed 's/_.*//' | sort -u)
-	[ -z "$missing" ] || (cd "$cache/debs" && apt-get "${BAPT[@]}" -qq download $missing)
-	echo "$uris" | while read -r uri file; do dpkg-deb -x "$cache/debs/$file" "$sysroot"; done
+	release_apt bookworm
+	unpack_closure "$sysroot" "libvirt0 libxml2" -- $sysroot_closure
 	echo $sysroot_pkgs $sysroot_closure >"$sysroot/.done"
 fi
 echo "sysroot: $sysroot"
 
 # QEMU of each release, unpacked into $cache/qemu-REL/root with its library
 # closure: the direct dependencies of qemu-system-arm that are libraries,
-# and recursively theirs, resolved against that release's suites alone (a
-# sources list of its own over the same package lists).  qemu-system-common
-# and -data are left out: the binary runs without them for a
-# "-nodefaults -display none" VM.
+# and recursively theirs, resolved against that release's suites alone.
+# qemu-system-common and -data are left out: the binary runs without them
+# for a "-nodefaults -display none" VM.
 for rel in bookworm trixie sid; do
 	qdir=$cache/qemu-$rel
 	[ -f "$qdir/.done" ] && { echo "qemu $rel: $(cat "$qdir/version")"; continue; }
-	grep -E " $rel(-updates|-security)? " "$state/sources.list" >"$state/sources-$rel.list"
-	RAPT=("${APT[@]}" -o Dir::Etc::SourceList="$state/sources-$rel.list" -o Dir::Cache="$state/cache-$rel")
-	mkdir -p "$state/cache-$rel/archives/partial"
+	release_apt "$rel"
 	ver=$(newest qemu-system-arm "$rel")
 	[ -n "$ver" ] || { echo "fetch.sh: no qemu-system-arm in $rel" >&2; exit 1; }
 	direct=$(apt-cache "${RAPT[@]}" show "qemu-system-arm=$ver" | awk -F': ' '/^Depends:/{print $2; exit}' |
 		tr ',' '\n' | sed 's/^ *//; s/[ |].*//' | grep -E '^(lib|zlib)')
-	pkgs=$(apt-cache "${RAPT[@]}" depends --recurse --no-recommends --no-suggests --no-conflicts \
-		--no-breaks --no-replaces --no-enhances $direct | grep -v '^[ <]' | grep -E '^(lib|zlib)' | sort -u)
-	# One apt call names every file (and skips virtual packages), one fetches the missing ones.
-	uris=$(apt-get "${RAPT[@]}" --print-uris download "qemu-system-arm=$ver" $pkgs 2>/dev/null |
-		awk '{ gsub(/\047/, ""); print $1, $2 }')
-	missing=$(echo "$uris" | while read -r uri file; do [ -f "$cache/debs/$file" ] || echo "$file"; done |
-		sed 's/_.*//' | sort -u)
-	[ -z "$missing" ] || (cd "$cache/debs" && apt-get "${RAPT[@]}" -qq download $missing)
 	rm -rf "$qdir" && mkdir -p "$qdir/root"
-	echo "$uris" | while read -r uri file; do dpkg-deb -x "$cache/debs/$file" "$qdir/root"; done
+	unpack_closure "$qdir/root" "$direct" -- "qemu-system-arm=$ver"
 	echo "$ver" >"$qdir/version"
 	touch "$qdir/.done"
 	echo "qemu $rel: $ver"

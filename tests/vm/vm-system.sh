@@ -11,6 +11,17 @@ set -u
 . "$top_srcdir/tests/vm/lib.sh"
 . "$top_srcdir/tests/vm/closure.sh"
 OUT=$top_builddir/tests/vm-out/system
+# relay PREFIX FILE: a system's own TAP, renumbered into ours.
+relay() {
+	local line
+	while IFS= read -r line; do
+		case $line in
+		"ok "*) ok 0 "$1: ${line#ok * - }" ;;
+		"not ok "*) ok 1 "$1: ${line#not ok * - }" ;;
+		"# "*) echo "$line" ;;
+		esac
+	done <"$2"
+}
 rm -rf "$OUT" && mkdir -p "$OUT"
 
 if [ "$(id -u)" != 0 ]; then
@@ -77,13 +88,7 @@ if [ "${CPREG_SYS_LIBVIRT_ONLY:-0}" != 1 ]; then
 	[ -s "$OUT/tap" ]
 	ok $? "the test ran inside the system (TAP came back on the payload disk; console in $OUT/console.log)"
 	# The system's own TAP, renumbered into ours.
-	while IFS= read -r line; do
-		case $line in
-		"ok "*) ok 0 "system: ${line#ok * - }" ;;
-		"not ok "*) ok 1 "system: ${line#not ok * - }" ;;
-		"# "*) echo "$line" ;;
-		esac
-	done <"$OUT/tap"
+	relay system "$OUT/tap"
 	# Each boot's part ends with its plan line: two when the system rebooted.
 	want=$(sed -n 's/^1\.\.//p' "$OUT/tap" | paste -sd+ -)
 	parts=$(grep -c '^1\.\.' "$OUT/tap")
@@ -128,13 +133,7 @@ if [ "${CPREG_SYS_LIBVIRT:-1}" = 1 ]; then
 		done
 		[ -s "$OUT/lv-$r/out/tap" ]
 		ok $? "libvirt host $r ran its test (console in $OUT/console-lv-$r.log)"
-		while IFS= read -r line; do
-			case $line in
-			"ok "*) ok 0 "libvirt: ${line#ok * - }" ;;
-			"not ok "*) ok 1 "libvirt: ${line#not ok * - }" ;;
-			"# "*) echo "$line" ;;
-			esac
-		done <"$OUT/lv-$r/out/tap"
+		relay libvirt "$OUT/lv-$r/out/tap"
 		grep -q '^1\.\.' "$OUT/lv-$r/out/tap"
 		ok $? "libvirt host $r's test ran to its end (see $OUT/lv-$r/out/run.log)"
 	done
