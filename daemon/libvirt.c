@@ -31,7 +31,7 @@
  * libvirt's client library is opened when --libvirt is given (dlopen), not
  * linked: a host without libvirt (a KubeVirt node, say) runs cpregd without
  * it, and the package only suggests it.  Its functions are named here, each
- * resolved once, and called by their usual names (the macros below).
+ * resolved once, and called through V.
  */
 #include "config.h"
 
@@ -94,30 +94,6 @@ static int load_libvirt(void)
 	return 0;
 }
 
-/* From here on, virFoo(...) calls the resolved V.virFoo. */
-#define virSetErrorFunc V.virSetErrorFunc
-#define virGetLastErrorMessage V.virGetLastErrorMessage
-#define virInitialize V.virInitialize
-#define virEventRegisterDefaultImpl V.virEventRegisterDefaultImpl
-#define virEventRunDefaultImpl V.virEventRunDefaultImpl
-#define virEventAddTimeout V.virEventAddTimeout
-#define virConnectOpen V.virConnectOpen
-#define virConnectClose V.virConnectClose
-#define virConnectRegisterCloseCallback V.virConnectRegisterCloseCallback
-#define virConnectUnregisterCloseCallback V.virConnectUnregisterCloseCallback
-#define virConnectSetKeepAlive V.virConnectSetKeepAlive
-#define virConnectDomainEventRegisterAny V.virConnectDomainEventRegisterAny
-#define virConnectDomainEventDeregisterAny V.virConnectDomainEventDeregisterAny
-#define virConnectListAllDomains V.virConnectListAllDomains
-#define virDomainGetUUID V.virDomainGetUUID
-#define virDomainLookupByUUID V.virDomainLookupByUUID
-#define virDomainGetName V.virDomainGetName
-#define virDomainIsPersistent V.virDomainIsPersistent
-#define virDomainIsActive V.virDomainIsActive
-#define virDomainGetXMLDesc V.virDomainGetXMLDesc
-#define virDomainSetMetadata V.virDomainSetMetadata
-#define virDomainFree V.virDomainFree
-
 /* Seconds between attempts to reach libvirtd. */
 #define RECONNECT_S 5
 
@@ -159,7 +135,7 @@ static void quiet(void *opaque, virErrorPtr e)
 
 static const char *last_error(void)
 {
-	const char *m = virGetLastErrorMessage();
+	const char *m = V.virGetLastErrorMessage();
 
 	return m && *m ? m : "unknown error";
 }
@@ -172,14 +148,14 @@ static void enqueue(virDomainPtr dom, enum why why)
 		size_t cap = L.cap ? 2 * L.cap : 16;
 
 		if (!(n = realloc(L.q, cap * sizeof(*n)))) {
-			log_err("libvirt: out of memory: domain %s not looked at", virDomainGetName(dom));
+			log_err("libvirt: out of memory: domain %s not looked at", V.virDomainGetName(dom));
 			atomic_fetch_add(&L.fates[F_FAILED], 1);
 			return;
 		}
 		L.q = n;
 		L.cap = cap;
 	}
-	if (virDomainGetUUID(dom, L.q[L.n].uuid) == 0) {
+	if (V.virDomainGetUUID(dom, L.q[L.n].uuid) == 0) {
 		L.q[L.n].why = why;
 		L.n++;
 	}
@@ -229,7 +205,7 @@ static int set_passport(virDomainPtr dom, const char *json, unsigned int flags)
 			return -1;
 		}
 	}
-	r = virDomainSetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, element, json ? "cpregd" : NULL, CPREG_PASSPORT_NS,
+	r = V.virDomainSetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, element, json ? "cpregd" : NULL, CPREG_PASSPORT_NS,
 				 flags);
 	xmlFree(text);
 	free(element);
@@ -271,7 +247,7 @@ static enum fate born(virDomainPtr dom, const char *name, const char *xml, unsig
 /* Whether the persistent definition already holds this passport. */
 static bool same_in_definition(virDomainPtr dom, const char *name, const char *passport)
 {
-	char *xml = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE), *conf = NULL, why[600];
+	char *xml = V.virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE), *conf = NULL, why[600];
 	bool same;
 
 	if (!xml)
@@ -325,7 +301,7 @@ static enum fate decide(virDomainPtr dom, const char *name, const char *xml, con
 /* Look at one domain; false when it must wait for an inventory. */
 static bool look_at(const struct pending *pd)
 {
-	virDomainPtr dom = virDomainLookupByUUID(L.conn, pd->uuid);
+	virDomainPtr dom = V.virDomainLookupByUUID(L.conn, pd->uuid);
 	const char *name;
 	char *xml = NULL, *passport = NULL, why[600];
 	unsigned int flags;
@@ -334,8 +310,8 @@ static bool look_at(const struct pending *pd)
 
 	if (!dom)
 		return true; /* gone (undefined) meanwhile */
-	name = virDomainGetName(dom);
-	flags = virDomainIsPersistent(dom) == 1 ? VIR_DOMAIN_AFFECT_CONFIG : 0;
+	name = V.virDomainGetName(dom);
+	flags = V.virDomainIsPersistent(dom) == 1 ? VIR_DOMAIN_AFFECT_CONFIG : 0;
 	if (pd->why == WHY_STOPPED) {
 		/* The definition's passport, if any, is an earlier life's: it goes. */
 		f = F_CLEARED;
@@ -349,14 +325,14 @@ static bool look_at(const struct pending *pd)
 	has_inv = L.inv != NULL;
 	pthread_mutex_unlock(&L.lock);
 	if (!has_inv && pd->why != WHY_ARRIVED && pd->why != WHY_DEFINED) {
-		virDomainFree(dom);
+		V.virDomainFree(dom);
 		return false;
 	}
-	if (virDomainIsActive(dom) != 1) {
-		virDomainFree(dom);
+	if (V.virDomainIsActive(dom) != 1) {
+		V.virDomainFree(dom);
 		return true;
 	}
-	if (!(xml = virDomainGetXMLDesc(dom, 0))) {
+	if (!(xml = V.virDomainGetXMLDesc(dom, 0))) {
 		log_err("libvirt: domain %s: reading its definition failed: %s", name, last_error());
 		f = F_FAILED;
 		goto out;
@@ -371,7 +347,7 @@ out:
 		atomic_fetch_add(&L.fates[f], 1);
 	free(passport);
 	free(xml);
-	virDomainFree(dom);
+	V.virDomainFree(dom);
 	return true;
 }
 
@@ -390,9 +366,9 @@ static void disconnect(void)
 	if (!L.conn)
 		return;
 	if (L.cb_id >= 0)
-		virConnectDomainEventDeregisterAny(L.conn, L.cb_id);
-	virConnectUnregisterCloseCallback(L.conn, on_close);
-	virConnectClose(L.conn);
+		V.virConnectDomainEventDeregisterAny(L.conn, L.cb_id);
+	V.virConnectUnregisterCloseCallback(L.conn, on_close);
+	V.virConnectClose(L.conn);
 	L.conn = NULL;
 	L.cb_id = -1;
 	atomic_store(&L.connected, 0);
@@ -404,7 +380,7 @@ static void try_connect(void)
 	int n;
 
 	L.next_try = time(NULL) + RECONNECT_S;
-	if (!(L.conn = virConnectOpen(opt.libvirt_uri))) {
+	if (!(L.conn = V.virConnectOpen(opt.libvirt_uri))) {
 		if (atomic_load(&L.connects) == 0 && !L.lost) {
 			const char *e = last_error();
 			bool denied = strstr(e, "authentication") || strstr(e, "Permission denied") || strstr(e, "access denied");
@@ -416,9 +392,9 @@ static void try_connect(void)
 		return;
 	}
 	L.lost = false;
-	virConnectRegisterCloseCallback(L.conn, on_close, NULL, NULL);
-	virConnectSetKeepAlive(L.conn, 5, 3);
-	L.cb_id = virConnectDomainEventRegisterAny(L.conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+	V.virConnectRegisterCloseCallback(L.conn, on_close, NULL, NULL);
+	V.virConnectSetKeepAlive(L.conn, 5, 3);
+	L.cb_id = V.virConnectDomainEventRegisterAny(L.conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
 						    VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), NULL, NULL);
 	if (L.cb_id < 0) {
 		log_err("libvirt: %s: cannot listen to domain events: %s", opt.libvirt_uri, last_error());
@@ -426,10 +402,10 @@ static void try_connect(void)
 		return;
 	}
 	/* Subscribed first, listed second: a domain started in between is seen twice, never missed. */
-	n = virConnectListAllDomains(L.conn, &doms, VIR_CONNECT_LIST_DOMAINS_ACTIVE);
+	n = V.virConnectListAllDomains(L.conn, &doms, VIR_CONNECT_LIST_DOMAINS_ACTIVE);
 	for (int i = 0; i < n; i++) {
 		enqueue(doms[i], WHY_RUNNING);
-		virDomainFree(doms[i]);
+		V.virDomainFree(doms[i]);
 	}
 	free(doms);
 	atomic_store(&L.connected, 1);
@@ -446,14 +422,14 @@ static void *libvirt_main(void *arg)
 {
 	(void)arg;
 	/* A timer wakes the loop every second: reconnecting, an inventory come, stopping. */
-	virEventAddTimeout(1000, tick, NULL, NULL);
+	V.virEventAddTimeout(1000, tick, NULL, NULL);
 	while (!atomic_load(&L.stop)) {
 		if (L.lost && L.conn)
 			disconnect();
 		if (!L.conn && time(NULL) >= L.next_try)
 			try_connect();
 		drain();
-		if (virEventRunDefaultImpl() < 0)
+		if (V.virEventRunDefaultImpl() < 0)
 			break;
 	}
 	disconnect();
@@ -466,8 +442,8 @@ int libvirt_init(void)
 		return 0;
 	if (load_libvirt() < 0)
 		return -1;
-	virSetErrorFunc(NULL, quiet);
-	if (virInitialize() < 0 || virEventRegisterDefaultImpl() < 0) {
+	V.virSetErrorFunc(NULL, quiet);
+	if (V.virInitialize() < 0 || V.virEventRegisterDefaultImpl() < 0) {
 		log_err("libvirt: the client library cannot start: %s", last_error());
 		return -1;
 	}
