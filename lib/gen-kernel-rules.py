@@ -342,6 +342,9 @@ def main(argv):
             v = version(tree)
             syms = symbols(tree)
             fields = id_fields(tree, syms)
+            # The model finds a register's fields by binary search (lib/kmodel.c).
+            if [f[0] for f in fields] != sorted(f[0] for f in fields):
+                raise SourceError(f"{CPUFEATURE}: arm64_ftr_regs[] is not sorted by encoding")
             kernels.append({"ver": v[:2], "release": "%d.%d.%d" % v, "fields": fields,
                             "check_line": kvm_checks(tree, syms, fields), "fw": firmware(tree)})
     except SourceError as e:

@@ -276,14 +276,23 @@ static bool check_features(struct judge *a, const struct cpreg_krules *kr, bool 
 	unsigned line = 0;
 	bool any = false;
 
-	for (size_t i = 0; i < kr->n_fields; i++) {
+	size_t lo = 0, hi = kr->n_fields;
+
+	/* The table is in arm64_ftr_regs[] order, which the kernel keeps sorted by encoding: the register's first field. */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (kr->fields[mid].reg < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t i = lo; i < kr->n_fields && kr->fields[i].reg == id; i++) {
 		const struct cpreg_kfield *f = &kr->fields[i];
 		struct cpreg_field cf = { f->reg, NULL, f->shift, f->width, f->sign, f->rule, f->safe, NULL, 0, false };
 		uint64_t fm = cpreg_field_mask(&cf);
 		int64_t v, lim, safe;
 
-		if (f->reg != id)
-			continue;
 		any = true;
 		if ((fm & m) != fm)
 			continue;
