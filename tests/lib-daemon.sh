@@ -17,6 +17,9 @@ wait_for() { # wait_for SECONDS CMD...
 	local end=$((SECONDS + $1)); shift
 	until "$@" 2>/dev/null; do [ $SECONDS -ge $end ] && return 1; sleep 0.05; done
 }
+api_is() { # api_is PATH FILTER: GET PATH on $SOCK answers JSON for which FILTER holds
+	curl -s -m 20 --unix-socket "$SOCK" "http://cpregd$1" | jqe "$2" >/dev/null
+}
 start_daemon() { # start_daemon LOG ARGS...: on $SOCK, state in $T/state; sets PID
 	local log=$1; shift
 	mkdir -p "$T/state"

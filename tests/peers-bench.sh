@@ -31,7 +31,9 @@ run_peers() {
 	ping=$!
 	t0=$(date +%s%N)
 	cp "$files"/*.json "$dir/peers/"
-	until curl -s --unix-socket "$dir/s" http://cpregd/v1/peers | jq -e '.pending == 0 and .files == 1000' >/dev/null 2>&1; do
+	# Not "curl | jq -e": jq 1.6 exits 0 on no input, and a refused connect would end the wait.
+	until r=$(curl -s --unix-socket "$dir/s" http://cpregd/v1/peers) && [ -n "$r" ] &&
+		jq -e '.pending == 0 and .files == 1000' <<<"$r" >/dev/null 2>&1; do
 		sleep 0.05
 		[ $(( ($(date +%s%N) - t0) / 1000000000 )) -gt 300 ] && { echo "peers bench: not settled in 300 s" >&2; break; }
 	done

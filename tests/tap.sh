@@ -5,6 +5,7 @@
 #   skip TEXT        a test that could not run here, and why
 #   diag TEXT...     a comment
 #   done_testing     the plan, and the script's exit status
+#   jqe ARGS...      jq -e that fails on no input at all (see below)
 # TAP goes to standard output, or to descriptor $TAP_FD when set (the system
 # test writes it to a file while its commands' output goes to a log).
 n=0
@@ -17,3 +18,12 @@ ok() {
 skip() { n=$((n + 1)); tap_out "ok $n # SKIP $1"; }
 diag() { tap_out "# $*"; }
 done_testing() { tap_out "1..$n"; [ "$failed" = 0 ]; }
+# jq -e, except that no input fails.  jq 1.6 (Debian 12's) exits 0 when its
+# input is empty, so "curl ... | jq -e FILTER" would pass on an answer that
+# never came (a daemon not yet listening).  The output is passed on.
+jqe() {
+	local out
+	out=$(jq -e "$@") || return
+	[ -n "$out" ] || return 4
+	printf '%s\n' "$out"
+}

@@ -65,7 +65,7 @@ EOF
 
 # A query on an endpoint that takes none: 400 naming it; bytes that are not UTF-8 in what is echoed become '?'.
 code=$(curl -s -m 5 --unix-socket "$SOCK" -o "$T/body" -w '%{http_code}' 'http://x/v1/health?verbose=1')
-[ "$code" = 400 ] && jq -e '.error.message | test("verbose")' "$T/body" >/dev/null
+[ "$code" = 400 ] && jqe '.error.message | test("verbose")' "$T/body" >/dev/null
 ok $? "GET /v1/health?verbose=1: 400 naming the parameter (the health takes none)"
 /usr/bin/python3 - "$SOCK" >"$T/raw404" <<'PY'
 import json, socket, sys
@@ -100,7 +100,7 @@ got=$( (printf 'POST /v1/check HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n%x\
 ok "$([ "$got" = "codes=413 closed=1" ]; echo $?)" "a 2 MiB chunk: 413 once the body passes --max-body, and close (got $got)"
 # Every error the HTTP layer writes itself is the API's JSON error document with API-Version.
 curl -s -m 5 --unix-socket "$SOCK" -D "$T/h413" -o "$T/b413" -H 'Content-Length: 99999999999' -X POST http://x/v1/check
-jq -e '.error.code == 413 and (.error.message | test("max-body"))' "$T/b413" >/dev/null && grep -qi '^API-Version: 1' "$T/h413"
+jqe '.error.code == 413 and (.error.message | test("max-body"))' "$T/b413" >/dev/null && grep -qi '^API-Version: 1' "$T/h413"
 ok $? "the layer's own 413 is the JSON error document naming the limit, with API-Version"
 
 # ---- slow, silent, idle ----
@@ -182,7 +182,7 @@ wait_for 10 sh -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' --unix-socket '
 C=$!
 wait_for 5 grep -q ready "$T/uid"
 code=$(curl -s -m 5 --unix-socket "$SOCK" -o "$T/body" -w '%{http_code}' http://x/v1/health)
-[ "$code" = 503 ] && jq -e --arg u "$(id -u)" '.error.message | test("uid " + $u)' "$T/body" >/dev/null
+[ "$code" = 503 ] && jqe --arg u "$(id -u)" '.error.message | test("uid " + $u)' "$T/body" >/dev/null
 ok $? "--max-connections-per-uid 10: the 11th connection of uid $(id -u) is told 503 naming the uid"
 if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
 	chmod 0711 "$T"; chmod 0666 "$SOCK"
@@ -226,7 +226,7 @@ mkdir -p "$T/s1" && echo precious >"$T/precious" && ln -s "$T/precious" "$T/s1/i
 PID=$!; PIDS+=("$PID")
 wait_for 10 sh -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' --unix-socket '$SOCK' http://x/v1/health)\" = 200 ]"
 wait_for 5 test -f "$T/s1/inventory.json" -a ! -L "$T/s1/inventory.json"
-[ "$(cat "$T/precious")" = precious ] && [ ! -L "$T/s1/inventory.json" ] && jq -e .digest "$T/s1/inventory.json" >/dev/null
+[ "$(cat "$T/precious")" = precious ] && [ ! -L "$T/s1/inventory.json" ] && jqe .digest "$T/s1/inventory.json" >/dev/null
 ok $? "a symlink at state/inventory.json: its target is untouched, the symlink replaced by the real file"
 kill -TERM "$PID"; wait "$PID"
 # A corrupt persisted inventory: ignored with a warning, the probe's inventory served.
@@ -234,16 +234,16 @@ mkdir -p "$T/s2" && head -c 3000 "$REPLAY" >"$T/s2/inventory.json"
 "$B/tests/cpregd" --socket "$SOCK" --state-dir "$T/s2" --no-qemu --replay "$REPLAY" 2>"$T/log6" &
 PID=$!; PIDS+=("$PID")
 wait_for 10 sh -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' --unix-socket '$SOCK' http://x/v1/health)\" = 200 ]"
-grep -q 'ignoring persisted inventory' "$T/log6" && jq -e .digest "$T/s2/inventory.json" >/dev/null
+grep -q 'ignoring persisted inventory' "$T/log6" && jqe .digest "$T/s2/inventory.json" >/dev/null
 ok $? "a truncated persisted inventory: ignored with a warning ($(grep -o 'ignoring persisted inventory.*' "$T/log6" | head -c 100)), then rewritten whole"
 # kill -9 while re-probing and persisting over and over: what is left is a whole inventory, the restart serves it.
 for i in $(seq 1 30); do kill -HUP "$PID"; sleep 0.01; done
 kill -9 "$PID"; wait "$PID" 2>/dev/null
-jq -e .digest "$T/s2/inventory.json" >/dev/null
+jqe .digest "$T/s2/inventory.json" >/dev/null
 ok $? "kill -9 amid persists: state/inventory.json is a whole document"
 "$B/tests/cpregd" --socket "$SOCK" --state-dir "$T/s2" --no-qemu --replay "$T/missing.json" 2>"$T/log7" &
 PID=$!; PIDS+=("$PID")
-wait_for 10 sh -c "curl -s --unix-socket '$SOCK' http://x/v1/health | jq -e '.inventory_source == \"state-dir\"' >/dev/null"
+wait_for 10 api_is /v1/health ".inventory_source == \"state-dir\""
 ok $? "  and a restart whose probe fails serves it from the state directory"
 kill -TERM "$PID"; wait "$PID"
 # A full file system (root: a 64 KiB tmpfs): persists fail, health says so, serving goes on.
@@ -251,9 +251,9 @@ if [ "$(id -u)" = 0 ]; then
 	mkdir -p "$T/full" && mount -t tmpfs -o size=64k tmpfs "$T/full" && head -c 60000 /dev/zero >"$T/full/filler"
 	"$B/tests/cpregd" --socket "$SOCK" --state-dir "$T/full" --no-qemu --replay "$REPLAY" 2>"$T/log8" &
 	PID=$!; PIDS+=("$PID")
-	wait_for 10 sh -c "curl -s --unix-socket '$SOCK' http://x/v1/health | jq -e '.status == \"ok\" and (.warnings | length) == 1' >/dev/null"
+	wait_for 10 api_is /v1/health ".status == \"ok\" and (.warnings | length) == 1"
 	r=$?
-	jq -e '.warnings[0] | test("space|No space")' <<<"$(curl -s --unix-socket "$SOCK" http://x/v1/health)" >/dev/null || r=1
+	jqe '.warnings[0] | test("space|No space")' <<<"$(curl -s --unix-socket "$SOCK" http://x/v1/health)" >/dev/null || r=1
 	ls "$T/full" | grep -qv filler && r=1
 	ok $r "a full state file system: health 200 with the warning, no temporary file left"
 	kill -TERM "$PID"; wait "$PID"

@@ -104,7 +104,7 @@ while read -r method path status keys ref; do
 	grep -qi '^API-Version: 1' "$T/headers" || r=1
 	if [ "$keys" != - ]; then
 		grep -qi '^Content-Type: application/json; charset=utf-8' "$T/headers" || r=1
-		for k in ${keys//,/ }; do jq -e --arg k "$k" 'has($k)' "$T/body" >/dev/null || r=1; done
+		for k in ${keys//,/ }; do jqe --arg k "$k" 'has($k)' "$T/body" >/dev/null || r=1; done
 	fi
 	# The body against the schema the description references.
 	if [ "$ref" != - ] && /usr/bin/python3 -c 'import jsonschema' 2>/dev/null; then

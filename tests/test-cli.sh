@@ -20,7 +20,7 @@ ok $? "offline check 6.12 -> 7.2 under qemu-11.1: exit 0, and it says no trial r
 [ $rc = 1 ] && grep -q 'count-exceeded' "$T/out"
 ok $? "the same under qemu-legacy: exit 1, count-exceeded"
 "$C" --json check -p qemu-11.1 "$P/neoverse-n1_linux-7.2.json" "$P/neoverse-n1_linux-6.12.json" >"$T/v.json"; rc=$?
-[ $rc = 1 ] && jq -e '.schema == "cpreg-verdict/1" and .trial.ran == false and
+[ $rc = 1 ] && jqe '.schema == "cpreg-verdict/1" and .trial.ran == false and
 	(.trial.summary | startswith("offline check: no trial ran"))' "$T/v.json" >/dev/null
 ok $? "--json: a cpreg-verdict/1 document that says no trial ran offline"
 "$C" check -p qemu-11.1 --psci-version 1.1 "$P/neoverse-n1_linux-7.2.json" "$P/neoverse-n1_linux-6.12.json" >/dev/null
@@ -52,23 +52,23 @@ psci=$(jq -r '[.findings[] | select(.reason == "psci-version") | .remedies[] | s
 [ "$psci" = "kvm-psci-version=1.1" ]
 ok $? "explain --json a57 7.2 -> 6.12: the PSCI finding's remedy is the VM option $psci"
 "$C" --json --psci-version "${psci#kvm-psci-version=}" check "$M/a57-72-q11.json" "$M/a57-612-q10.json" >"$T/ex2.json"
-jq -e '[.findings[] | select(.reason == "psci-version" and .outcome == "fail")] | length == 0' "$T/ex2.json" >/dev/null
+jqe '[.findings[] | select(.reason == "psci-version" and .outcome == "fail")] | length == 0' "$T/ex2.json" >/dev/null
 ok $? "  and with it applied (--psci-version ${psci#kvm-psci-version=}) no PSCI finding fails"
 "$C" --json explain "$M/a64fx-61-q72.json" "$M/a57-612-q10.json" >"$T/ex3.json"
-jq -e '[.findings[] | select(.reason == "feature-missing" and .name == "sve") | .remedies[] | select(.kind == "vm-option")][0]
+jqe '[.findings[] | select(.reason == "feature-missing" and .name == "sve") | .remedies[] | select(.kind == "vm-option")][0]
 	| .qemu == "sve=off" and .libvirt == "<cpu><feature policy='"'disable'"' name='"'sve'"'/></cpu>"' "$T/ex3.json" >/dev/null
 ok $? "explain --json a64fx -> a57: SVE missing, the remedy is sve=off, with its libvirt element"
 "$C" --json --disable sve=off check "$M/a64fx-61-q72.json" "$M/a57-612-q10.json" >"$T/ex4.json"
-jq -e '[.findings[] | select(.reason == "feature-missing" and .name == "sve")] | length == 0' "$T/ex4.json" >/dev/null
+jqe '[.findings[] | select(.reason == "feature-missing" and .name == "sve")] | length == 0' "$T/ex4.json" >/dev/null
 ok $? "  and with sve=off no SVE finding is left"
 "$C" --json explain -p qemu-legacy "$P/neoverse-n1_linux-6.12.json" "$P/neoverse-n1_linux-7.2.json" >"$T/ex5.json"
-jq -e '[.findings[] | select(.reason == "count-exceeded") | .remedies[] | select(.kind == "qemu")][0].min_version == "11.1"' \
+jqe '[.findings[] | select(.reason == "count-exceeded") | .remedies[] | select(.kind == "qemu")][0].min_version == "11.1"' \
 	"$T/ex5.json" >/dev/null
 ok $? "explain --json under qemu-legacy: the count's remedy is a QEMU of at least 11.1"
 "$C" --json check -p qemu-11.1 "$P/neoverse-n1_linux-6.12.json" "$P/neoverse-n1_linux-7.2.json" >"$T/ex6.json"; rc=$?
-[ $rc = 0 ] && jq -e '[.findings[] | select(.reason == "count-exceeded")] | length == 0' "$T/ex6.json" >/dev/null
+[ $rc = 0 ] && jqe '[.findings[] | select(.reason == "count-exceeded")] | length == 0' "$T/ex6.json" >/dev/null
 ok $? "  and under QEMU 11.1's policy there is no count check: compatible"
-jq -e -s '[.[].findings[]] | ([.[] | select((.outcome == "fail" or .outcome == "unknown") and (.remedies | length) == 0)] | length == 0)
+jqe -s '[.[].findings[]] | ([.[] | select((.outcome == "fail" or .outcome == "unknown") and (.remedies | length) == 0)] | length == 0)
 	and ([.[] | select((.outcome == "ok" or .outcome == "tolerated") and (.remedies | length) > 0)] | length == 0)
 	and ([.[] | select(.outcome == "fail")] | length > 10)' "$T/ex.json" "$T/ex3.json" "$T/ex5.json" >/dev/null
 ok $? "every fail or unknown finding has a remedy, and no ok or tolerated one has any"
@@ -91,15 +91,15 @@ ok $? "diff: exit 1, by name, fields under ID registers, counters left out"
 [ $rc = 0 ] && grep -q '^0 differences' "$T/diff2"
 ok $? "diff of a host with itself: exit 0"
 "$C" --json diff "$P/neoverse-n1_linux-6.12.json" "$P/neoverse-n1_linux-7.2.json" >"$T/diff.json"
-jq -e '.differences[] | select(.name == "TCR2_EL1") | .a == "0x0" and .b == null' "$T/diff.json" >/dev/null
+jqe '.differences[] | select(.name == "TCR2_EL1") | .a == "0x0" and .b == null' "$T/diff.json" >/dev/null
 ok $? "diff --json: a register on one side only has null on the other"
 cp "$P/neoverse-n1_linux-6.12.json" "$T/we\"ird\\name.json"
-"$C" --json diff "$T/we\"ird\\name.json" "$P/neoverse-n1_linux-7.2.json" | jq -e --arg f "$T/we\"ird\\name.json" '.a == $f' >/dev/null
+"$C" --json diff "$T/we\"ird\\name.json" "$P/neoverse-n1_linux-7.2.json" | jqe --arg f "$T/we\"ird\\name.json" '.a == $f' >/dev/null
 ok $? "diff --json with a quote and a backslash in a file name: valid JSON that names the file"
 
 "$C" --json matrix "$P"/neoverse-n1_linux-6.12.json "$P"/neoverse-n1_linux-6.12.json "$P"/neoverse-n1_linux-7.2.json \
 	"$P"/cortex-a57_linux-6.12.json -p qemu-11.1 >"$T/m.json"; rc=$?
-[ $rc = 1 ] && jq -e '(.pools | length) == 3 and (.pairs | length) == 9 and
+[ $rc = 1 ] && jqe '(.pools | length) == 3 and (.pairs | length) == 9 and
 	(.pairs[] | select(.source == 0 and .destination == 1) | .result == "compatible")' "$T/m.json" >/dev/null
 ok $? "matrix: 4 hosts in 3 pools (identical digests pooled), 9 pool pairs, 6.12 -> 7.2 compatible"
 

@@ -35,7 +35,7 @@ ok $? "WATCHDOG=1 at half of WATCHDOG_USEC"
 ok $? "the socket is created with mode 0660"
 
 code=$(http GET /v1/health)
-[ "$code" = 200 ] && jq -e '.status == "ok" and has("inventory_age_seconds")' "$T/body" >/dev/null &&
+[ "$code" = 200 ] && jqe '.status == "ok" and has("inventory_age_seconds")' "$T/body" >/dev/null &&
 	grep -q '"probe_duration_ms"' "$T/body" && grep -q '"uptime_seconds"' "$T/body" && grep -q '"version"' "$T/body"
 ok $? "GET /v1/health: 200 ok with age, probe duration, uptime, version"
 code=$(http GET /v1/inventory)
@@ -51,27 +51,27 @@ code=$(http GET /v1/inventory -H 'If-None-Match: "sha256:other"')
 ok $? "If-None-Match with another digest: 200"
 
 code=$(http POST '/v1/check?policy=qemu-11.1' --data-binary @"$D/neoverse-n1_linux-7.2.json")
-[ "$code" = 200 ] && jq -e '.result == "incompatible" and
+[ "$code" = 200 ] && jqe '.result == "incompatible" and
 	any(.findings[]; .name == "PSCI_VERSION" and .kind == "value-differs" and .outcome == "fail")' "$T/body" >/dev/null
 ok $? "POST /v1/check 7.2 -> here (6.12): incompatible on PSCI_VERSION (BRIEF 5)"
 code=$(http POST '/v1/check?policy=qemu-11.1' --data-binary @"$D/cortex-a57_linux-6.12.json")
-jq -e '.result == "incompatible"' "$T/body" >/dev/null
+jqe '.result == "incompatible"' "$T/body" >/dev/null
 ok $? "POST /v1/check from another CPU: incompatible"
 code=$(http POST /v1/check --data-binary @"$D/neoverse-n1_linux-6.12.json")
-[ "$code" = 200 ] && jq -e '.result == "compatible" and .policy == "qemu-legacy"' "$T/body" >/dev/null
+[ "$code" = 200 ] && jqe '.result == "compatible" and .policy == "qemu-legacy"' "$T/body" >/dev/null
 ok $? "POST /v1/check of an identical host: compatible; no QEMU known here, so qemu-legacy"
 
-jq -e '.trial.ran == true and (.trial.summary | test("^[0-9]+ writes in"))' "$T/body" >/dev/null
+jqe '.trial.ran == true and (.trial.summary | test("^[0-9]+ writes in"))' "$T/body" >/dev/null
 ok $? "  the verdict includes the live trial (replay backend: a modelled kernel; tests/vm runs real ones)"
 code=$(http POST '/v1/check?policy=qemu-11.1&trial=0' --data-binary @"$D/neoverse-n1_linux-7.2.json")
-[ "$code" = 200 ] && jq -e '.trial == null' "$T/body" >/dev/null
+[ "$code" = 200 ] && jqe '.trial == null' "$T/body" >/dev/null
 ok $? "?trial=0: the static answer alone"
 d72=$(jq -r .digest "$D/neoverse-n1_linux-7.2.json")
 for i in 1 2 3; do http POST '/v1/check?policy=qemu-11.1&trial=0' --data-binary @"$D/neoverse-n1_linux-7.2.json" >/dev/null; done
 [ "$(grep -c "check from uid $(id -u): source $d72 is incompatible" "$T/log1")" = 1 ]
 ok $? "five alike checks (one client, source and result) are logged once, not five times (the journal would flood)"
 code=$(http POST '/v1/check?policy=qemu-11.1&psci=1.1' --data-binary @"$D/neoverse-n1_linux-7.2.json")
-[ "$code" = 200 ] && jq -e '.result == "compatible"' "$T/body" >/dev/null
+[ "$code" = 200 ] && jqe '.result == "compatible"' "$T/body" >/dev/null
 ok $? "?psci=1.1 (the VM pins kvm-psci-version=1.1): 7.2 -> 6.12 is compatible"
 code=$(http POST '/v1/check?policy=qemu-11.1&pauth=off&sve=off' --data-binary @"$D/max_linux-6.12.json")
 [ "$code" = 200 ] && ! grep -q 'APIAKEYLO_EL1\|"name": "ZCR_EL1"\|"name": "sve"' "$T/body"
@@ -95,15 +95,15 @@ ok $? "?psci=one: 400"
 # A PSCI version pinned on a source that has no PSCI_VERSION register to pin: named, 400, nothing kept.
 jq 'del(.digest) | .registers |= map(select(.name != "PSCI_VERSION"))' "$D/neoverse-n1_linux-7.2.json" >"$T/nopsci.json"
 code=$(http POST '/v1/check?psci=1.1&trial=0' --data-binary @"$T/nopsci.json")
-[ "$code" = 400 ] && jq -e '.error.code == 400 and (.error.message | test("^psci: .*no PSCI_VERSION to pin"))' "$T/body" >/dev/null
+[ "$code" = 400 ] && jqe '.error.code == 400 and (.error.message | test("^psci: .*no PSCI_VERSION to pin"))' "$T/body" >/dev/null
 ok $? "?psci=1.1 on a source without PSCI_VERSION: 400 at psci ($(head -c 120 "$T/body"))"
 # The query is decoded as RFC 3986 and HTML forms encode it (daemon/http.c http_query_parse).
 code=$(http POST '/v1/check?policy=qemu%2D11.1&psci=1%2e1&trial=0' --data-binary @"$D/neoverse-n1_linux-7.2.json")
-[ "$code" = 200 ] && jq -e '.result == "compatible" and .policy == "qemu-11.1"' "$T/body" >/dev/null
+[ "$code" = 200 ] && jqe '.result == "compatible" and .policy == "qemu-11.1"' "$T/body" >/dev/null
 ok $? "a percent-encoded query (policy=qemu%2D11.1&psci=1%2e1) means what it encodes: compatible, as ?psci=1.1"
 for bad in 'trial' 'trial=%zz' 'trial=0&=1' 'psci=1%00' "$(printf 'a%d=1&' $(seq 1 16))a17=1"; do
 	code=$(http POST "/v1/check?$bad" --data-binary @"$D/neoverse-n1_linux-7.2.json")
-	[ "$code" = 400 ] && jq -e '.error.message | test("^malformed query string: ")' "$T/body" >/dev/null
+	[ "$code" = 400 ] && jqe '.error.message | test("^malformed query string: ")' "$T/body" >/dev/null
 	ok $? "?$bad: 400, malformed query string ($(jq -r .error.message "$T/body" 2>/dev/null))"
 done
 code=$(http POST '/v1/check?trial=maybe' --data-binary @"$D/neoverse-n1_linux-7.2.json")
@@ -113,13 +113,13 @@ ok $? "?trial=maybe: 400"
 curl -s -m 20 --unix-socket "$SOCK" -I http://cpregd/v1/inventory -o "$T/head" --next -s -m 20 --unix-socket "$SOCK" \
 	http://cpregd/v1/inventory -o "$T/get" -w '%{num_connects}\n' >"$T/conns"
 len=$(tr -d '\r' <"$T/head" | sed -n 's/^Content-Length: //Ip')
-[ -n "$len" ] && [ "$len" = "$(wc -c <"$T/get")" ] && jq -e .schema "$T/get" >/dev/null && [ "$(cat "$T/conns")" = 0 ]
+[ -n "$len" ] && [ "$len" = "$(wc -c <"$T/get")" ] && jqe .schema "$T/get" >/dev/null && [ "$(cat "$T/conns")" = 0 ]
 ok $? "HEAD /v1/inventory: Content-Length $len as GET's body, and the same connection serves the GET next"
 code=$(http GET /_ping)
 [ "$code" = 200 ] && [ "$(cat "$T/body")" = OK ] && grep -qi '^API-Version: 1' "$T/headers"
 ok $? "GET /_ping: 200 OK, with API-Version"
 code=$(http GET /v1/version)
-[ "$code" = 200 ] && jq -e '.api_version == "1" and .schemas.inventory == "cpreg-inventory/1" and (.version | length > 0)' "$T/body" >/dev/null
+[ "$code" = 200 ] && jqe '.api_version == "1" and .schemas.inventory == "cpreg-inventory/1" and (.version | length > 0)' "$T/body" >/dev/null
 ok $? "GET /v1/version: the daemon's version, API version and document schemas"
 # Unknown and repeated parameters are refused, naming the parameter (a typo must not run the default).
 code=$(http POST '/v1/check?polcy=qemu-11.1&trail=0' --data-binary @"$D/neoverse-n1_linux-7.2.json")
@@ -132,7 +132,7 @@ if /usr/bin/python3 -c 'import jsonschema' 2>/dev/null; then
 	/usr/bin/python3 "$top_srcdir/tests/validate-json.py" "$top_srcdir/docs/schemas/error.schema.json" "$T/body" >"$T/verr" 2>&1
 	ok $? "  the error body is valid against docs/schemas/error.schema.json ($(head -c 200 "$T/verr"))"
 	code=$(http POST '/v1/check' --data-binary @"$D/neoverse-n1_linux-7.2.json")
-	[ "$code" = 200 ] && jq -e '.trial.ran' "$T/body" >/dev/null &&
+	[ "$code" = 200 ] && jqe '.trial.ran' "$T/body" >/dev/null &&
 		/usr/bin/python3 "$top_srcdir/tests/validate-json.py" "$top_srcdir/docs/schemas/cpreg-verdict-1.schema.json" "$T/body" >"$T/verr" 2>&1
 	ok $? "POST /v1/check with the trial: valid cpreg-verdict/1 ($(head -c 200 "$T/verr"))"
 	code=$(http POST '/v1/check?trial=0&polcy=x' --data-binary @"$D/neoverse-n1_linux-7.2.json")
@@ -144,7 +144,7 @@ grep -qi '^HTTP/1.1 400 Bad Request' "$T/headers" && grep -qi '^API-Version: 1' 
 	grep -qi '^Content-Type: application/json; charset=utf-8' "$T/headers"
 ok $? "  reason phrase Bad Request, API-Version and a JSON content type with its charset"
 CPREGD_SOCKET=$SOCK "$B/tests/cpregctl" --json check "$D/neoverse-n1_linux-7.2.json" >"$T/out"; rc=$?
-[ $rc = 1 ] && jq -e '.result == "incompatible"' "$T/out" >/dev/null
+[ $rc = 1 ] && jqe '.result == "incompatible"' "$T/out" >/dev/null
 ok $? "cpregctl check SOURCE (local daemon): exit 1 when incompatible"
 "$B/tests/cpregctl" -s "$SOCK" check "$D/neoverse-n1_linux-6.12.json" >/dev/null
 ok $? "cpregctl check SOURCE: exit 0 when compatible"
@@ -156,7 +156,7 @@ ok $? "cpregctl -p FILE check SOURCE against the daemon: exit 2, it says the dae
 ok $? "  while -p qemu-11.1 goes to the daemon (exit 0)"
 "$B/tests/cpregctl" -s "$SOCK" inventory >"$T/inv.json" && cmp -s "$T/inv.json" <(curl -s --unix-socket "$SOCK" http://x/v1/inventory)
 ok $? "cpregctl inventory prints the daemon's inventory"
-"$B/tests/cpregctl" -s "$SOCK" health | jq -e '.status == "ok"' >/dev/null
+"$B/tests/cpregctl" -s "$SOCK" health | jqe '.status == "ok"' >/dev/null
 ok $? "cpregctl health"
 "$B/tests/cpregctl" -s "$T/nope.sock" health 2>"$T/err"; rc=$?
 [ $rc = 2 ] && grep -q 'is cpregd running' "$T/err"
@@ -164,7 +164,7 @@ ok $? "cpregctl against no daemon: exit 2 and a hint"
 
 # Bad input: a clear error naming what and where, and the daemon keeps serving.
 code=$(http POST /v1/check --data-binary '{"schema": "cpreg-inventory/1", "registers": [')
-[ "$code" = 400 ] && jq -e '.error.code == 400 and (.error.message | test("malformed JSON"))' "$T/body" >/dev/null
+[ "$code" = 400 ] && jqe '.error.code == 400 and (.error.message | test("malformed JSON"))' "$T/body" >/dev/null
 ok $? "malformed JSON: 400 {\"error\": {\"code\": 400, \"message\": \"...malformed JSON...\"}}"
 code=$(http POST /v1/check --data-binary '{"schema": "cpreg-inventory/9", "registers": []}')
 [ "$code" = 400 ] && grep -q 'unknown schema' "$T/body"
@@ -186,7 +186,7 @@ code=$(http POST '/v1/check?policy=qemu-99' --data-binary @"$D/neoverse-n1_linux
 [ "$code" = 400 ] && grep -q 'unknown' "$T/body"
 ok $? "unknown policy: 400"
 code=$(http GET /v2/nothing)
-[ "$code" = 404 ] && jq -e '.error.code == 404' "$T/body" >/dev/null
+[ "$code" = 404 ] && jqe '.error.code == 404' "$T/body" >/dev/null
 ok $? "unknown path: 404 as JSON"
 code=$(http DELETE /v1/inventory)
 [ "$code" = 405 ] && grep -qi '^Allow: GET' "$T/headers"
@@ -228,7 +228,7 @@ ok $? "GET /metrics: Prometheus text with build info, probe, registers, digest, 
 # (checks so far: 7.2 (twice, one without trial), a57 and max (pauth/sve off) by curl, 7.2 by cpregctl: 5 incompatible)
 # Refresh: the peer's credentials decide.
 code=$(http POST /v1/refresh)
-[ "$code" = 200 ] && jq -e '.probes_ok == 2' "$T/body" >/dev/null
+[ "$code" = 200 ] && jqe '.probes_ok == 2' "$T/body" >/dev/null
 ok $? "POST /v1/refresh by the daemon's own user: 200, probed again"
 if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
 	chmod 0711 "$T"; chmod 0666 "$SOCK"
@@ -250,17 +250,17 @@ wait_for 5 grep -q '^RELOADING=1' "$T/notify.log"
 ok $? "SIGHUP: RELOADING=1"
 wait_for 5 sh -c "grep -c '^READY=1' '$T/notify.log' | grep -q 2"
 ok $? "  then READY=1 again"
-http GET /v1/health >/dev/null; jq -e '.probes_ok == 3' "$T/body" >/dev/null
+http GET /v1/health >/dev/null; jqe '.probes_ok == 3' "$T/body" >/dev/null
 ok $? "  and the host was probed again"
 # cpregctl refresh waits for the probe it started: the health it prints already counts it.
 "$B/tests/cpregctl" -s "$SOCK" refresh >"$T/out"; rc=$?
-[ "$rc" = 0 ] && jq -e '.status == "ok" and .probes_ok == 4 and .probes_failed == 0 and .digest == "'"$DIGEST"'"' "$T/out" >/dev/null
+[ "$rc" = 0 ] && jqe '.status == "ok" and .probes_ok == 4 and .probes_failed == 0 and .digest == "'"$DIGEST"'"' "$T/out" >/dev/null
 ok $? "cpregctl refresh: exit 0, the health after the new probe (probes_ok 4)"
 
 # A failing probe keeps the last good inventory and says why.
 echo '{"schema": "cpreg-inventory/1", "registers": [' >"$REPLAY"
 code=$(http POST /v1/refresh)
-[ "$code" = 503 ] && jq -e '.status == "degraded" and (.reason | test("replay.json"))' "$T/body" >/dev/null &&
+[ "$code" = 503 ] && jqe '.status == "degraded" and (.reason | test("replay.json"))' "$T/body" >/dev/null &&
 	grep -q 'serving the last good inventory' "$T/body"
 ok $? "a failed re-probe: 503 degraded, the reason names the failure"
 code=$(http GET /v1/inventory)
@@ -272,10 +272,10 @@ ok $? "  GET /v1/health: 503 while degraded"
 http GET /metrics >/dev/null; grep -q '^cpregd_probe_success 0$' "$T/body" && grep -q '^cpregd_probes_total{result="failure"} 1$' "$T/body"
 ok $? "  metrics show the failure"
 "$B/tests/cpregctl" -s "$SOCK" refresh >"$T/out"; rc=$?
-[ "$rc" = 1 ] && jq -e '.status == "degraded" and .probes_failed == 2 and (.reason | test("replay.json"))' "$T/out" >/dev/null
+[ "$rc" = 1 ] && jqe '.status == "degraded" and .probes_failed == 2 and (.reason | test("replay.json"))' "$T/out" >/dev/null
 ok $? "  cpregctl refresh while the probe fails: exit 1, the health names the failure"
 code=$(http POST '/v1/check?trial=0' --data-binary @"$D/neoverse-n1_linux-6.12.json")
-[ "$code" = 200 ] && jq -e '.destination_state.inventory_source == "probe" and .destination_state.inventory_age_seconds >= 0
+[ "$code" = 200 ] && jqe '.destination_state.inventory_source == "probe" and .destination_state.inventory_age_seconds >= 0
 	and (.destination_state.warning | test("probe failed"))' "$T/body" >/dev/null
 ok $? "  a check's verdict says the destination is degraded: its inventory's source and age, and the failure"
 
@@ -297,12 +297,12 @@ code=$(http GET /v1/inventory)
 [ "$code" = 200 ] && grep -qi "^ETag: \"$DIGEST\"" "$T/headers"
 ok $? "after a restart the persisted inventory is served although the probe fails"
 code=$(http POST '/v1/check?trial=0' --data-binary @"$D/neoverse-n1_linux-6.12.json")
-[ "$code" = 200 ] && jq -e '.destination_state.inventory_source == "state-dir" and (.destination_state.warning | length > 0)' \
+[ "$code" = 200 ] && jqe '.destination_state.inventory_source == "state-dir" and (.destination_state.warning | length > 0)' \
 	"$T/body" >/dev/null
 ok $? "  and a check's verdict says it judged with the persisted inventory ($(jq -c .destination_state "$T/body" 2>/dev/null | head -c 160))"
 
 code=$(http GET /v1/health)
-[ "$code" = 503 ] && jq -e '.inventory_source == "state-dir" and .inventory_age_seconds >= 0' "$T/body" >/dev/null
+[ "$code" = 503 ] && jqe '.inventory_source == "state-dir" and .inventory_age_seconds >= 0' "$T/body" >/dev/null
 ok $? "  and health says it is degraded, where the data is from and how old it is"
 
 # A live socket is not taken over; a stale one is replaced.
@@ -314,7 +314,7 @@ kill -9 "$PID"; wait "$PID" 2>/dev/null
 ok $? "a killed daemon leaves a stale socket"
 cp "$D/neoverse-n1_linux-6.12.json" "$REPLAY"
 start_daemon "$T/log4" --replay "$REPLAY"
-wait_for 10 sh -c "curl -s --unix-socket '$SOCK' http://x/v1/health | jq -e '.status == \"ok\"' >/dev/null"
+wait_for 10 api_is /v1/health ".status == \"ok\""
 ok $? "the stale socket is replaced and the daemon serves"
 grep -q 'removed stale socket' "$T/log4"
 ok $? "  and it says so"
@@ -336,7 +336,7 @@ wait "$HOLD"
 HOLD=$!
 wait_for 5 grep -q ready "$T/hold"
 code=$(http GET /v1/health)
-[ "$code" = 503 ] && jq -e '.error.code == 503 and (.error.message | test("too many connections"))' "$T/body" >/dev/null &&
+[ "$code" = 503 ] && jqe '.error.code == 503 and (.error.message | test("too many connections"))' "$T/body" >/dev/null &&
 	grep -qi '^Retry-After:' "$T/headers"
 ok $? "over --max-connections with every slot owing its request: 503 (JSON) with Retry-After"
 kill "$HOLD"; wait "$HOLD"
@@ -378,7 +378,7 @@ wait_for 10 test -S "$T/ro.sock"
 ro() { curl -s -m 20 --unix-socket "$T/ro.sock" "$@"; }
 wait_for 10 sh -c "curl -s --unix-socket '$T/ro.sock' http://x/v1/health | grep -q warnings"
 code=$(ro -o "$T/body" -w '%{http_code}' http://x/v1/health)
-[ "$code" = 200 ] && jq -e '.status == "ok" and (.warnings | length) == 1 and (.warnings[0] | test("ro-state"))' "$T/body" >/dev/null
+[ "$code" = 200 ] && jqe '.status == "ok" and (.warnings | length) == 1 and (.warnings[0] | test("ro-state"))' "$T/body" >/dev/null
 ok $? "read-only state directory: health 200 with a warning naming it ($(jq -r '.warnings[0]' "$T/body" 2>/dev/null | head -c 100))"
 fds0=$(ls "/proc/$PID/fd" | wc -l)
 for i in $(seq 1 20); do kill -HUP "$PID"; sleep 0.05; done

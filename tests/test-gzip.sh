@@ -15,7 +15,7 @@ M=$top_srcdir/tests/data/migrate
 for h in n1-612-q11 n1-72-q11; do gzip -9 -c "$M/$h.json" >"$T/$h.json.gz"; done
 "$C" --json check "$T/n1-72-q11.json.gz" "$T/n1-612-q11.json.gz" >"$T/gz.json"; r1=$?
 "$C" --json check "$M/n1-72-q11.json" "$M/n1-612-q11.json" >"$T/plain.json"; r2=$?
-ok "$([ $r1 = $r2 ] && jq -e --slurpfile p "$T/plain.json" '.result == $p[0].result and .findings == $p[0].findings' "$T/gz.json" >/dev/null; echo $?)" \
+ok "$([ $r1 = $r2 ] && jqe --slurpfile p "$T/plain.json" '.result == $p[0].result and .findings == $p[0].findings' "$T/gz.json" >/dev/null; echo $?)" \
 	"cpregctl check of two *.json.gz: the verdict of the plain files (exit $r1)"
 "$C" passport "$T/n1-612-q11.json.gz" >"$T/p.json" && gzip -9 -k "$T/p.json" &&
 	"$C" check "$T/p.json.gz" "$T/n1-72-q11.json.gz" >/dev/null
@@ -38,14 +38,14 @@ wait_for 20 test -S "$SOCK"
 curl -s --unix-socket "$SOCK" -H 'Accept-Encoding: gzip' -D "$T/h1" -o "$T/inv.gz" http://cpregd/v1/inventory
 curl -s --unix-socket "$SOCK" -D "$T/h2" -o "$T/inv" http://cpregd/v1/inventory
 grep -qi '^Content-Encoding: gzip' "$T/h1" && grep -qi '^Vary: Accept-Encoding' "$T/h1" && ! grep -qi '^Content-Encoding' "$T/h2" &&
-	gunzip -c "$T/inv.gz" | jq -e --slurpfile p "$T/inv" '. == $p[0]' >/dev/null
+	gunzip -c "$T/inv.gz" | jqe --slurpfile p "$T/inv" '. == $p[0]' >/dev/null
 ok $? "GET /v1/inventory with Accept-Encoding: gzip: the same document gzip-encoded ($(stat -c %s "$T/inv.gz") of $(stat -c %s "$T/inv") bytes), Vary says so"
 curl -s --unix-socket "$SOCK" -H 'Accept-Encoding: gzip;q=0, identity' -D "$T/h3" -o /dev/null http://cpregd/v1/inventory
 ok "$(! grep -qi '^Content-Encoding' "$T/h3"; echo $?)" "  gzip;q=0: the plain document"
 CPREGD_SOCKET=$SOCK "$C" --json check "$T/n1-72-q11.json.gz" >"$T/d.json"
-ok "$(jq -e '.result == "incompatible" and .trial.ran' "$T/d.json" >/dev/null; echo $?)" \
+ok "$(jqe '.result == "incompatible" and .trial.ran' "$T/d.json" >/dev/null; echo $?)" \
 	"cpregctl check FILE.json.gz through the daemon: judged with the trial"
 cp "$T/n1-72-q11.json.gz" "$T/peers/"
-wait_for 30 bash -c "curl -s --unix-socket '$SOCK' http://cpregd/v1/peers | jq -e '.pending == 0 and .files == 1 and ([.sources[].files[]] == [\"n1-72-q11.json.gz\"])' >/dev/null"
+wait_for 30 api_is /v1/peers ".pending == 0 and .files == 1 and ([.sources[].files[]] == [\"n1-72-q11.json.gz\"])"
 ok $? "cpregd --peers reads a *.json.gz peer file"
 done_testing

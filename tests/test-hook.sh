@@ -41,12 +41,12 @@ print(E.canonicalize(E.tostring(d), strip_text=True))' "$1"
 "$C" passport --domain-xml "$T/vm.xml" "$M/n1-72-q11.json" >"$T/born.xml"
 ok "$(xmllint --noout "$T/born.xml" 2>&1 && [ "$(abi "$T/born.xml")" = "$(abi "$T/vm.xml")" ] &&
 	xmllint --xpath 'string(//*[local-name()="passport" and namespace-uri()="urn:cpregd:passport:1"])' "$T/born.xml" |
-	jq -e --slurpfile h "$M/n1-72-q11.json" '.schema == "cpreg-passport/1" and .born.digest == $h[0].digest' >/dev/null &&
+	jqe --slurpfile h "$M/n1-72-q11.json" '.schema == "cpreg-passport/1" and .born.digest == $h[0].digest' >/dev/null &&
 	grep -q '<x>kept</x>' "$T/born.xml"; echo $?)" \
 	"passport --domain-xml: the domain XML with a passport born on 7.2 in <metadata>, the rest as it was"
 "$C" passport --domain-xml "$T/vm-pinned.xml" "$M/n1-72-q11.json" >"$T/born-pinned.xml"
 xmllint --xpath 'string(//*[local-name()="passport"])' "$T/born-pinned.xml" >"$T/pp.json"
-ok "$(jq -e '.options.psci_version == "1.1"' "$T/pp.json" >/dev/null; echo $?)" \
+ok "$(jqe '.options.psci_version == "1.1"' "$T/pp.json" >/dev/null; echo $?)" \
 	"  the VM's options come from the domain (kvm-psci-version=1.1 through <qemu:commandline>)"
 "$C" passport --domain-xml "$T/born.xml" "$T/pp.json" >"$T/again.xml"
 ok "$([ "$(grep -c 'urn:cpregd:passport:1' "$T/again.xml")" = 1 ]; echo $?)" "  a second passport replaces the first"
@@ -66,7 +66,7 @@ XMLIN=$T/born-pinned.xml
 hook vm1 migrate begin -; rc=$?
 ok "$([ $rc = 0 ] && xmllint --noout "$T/out" 2>/dev/null &&
 	xmllint --xpath 'string(//*[local-name()="passport"])' "$T/out" |
-	jq -e --slurpfile h "$M/n1-612-q11.json" '(.hops | length) == 1 and .hops[0].to == $h[0].digest and .options.psci_version == "1.1"' >/dev/null; echo $?)" \
+	jqe --slurpfile h "$M/n1-612-q11.json" '(.hops | length) == 1 and .hops[0].to == $h[0].digest and .options.psci_version == "1.1"' >/dev/null; echo $?)" \
 	"migrate begin, a VM that 6.12 takes (born on 7.2, PSCI pinned): exit 0, the XML with its passport after this hop"
 ok "$([ "$(abi "$T/out")" = "$(abi "$T/born-pinned.xml")" ]; echo $?)" "  only <metadata> changed"
 XMLIN=$T/born.xml

@@ -65,11 +65,11 @@ ok $? "  not a stream at all: exit 2"
 # ---- cpregctl passport ----
 schema cpreg-passport-1 "$T/born.json" "$T/born72.json"
 ok $? "cpregctl passport HOST.json: valid against cpreg-passport-1.schema.json $(head -c 300 "$T/verr")"
-jq -e --slurpfile h "$M/n1-612-q11.json" '.born.digest == $h[0].digest and .hops == [] and .options.qemu_cpu == "host"' \
+jqe --slurpfile h "$M/n1-612-q11.json" '.born.digest == $h[0].digest and .hops == [] and .options.qemu_cpu == "host"' \
 	"$T/born.json" >/dev/null
 ok $? "  born on that host (its digest), no hops, no options"
 "$CTL" --psci-version 1.1 passport "$M/n1-72-q11.json" >"$T/p72.json"
-jq -e '.options.psci_version == "1.1" and .options.qemu_cpu == "host,kvm-psci-version=1.1" and
+jqe '.options.psci_version == "1.1" and .options.qemu_cpu == "host,kvm-psci-version=1.1" and
 	(.registers[] | select(.id == "0x6030000000140000") | .value) == "0x10001"' "$T/p72.json" >/dev/null
 ok $? "  with --psci-version 1.1: the option, and PSCI_VERSION pinned to 1.1"
 # The rollback (migrate-expected.txt: n1-612-q11>n1-72-q11 n1-612-q11 compatible; the host pair incompatible).
@@ -77,7 +77,7 @@ ok $? "  with --psci-version 1.1: the option, and PSCI_VERSION pinned to 1.1"
 ok $? "passport --hop: born on 6.12, after a hop to 7.2"
 schema cpreg-passport-1 "$T/hop.json"
 ok $? "  valid against cpreg-passport-1.schema.json $(head -c 300 "$T/verr")"
-jq -e --slurpfile b "$T/born.json" --slurpfile d "$M/n1-72-q11.json" '(.hops | length) == 1 and
+jqe --slurpfile b "$T/born.json" --slurpfile d "$M/n1-72-q11.json" '(.hops | length) == 1 and
 	.hops[0].from == $b[0].born.digest and .hops[0].to == $d[0].digest and .born == $b[0].born' "$T/hop.json" >/dev/null
 ok $? "  one hop, from the birth host to 7.2's digest"
 "$CTL" check "$M/n1-72-q11.json" "$M/n1-612-q11.json" >/dev/null; r1=$?
@@ -85,10 +85,10 @@ ok $? "  one hop, from the birth host to 7.2's digest"
 [ $r1 = 1 ] && [ $r2 = 0 ]
 ok $? "  the host pair 7.2 -> 6.12 is refused (exit $r1), the VM's rollback by its passport is not (exit $r2)"
 "$CTL" --json explain "$T/hop.json" "$M/n1-612-q11.json" >"$T/v.json"; r=$?
-[ $r = 0 ] && jq -e '.result == "compatible"' "$T/v.json" >/dev/null && schema cpreg-verdict-1 "$T/v.json"
+[ $r = 0 ] && jqe '.result == "compatible"' "$T/v.json" >/dev/null && schema cpreg-verdict-1 "$T/v.json"
 ok $? "  explain takes the passport too (cpreg-verdict/1) $(head -c 300 "$T/verr")"
 "$CTL" --json diff "$T/hop.json" "$M/n1-612-q11.json" >"$T/d.json"
-jq -e '[.differences[].name] | index("PSCI_VERSION") == null' "$T/d.json" >/dev/null
+jqe '[.differences[].name] | index("PSCI_VERSION") == null' "$T/d.json" >/dev/null
 ok $? "  diff: the VM's PSCI is 6.12's again, so it shows no PSCI difference"
 "$CTL" passport --hop "$M/n1-612-q11.json" "$T/born72.json" >"$T/out" 2>"$T/err"; rc=$?
 [ $rc = 1 ] && [ ! -s "$T/out" ] && grep -q 'cannot hop' "$T/err"
@@ -120,38 +120,38 @@ i=0; while [ ! -S "$SOCK" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 get() { curl -s -m 30 --unix-socket "$SOCK" -o "$T/body" -w '%{http_code}' "$@"; }
 code=$(get 'http://cpregd/v1/passport?pmu=off')
 [ "$code" = 200 ] && schema cpreg-passport-1 "$T/body" &&
-	jq -e --slurpfile h "$M/n1-612-q11.json" '.born.digest == $h[0].digest and .options.pmu == false and
+	jqe --slurpfile h "$M/n1-612-q11.json" '.born.digest == $h[0].digest and .options.pmu == false and
 		([.registers[].name] | index("PMCR_EL0") == null)' "$T/body" >/dev/null
 ok $? "GET /v1/passport?pmu=off: born here, without the PMU's registers (HTTP $code) $(head -c 200 "$T/verr")"
 CPREGD_SOCKET=$SOCK "$CTL" passport >"$T/here.json"
-jq -e --slurpfile b "$T/born.json" '.registers == $b[0].registers' "$T/here.json" >/dev/null
+jqe --slurpfile b "$T/born.json" '.registers == $b[0].registers' "$T/here.json" >/dev/null
 ok $? "cpregctl passport (no file) asks the local cpregd: the same registers as offline"
 code=$(get 'http://cpregd/v1/passport?policy=auto')
-[ "$code" = 400 ] && jq -e '.error.message | test("policy")' "$T/body" >/dev/null
+[ "$code" = 400 ] && jqe '.error.message | test("policy")' "$T/body" >/dev/null
 ok $? "GET /v1/passport with a parameter it does not take: 400 naming it"
 code=$(get -X POST --data-binary @"$T/p72.json" 'http://cpregd/v1/check')
 cp "$T/body" "$T/pv.json"
-[ "$code" = 200 ] && jq -e '.result == "compatible" and .trial.ran == true and .passport_after.schema == "cpreg-passport/1"' \
+[ "$code" = 200 ] && jqe '.result == "compatible" and .trial.ran == true and .passport_after.schema == "cpreg-passport/1"' \
 	"$T/pv.json" >/dev/null && schema cpreg-verdict-1 "$T/pv.json"
 ok $? "POST /v1/check of a passport (7.2, PSCI pinned): compatible with the trial, passport_after (HTTP $code) $(head -c 200 "$T/verr")"
 jq .passport_after "$T/pv.json" >"$T/after.json"
 schema cpreg-passport-1 "$T/after.json"
 ok $? "  passport_after: valid against cpreg-passport-1.schema.json $(head -c 200 "$T/verr")"
 "$CTL" passport --hop "$M/n1-612-q11.json" "$T/p72.json" >"$T/model.json"
-jq -e --slurpfile m "$T/model.json" --slurpfile h "$M/n1-612-q11.json" --slurpfile p "$T/p72.json" \
+jqe --slurpfile m "$T/model.json" --slurpfile h "$M/n1-612-q11.json" --slurpfile p "$T/p72.json" \
 	'.registers == $m[0].registers and .hops[-1].to == $h[0].digest and .hops[-1].from == $p[0].born.digest' \
 	"$T/after.json" >/dev/null
 ok $? "  its registers (the trial's vCPU read back) equal the kernel model's hop, its last hop ends here"
 "$CTL" check "$T/after.json" "$M/n1-72-q11.json" >/dev/null
 ok $? "  and with it the VM may go back to 7.2"
 CPREGD_SOCKET=$SOCK "$CTL" --json check "$T/born72.json" >"$T/inc.json"; rc=$?
-[ $rc = 1 ] && jq -e '.result == "incompatible" and has("passport_after") == false' "$T/inc.json" >/dev/null
+[ $rc = 1 ] && jqe '.result == "incompatible" and has("passport_after") == false' "$T/inc.json" >/dev/null
 ok $? "a passport this host refuses (PSCI 1.3): incompatible, no passport_after (exit $rc)"
 code=$(get -X POST --data-binary @"$T/p72.json" 'http://cpregd/v1/check?pmu=off')
-[ "$code" = 400 ] && jq -e '.error.message | test("passport carries")' "$T/body" >/dev/null
+[ "$code" = 400 ] && jqe '.error.message | test("passport carries")' "$T/body" >/dev/null
 ok $? "a passport with VM options in the query: 400 (HTTP $code)"
 code=$(get -X POST --data-binary @"$T/tampered.json" 'http://cpregd/v1/check')
-[ "$code" = 400 ] && jq -e '.error.message | test("^body: digest: ")' "$T/body" >/dev/null
+[ "$code" = 400 ] && jqe '.error.message | test("^body: digest: ")' "$T/body" >/dev/null
 ok $? "a passport whose digest is not its content's: 400 naming the field (HTTP $code)"
 code=$(get 'http://cpregd/v1/health')
 [ "$code" = 200 ]

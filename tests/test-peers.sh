@@ -22,7 +22,7 @@ mkdir -p "$PEERS" "$OUT" "$T/state"
 
 http() { curl -s -m 20 --unix-socket "$SOCK" -o "$T/body" -w '%{http_code}' "$@"; }
 peers() { curl -s -m 20 --unix-socket "$SOCK" http://cpregd/v1/peers; }
-settled() { peers | jq -e '.pending == 0' >/dev/null; }
+settled() { peers | jqe '.pending == 0' >/dev/null; }
 start_daemon() { # start_daemon LOG ARGS...
 	local log=$1; shift
 	"$B/tests/cpregd" --socket "$SOCK" --state-dir "$T/state" --no-qemu --replay "$DST" --peers "$PEERS" \
@@ -75,7 +75,7 @@ ndistinct=$(for f in "$PEERS"/*.json; do jq -r .digest "$f"; done | sort -u | wc
 start_daemon "$T/log1" --peer-trial 0
 ok $? "cpregd with 16 peer files settles: every distinct source judged"
 peers >"$T/p1.json"
-ok "$(t jq -e --argjson n "$ndistinct" '(.sources | length) == $n and .files == 16 and (.errors | length) == 0' "$T/p1.json")" \
+ok "$(t jqe --argjson n "$ndistinct" '(.sources | length) == $n and .files == 16 and (.errors | length) == 0' "$T/p1.json")" \
 	"  one source per distinct digest ($ndistinct), 16 files, no errors"
 if /usr/bin/python3 -c 'import jsonschema' 2>/dev/null; then
 	/usr/bin/python3 "$top_srcdir/tests/validate-json.py" "$top_srcdir/docs/schemas/cpreg-peers-1.schema.json" "$T/p1.json" >&2
@@ -83,7 +83,7 @@ if /usr/bin/python3 -c 'import jsonschema' 2>/dev/null; then
 else
 	skip "python3-jsonschema is not installed"
 fi
-ok "$(t jq -e '[.sources[] | select(.short_digest == "'"$(short "$M/n1-61-q72.json")"'")] | length == 1 and (.[0].hosts | length) == 3 and (.[0].files | length) == 3' "$T/p1.json")" \
+ok "$(t jqe '[.sources[] | select(.short_digest == "'"$(short "$M/n1-61-q72.json")"'")] | length == 1 and (.[0].hosts | length) == 3 and (.[0].files | length) == 3' "$T/p1.json")" \
 	"  three files of one digest are one source with three hosts"
 judged=$(curl -s --unix-socket "$SOCK" http://cpregd/metrics | sed -n 's/^cpregd_peer_judgements_total //p')
 ok "$([ "$judged" = "$ndistinct" ]; echo $?)" "  $ndistinct judgements for 16 files (metrics: $judged)"
@@ -139,7 +139,7 @@ stop_daemon
 start_daemon "$T/log2" --peer-vm-options "kvm-psci-version=1.1"
 ok $? "with the trial and the site's VM options (kvm-psci-version=1.1): settles"
 peers >"$T/p2.json"
-ok "$(t jq -e '.vm_options == "host,kvm-psci-version=1.1" and ([.sources[] | select(.trial.ran | not)] | length) == 0' "$T/p2.json")" \
+ok "$(t jqe '.vm_options == "host,kvm-psci-version=1.1" and ([.sources[] | select(.trial.ran | not)] | length) == 0' "$T/p2.json")" \
 	"  every source was judged with the trial, under the configured VM options"
 mism=0
 for f in "$M"/*.json; do
@@ -166,12 +166,15 @@ ok "$([ $rc = 0 ] && [ "$(awk '$2 == "yes"' "$T/peers.txt" | wc -l)" = "$(api_ac
 time_to() { local t0; t0=$(date +%s%N); wait_for 5 "$@" || return 1; echo $((($(date +%s%N) - t0) / 1000000)); }
 a64=$(short "$M/a64fx-612-q11.json")
 rm "$PEERS/a64fx-612-q11.json"
-ms=$(time_to bash -c "! grep -q 'accepts-$a64\\|ACCEPTS_${a64^^}' '$OUT/cpregd.features' '$OUT/cpregd.yaml' && ! curl -s --unix-socket '$SOCK' http://cpregd/v1/peers | grep -q '$a64'")
+# Gone from the published files, and /v1/peers answers without it (an answer, not a refused connect).
+gone() { ! grep -q "accepts-$1\\|ACCEPTS_${1^^}" "$OUT/cpregd.features" "$OUT/cpregd.yaml" &&
+	api_is /v1/peers "all(.sources[]; .short_digest != \"$1\")"; }
+ms=$(time_to gone "$a64")
 ok "$([ -n "$ms" ] && [ "$ms" -lt 1000 ]; echo $?)" "a peer file removed: its source leaves /v1/peers and the published files (${ms:-never} ms)"
 # A new file (written in place, not renamed): the a64fx host just removed, back under another name.
 cp "$M/a64fx-612-q11.json" "$PEERS/new.json"
 a61=$a64
-ms=$(time_to bash -c "curl -s --unix-socket '$SOCK' http://cpregd/v1/peers | jq -e '.sources[] | select(.short_digest == \"$a61\" and .state == \"judged\")' >/dev/null")
+ms=$(time_to api_is /v1/peers ".sources[] | select(.short_digest == \"$a61\" and .state == \"judged\")")
 ok "$([ -n "$ms" ] && [ "$ms" -lt 1000 ]; echo $?)" "a peer file added: judged within ${ms:-never} ms"
 got=$(peers | jq -r --arg s "$a61" '.sources[] | select(.short_digest == $s) | .accepted')
 CPREGD_SOCKET=$SOCK "$CTL" --psci-version 1.1 check "$M/a64fx-612-q11.json" >/dev/null 2>&1; rc=$?
@@ -179,16 +182,16 @@ ok "$([ "$got" = "$([ $rc = 0 ] && echo true || echo false)" ]; echo $?)" "  and
 # Changed: the file now holds the max host's inventory, renamed into place like a CM tool does.
 cp "$M/max-612-q11.json" "$PEERS/.new.json.tmp" && mv "$PEERS/.new.json.tmp" "$PEERS/new.json"
 mx=$(short "$M/max-612-q11.json")
-ms=$(time_to bash -c "curl -s --unix-socket '$SOCK' http://cpregd/v1/peers | jq -e '.sources[] | select(.short_digest == \"$mx\" and (.files | index(\"new.json\")))' >/dev/null")
+ms=$(time_to api_is /v1/peers ".sources[] | select(.short_digest == \"$mx\" and (.files | index(\"new.json\")))")
 ok "$([ -n "$ms" ] && [ "$ms" -lt 1000 ]; echo $?)" "a peer file changed (renamed over): re-read within ${ms:-never} ms"
-ok "$(peers | jq -e --arg s "$a61" '[.sources[] | select(.short_digest == $s)] | length == 0' >/dev/null; echo $?)" \
+ok "$(peers | jqe --arg s "$a61" '[.sources[] | select(.short_digest == $s)] | length == 0' >/dev/null; echo $?)" \
 	"  and the digest it held before is gone with it"
 # Broken: garbage in a file; it is reported with its name and reason, and the rest stays.
 before=$(api_accepts)
 printf '{"schema": "cpreg-inventory/1", "registers": [' >"$PEERS/new.json"
-ms=$(time_to bash -c "curl -s --unix-socket '$SOCK' http://cpregd/v1/peers | jq -e '.errors[] | select(.file == \"new.json\")' >/dev/null")
+ms=$(time_to api_is /v1/peers ".errors[] | select(.file == \"new.json\")")
 ok "$([ -n "$ms" ] && [ "$ms" -lt 1000 ]; echo $?)" "a peer file broken: reported within ${ms:-never} ms"
-peers | jq -e '.errors[] | select(.file == "new.json") | .reason | test("JSON|parse|unexpected|truncated"; "i")' >/dev/null
+peers | jqe '.errors[] | select(.file == "new.json") | .reason | test("JSON|parse|unexpected|truncated"; "i")' >/dev/null
 ok $? "  /v1/peers names the file and why ($(peers | jq -r '.errors[0].reason'))"
 curl -s --unix-socket "$SOCK" http://cpregd/metrics | grep -q '^cpregd_peer_file_invalid{file="new.json"} 1$'
 ok $? "  /metrics has cpregd_peer_file_invalid{file=\"new.json\"}"
@@ -198,7 +201,7 @@ ok "$([ "$(api_accepts)" = "$(echo "$before" | grep -v "^$mx\$")" ]; echo $?)" \
 	"  the other sources keep their verdicts (only the max host, whose one file broke, left)"
 # Not a regular file: a FIFO named like an inventory never blocks the daemon.
 mkfifo "$PEERS/fifo.json"
-wait_for 3 bash -c "curl -s --unix-socket '$SOCK' http://cpregd/v1/peers | jq -e '.errors[] | select(.file == \"fifo.json\" and .reason == \"not a regular file\")' >/dev/null"
+wait_for 3 api_is /v1/peers ".errors[] | select(.file == \"fifo.json\" and .reason == \"not a regular file\")"
 ok $? "a FIFO in the directory: reported as not a regular file, never opened"
 code=$(http http://cpregd/v1/health)
 ok "$([ "$code" = 200 ]; echo $?)" "  health still answers 200"
@@ -210,10 +213,10 @@ cp "$M/a72-61-q72.json" "$PEERS/..2026_1/cm.json"
 cp "$M/a57-72-q11.json" "$PEERS/..2026_2/cm.json"
 ln -s ..2026_1 "$PEERS/..data" && ln -s ..data/cm.json "$PEERS/cm.json"
 a72=$(short "$M/a72-61-q72.json"); a57=$(short "$M/a57-72-q11.json")
-wait_for 3 bash -c "curl -s --unix-socket '$SOCK' http://cpregd/v1/peers | jq -e '.sources[] | select(.short_digest == \"$a72\" and (.files | index(\"cm.json\")))' >/dev/null"
+wait_for 3 api_is /v1/peers ".sources[] | select(.short_digest == \"$a72\" and (.files | index(\"cm.json\")))"
 ok $? "a ConfigMap-style symlink is followed"
 ln -sfn ..2026_2 "$PEERS/..data.tmp" && mv -T "$PEERS/..data.tmp" "$PEERS/..data"
-ms=$(time_to bash -c "curl -s --unix-socket '$SOCK' http://cpregd/v1/peers | jq -e '.sources[] | select(.short_digest == \"$a57\" and (.files | index(\"cm.json\")))' >/dev/null")
+ms=$(time_to api_is /v1/peers ".sources[] | select(.short_digest == \"$a57\" and (.files | index(\"cm.json\")))")
 ok "$([ -n "$ms" ] && [ "$ms" -lt 1000 ]; echo $?)" "  and the ..data swap of a ConfigMap update is seen within ${ms:-never} ms"
 
 # A peer file whose name is not UTF-8 (byte 0xff; anyone who may write into
@@ -222,7 +225,7 @@ ok "$([ -n "$ms" ] && [ "$ms" -lt 1000 ]; echo $?)" "  and the ..data swap of a 
 bad=$(printf 'n1-\xff.json'); broken=$(printf 'broken-\xfe.json')
 cp "$M/n1-612-q10.json" "$PEERS/$bad"
 echo '{"schema": "cpreg-inventory/1",' >"$PEERS/$broken"
-wait_for 10 bash -c "curl -s --unix-socket '$SOCK' http://cpregd/v1/peers | jq -e '[.sources[].files[]] | index(\"n1-\\\\xff.json\")' >/dev/null"
+wait_for 10 api_is /v1/peers "[.sources[].files[]] | index(\"n1-\\\\xff.json\")"
 ok $? "a peer file named with byte 0xff is judged and listed as n1-\\xff.json"
 peers >"$T/pbad.json"
 curl -s --unix-socket "$SOCK" http://cpregd/metrics >"$T/mbad.prom"
@@ -233,7 +236,7 @@ for f in sys.argv[1:]:
     b.decode("utf-8")          # strict: an invalid byte raises
 json.loads(open(sys.argv[1], "rb").read().decode("utf-8"))' "$T/pbad.json" "$T/mbad.prom" "$OUT/cpregd.prom" "$T/log2"
 ok $? "  /v1/peers, /metrics, the textfile and the daemon's log are valid UTF-8"
-grep -q 'broken-\\xfe.json' "$T/log2" && jq -e '[.errors[].file] | index("broken-\\xfe.json")' "$T/pbad.json" >/dev/null
+grep -q 'broken-\\xfe.json' "$T/log2" && jqe '[.errors[].file] | index("broken-\\xfe.json")' "$T/pbad.json" >/dev/null
 ok $? "  a malformed one is named broken-\\xfe.json in the log and in /v1/peers' errors"
 if command -v promtool >/dev/null; then
 	promtool check metrics <"$OUT/cpregd.prom" >/dev/null 2>&1 && promtool check metrics <"$T/mbad.prom" >/dev/null 2>&1
@@ -259,10 +262,10 @@ rm -rf "$T/nodir"
 "$B/tests/cpregd" --socket "$SOCK" --state-dir "$T/state" --no-qemu --replay "$DST" --peers "$T/nodir" 2>"$T/log3" &
 PID=$!; PIDS+=("$PID")
 wait_for 20 test -S "$SOCK"
-peers | jq -e '.directory_error | test("nodir")' >/dev/null
+peers | jqe '.directory_error | test("nodir")' >/dev/null
 ok $? "a missing peers directory is reported in /v1/peers, and cpregd serves on"
 mkdir "$T/nodir" && cp "$M/n1-72-q11.json" "$T/nodir/"
-wait_for 8 bash -c "curl -s --unix-socket '$SOCK' http://cpregd/v1/peers | jq -e '.directory_error == null and .files == 1' >/dev/null"
+wait_for 8 api_is /v1/peers ".directory_error == null and .files == 1"
 ok $? "  and is watched once it appears"
 stop_daemon
 "$B/tests/cpregd" --socket "$SOCK" --no-qemu --nfd-prefix 'Bad_Prefix' 2>"$T/log4"
@@ -273,7 +276,7 @@ code=$(curl -s -o /dev/null -w '%{http_code}' --unix-socket "$SOCK" http://cpreg
 "$B/tests/cpregd" --socket "$SOCK" --state-dir "$T/state" --no-qemu --replay "$DST" 2>"$T/log6" &
 PID=$!; PIDS+=("$PID")
 wait_for 20 test -S "$SOCK"
-ok "$([ "$(http http://cpregd/v1/peers)" = 404 ] && jq -e '.error.message | test("peers")' "$T/body" >/dev/null; echo $?)" \
+ok "$([ "$(http http://cpregd/v1/peers)" = 404 ] && jqe '.error.message | test("peers")' "$T/body" >/dev/null; echo $?)" \
 	"without --peers, GET /v1/peers is 404 saying how to configure it"
 stop_daemon
 
@@ -295,7 +298,7 @@ PY
 "$B/tests/cpregd" --socket "$SOCK" --state-dir "$T/state" --no-qemu --replay "$DST" --peers "$PEERS" \
 	--nfd-file "$OUT/cpregd.features" 2>"$T/log7" &
 PID=$!; PIDS+=("$PID")
-wait_for 20 test -S "$SOCK" && wait_for 240 bash -c "curl -s --unix-socket '$SOCK' http://cpregd/v1/peers | jq -e '.pending == 0 and .files == 1200' >/dev/null"
+wait_for 20 test -S "$SOCK" && wait_for 240 api_is /v1/peers ".pending == 0 and .files == 1200"
 ok $? "cpregd with 1,200 peer files settles"
 nfiles() { ls "$OUT" | grep -c '^cpregd\.features\(-[0-9]*\)\?$'; }
 wait_for 10 bash -c "[ \$(cat '$OUT'/cpregd.features* | grep -c '/accepts-') -ge 1201 ]"

@@ -50,7 +50,7 @@ while read -r src dst opts res refused rest; do
 		"$CTL" --json $(ctl_opts "$opts") check "$INV/$src.json" "$INV/$dst.json" >"$v" 2>"$tmp/err"
 	fi
 	rc=$?
-	if ! jq -e .result "$v" >/dev/null 2>&1; then
+	if ! [ -s "$v" ] || ! jq -e .result "$v" >/dev/null 2>&1; then
 		echo "not ok $n - $name: cpregctl answered (exit $rc: $(head -c 200 "$tmp/err"))"
 		fail=$((fail + 1))
 		continue

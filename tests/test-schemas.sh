@@ -68,15 +68,15 @@ ok "$([ $r1 -le 1 ] && [ $r2 = 0 ] && [ $r3 = 0 ] && [ -s "$tmp/pol-doc.json" ];
 "$CTL" --json diff "$P/neoverse-n1_linux-6.12.json" "$P/neoverse-n1_linux-6.12.json" >"$tmp/d3.json"
 "$CTL" --json diff "$P/a64fx_linux-6.12.json" "$P/max_linux-6.12.json" >"$tmp/d4.json"   # SVE's wide registers
 /usr/bin/python3 "$V" "$S/cpreg-diff-1.schema.json" "$tmp"/d[1234].json >"$tmp/err" 2>&1 &&
-	jq -e '.count == (.differences | length) and .count > 0' "$tmp/d1.json" >/dev/null &&
-	jq -e '[.differences[] | select(.b == null)] | length > 0' "$tmp/d2.json" >/dev/null && jq -e '.count == 0' "$tmp/d3.json" >/dev/null &&
-	jq -e '.schema == "cpreg-diff/1"' "$tmp/d1.json" >/dev/null
+	jqe '.count == (.differences | length) and .count > 0' "$tmp/d1.json" >/dev/null &&
+	jqe '[.differences[] | select(.b == null)] | length > 0' "$tmp/d2.json" >/dev/null && jqe '.count == 0' "$tmp/d3.json" >/dev/null &&
+	jqe '.schema == "cpreg-diff/1"' "$tmp/d1.json" >/dev/null
 ok $? "cpregctl diff --json: valid against cpreg-diff-1.schema.json (schema cpreg-diff/1), counts agree, registers on one side only are null on the other ($(head -c 300 "$tmp/err"))"
 "$CTL" --json matrix "$P"/neoverse-n1_linux-6.12.json "$P"/cortex-a57_linux-6.12.json "$P"/neoverse-n1_linux-7.2.json \
 	"$P"/neoverse-n1_linux-6.12.json >"$tmp/m.json"
 /usr/bin/python3 "$V" "$S/cpreg-matrix-1.schema.json" "$tmp/m.json" >"$tmp/err" 2>&1 &&
-	jq -e '(.pools | length) == 3 and (.pairs | length) == 9 and ([.pools[].members | length] | add) == 4' "$tmp/m.json" >/dev/null &&
-	jq -e '.schema == "cpreg-matrix/1"' "$tmp/m.json" >/dev/null
+	jqe '(.pools | length) == 3 and (.pairs | length) == 9 and ([.pools[].members | length] | add) == 4' "$tmp/m.json" >/dev/null &&
+	jqe '.schema == "cpreg-matrix/1"' "$tmp/m.json" >/dev/null
 ok $? "cpregctl matrix --json: valid against cpreg-matrix-1.schema.json (schema cpreg-matrix/1); 4 files, 3 distinct hosts, 9 ordered pairs ($(head -c 300 "$tmp/err"))"
 /usr/bin/python3 "$V" "$S/cpreg-inventory-1.schema.json" "$top_srcdir"/tests/data/*/*.json >"$tmp/err" 2>&1
 ok $? "cpreg-inventory/1: all $(ls "$top_srcdir"/tests/data/*/*.json | wc -l) inventories in tests/data ($(head -c 300 "$tmp/err"))"
@@ -92,10 +92,10 @@ curl -s --unix-socket "$tmp/s" http://x/v1/inventory >"$tmp/inv.json"
 curl -s --unix-socket "$tmp/s" --data-binary @"$P/neoverse-n1_linux-7.2.json" http://x/v1/check >"$tmp/dv.json"
 kill "$d1" "$d2"; wait "$d1" "$d2" 2>/dev/null
 /usr/bin/python3 "$V" "$S/cpreg-verdict-1.schema.json" "$tmp/dv.json" >"$tmp/err" 2>&1 &&
-	jq -e '.destination_state.inventory_source == "probe" and (.trial.ran == true)' "$tmp/dv.json" >/dev/null
+	jqe '.destination_state.inventory_source == "probe" and (.trial.ran == true)' "$tmp/dv.json" >/dev/null
 ok $? "the daemon's verdict (trial and destination_state included) is valid cpreg-verdict/1 ($(head -c 300 "$tmp/err"))"
 /usr/bin/python3 "$V" "$S/health.schema.json" "$tmp/h-ok.json" "$tmp/h-bad.json" >"$tmp/err" 2>&1 &&
-	jq -e '.status == "ok"' "$tmp/h-ok.json" >/dev/null && jq -e '.status == "degraded"' "$tmp/h-bad.json" >/dev/null
+	jqe '.status == "ok"' "$tmp/h-ok.json" >/dev/null && jqe '.status == "degraded"' "$tmp/h-bad.json" >/dev/null
 ok $? "health: the daemon's ok and degraded answers are valid ($(head -c 300 "$tmp/err"))"
 /usr/bin/python3 "$V" "$S/cpreg-inventory-1.schema.json" "$tmp/inv.json" >"$tmp/err" 2>&1
 ok $? "GET /v1/inventory is valid cpreg-inventory/1 ($(head -c 300 "$tmp/err"))"

@@ -113,7 +113,7 @@ vsh define "/tmp/$VM.xml" >/dev/null && vsh start "$VM" >"$P/out/start-$VM.log" 
 ok $? "host $ROLE: $VM defined and started (host-passthrough, real KVM)"
 wait_for 120 sh -c "virsh -q metadata $VM $NS --live 2>/dev/null | grep -q schema"
 live=$(passport "$VM" --live) conf=$(passport "$VM" --config)
-ok "$(echo "$live" | jq -e --arg d "$DIGEST" '.schema == "cpreg-passport/1" and .born.digest == $d and (.hops | length) == 0' >/dev/null &&
+ok "$(echo "$live" | jqe --arg d "$DIGEST" '.schema == "cpreg-passport/1" and .born.digest == $d and (.hops | length) == 0' >/dev/null &&
 	[ "$(echo "$conf" | jq -r .digest)" = "$(echo "$live" | jq -r .digest)" ]; echo $?)" \
 	"host $ROLE: with no one asking, $VM has its passport, born here ($(echo "$live" | jq -r .born.kernel)), in the running and the persistent definition"
 if [ "$ROLE" = a ]; then
@@ -126,7 +126,7 @@ if [ "$ROLE" = a ]; then
 	vsh metadata "$VM" "$NS" --config --key cpregd --set "<passport>$old</passport>" >/dev/null
 	vsh start "$VM" >/dev/null
 	wait_for 120 sh -c "virsh -q metadata $VM $NS --live 2>/dev/null | grep -q '$DIGEST'"
-	ok "$(passport "$VM" --live | jq -e --arg d "$DIGEST" '.born.digest == $d' >/dev/null && passport "$VM" --config | jq -e --arg d "$DIGEST" '.born.digest == $d' >/dev/null; echo $?)" \
+	ok "$(passport "$VM" --live | jqe --arg d "$DIGEST" '.born.digest == $d' >/dev/null && passport "$VM" --config | jqe --arg d "$DIGEST" '.born.digest == $d' >/dev/null; echo $?)" \
 		"host a: started afresh with an earlier life's passport in its definition: born again here, the old one gone"
 else
 	# A VM that was running before cpregd: stamped when cpregd connects.
@@ -135,7 +135,7 @@ else
 	vsh create /tmp/vm-pre.xml >/dev/null
 	systemctl start cpregd.socket cpregd.service
 	wait_for 300 sh -c "virsh -q metadata vm-pre $NS --live 2>/dev/null | grep -q schema"
-	ok "$(passport vm-pre --live | jq -e --arg d "$DIGEST" '.born.digest == $d' >/dev/null; echo $?)" \
+	ok "$(passport vm-pre --live | jqe --arg d "$DIGEST" '.born.digest == $d' >/dev/null; echo $?)" \
 		"host b: a VM started while cpregd was stopped (transient) gets its passport when cpregd is back"
 	vsh destroy vm-pre >/dev/null
 fi
@@ -174,7 +174,7 @@ else
 	live=$(passport vm-b --live)
 	same_conf() { [ "$(passport vm-b --config | jq -r .digest)" = "$(passport vm-b --live | jq -r .digest)" ]; }
 	wait_for 60 same_conf
-	ok "$(echo "$live" | jq -e --arg d "$DIGEST" '(.hops | length) == 1 and .hops[0].to == $d and (.born.kernel | startswith("6.1."))' >/dev/null &&
+	ok "$(echo "$live" | jqe --arg d "$DIGEST" '(.hops | length) == 1 and .hops[0].to == $d and (.born.kernel | startswith("6.1."))' >/dev/null &&
 		[ "$(vsh domstate vm-b)" = running ] && same_conf; echo $?)" \
 		"host a: vm-b runs here after the live migration, its passport born on 6.1 with the hop to this host (live and persistent; state $(vsh domstate vm-b), hops $(echo "$live" | jq -c '[.hops[].to[7:19]]'), born $(echo "$live" | jq -r .born.kernel), definition's $(passport vm-b --config | jq -c '[.hops[].to[7:19]]'))"
 	virsh migrate --live --persistent --undefinesource vm-a "$PEER_URI" --migrateuri "tcp://$PEER" >"$P/out/migrate-a-b.log" 2>&1
@@ -212,7 +212,7 @@ if [ "$ROLE" = a ]; then
 	vsh restore /var/tmp/vm-c.sav >"$P/out/restore-a.log" 2>&1
 	rc=$?
 	live=$(passport vm-c --live)
-	ok "$([ $rc = 0 ] && echo "$live" | jq -e --arg d "$DIGEST" '(.hops | length) == 1 and .hops[0].to == $d and (.born.kernel | startswith("6.1."))' >/dev/null; echo $?)" \
+	ok "$([ $rc = 0 ] && echo "$live" | jqe --arg d "$DIGEST" '(.hops | length) == 1 and .hops[0].to == $d and (.born.kernel | startswith("6.1."))' >/dev/null; echo $?)" \
 		"host a: virsh restore of vm-c (born on 6.1, saved on 6.1): accepted by the hook, real QEMU loads it, its passport one hop longer"
 else
 	receive /var/tmp/vm-a.sav

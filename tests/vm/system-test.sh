@@ -63,13 +63,13 @@ ok $? "  cpregd-qemu.path is enabled and watching QEMU"
 ok $? "  the service itself is not running yet (socket activation)"
 
 c=$(code http://cpregd/v1/health)
-ok "$([ "$c" = 200 ] && get http://cpregd/v1/health | jq -e '.status == "ok"' >/dev/null; echo $?)" \
+ok "$([ "$c" = 200 ] && get http://cpregd/v1/health | jqe '.status == "ok"' >/dev/null; echo $?)" \
 	"the first request (curl as root, GET /v1/health) starts the service and it answers ok after probing real KVM (got $c)"
 systemctl is-active --quiet cpregd.service
 ok $? "  cpregd.service is active now"
 inv=$(get http://cpregd/v1/inventory)
 digest=$(echo "$inv" | jq -r .digest)
-ok "$(echo "$inv" | jq -e '(.registers | length) > 100 and (.host.qemu_version | startswith("10.0"))' >/dev/null; echo $?)" \
+ok "$(echo "$inv" | jqe '(.registers | length) > 100 and (.host.qemu_version | startswith("10.0"))' >/dev/null; echo $?)" \
 	"  the inventory: $(echo "$inv" | jq '.registers | length') registers, QEMU $(echo "$inv" | jq -r .host.qemu_version) found on PATH"
 [ "$(stat -c '%U %a' /var/lib/cpregd/inventory.json 2>/dev/null)" = "cpregd 600" ]
 ok $? "  persisted in /var/lib/cpregd/inventory.json, owned by cpregd, mode 600 ($(stat -c '%U %a' /var/lib/cpregd/inventory.json 2>/dev/null))"
@@ -91,10 +91,10 @@ ok $? "the watchdog is armed (WatchdogUSec=$(systemctl show cpregd.service -p Wa
 
 get -X POST --data-binary "$inv" http://cpregd/v1/check >"$P/out/check.json"
 journalctl -u cpregd -o json >"$P/out/journal.json"
-jq -e -s --arg d "$digest" 'map(select(.MESSAGE_ID == "d959cd9b52424405a904f017244a9b71" and .PRIORITY == "6" and .CPREGD_DIGEST == $d)) | length > 0' \
+jqe -s --arg d "$digest" 'map(select(.MESSAGE_ID == "d959cd9b52424405a904f017244a9b71" and .PRIORITY == "6" and .CPREGD_DIGEST == $d)) | length > 0' \
 	"$P/out/journal.json" >/dev/null
 ok $? "journalctl -u cpregd: probe done carries MESSAGE_ID, PRIORITY 6 and CPREGD_DIGEST"
-jq -e -s --arg d "$digest" 'map(select(.MESSAGE_ID == "466fb01cdfd045888faab75bed98eed5" and .CPREGD_PEER_UID == "0" and .CPREGD_DIGEST == $d and .CPREGD_RESULT == "compatible")) | length > 0' \
+jqe -s --arg d "$digest" 'map(select(.MESSAGE_ID == "466fb01cdfd045888faab75bed98eed5" and .CPREGD_PEER_UID == "0" and .CPREGD_DIGEST == $d and .CPREGD_RESULT == "compatible")) | length > 0' \
 	"$P/out/journal.json" >/dev/null
 ok $? "  a check answered: MESSAGE_ID, the client's uid (0), the source digest and the verdict"
 journalctl -u cpregd -p warning -o cat >"$P/out/warnings" 2>&1
@@ -107,9 +107,10 @@ ok "$([ -n "$score" ] && awk -v s="${score% *}" 'BEGIN { exit !(s <= 2.0) }'; ec
 
 # A QEMU upgrade: the path unit has cpregd re-probe, and the new version decides the policy.
 install_qemu sid
-wait_for 60 sh -c "curl -s --unix-socket $SOCK http://cpregd/v1/inventory | jq -e '.host.qemu_version | startswith(\"11.1\")'"
+qemu_is() { get http://cpregd/v1/inventory | jqe ".host.qemu_version | startswith(\"$1\")"; }
+wait_for 60 qemu_is 11.1
 ok $? "replacing qemu-system-aarch64 (10.0 -> $(get http://cpregd/v1/inventory | jq -r .host.qemu_version)) makes cpregd re-probe through cpregd-qemu.path"
-get -X POST --data-binary "$inv" 'http://cpregd/v1/check?trial=0' | jq -e '.policy == "qemu-11.1"' >/dev/null
+get -X POST --data-binary "$inv" 'http://cpregd/v1/check?trial=0' | jqe '.policy == "qemu-11.1"' >/dev/null
 ok $? "  and checks now use QEMU 11.1's policy"
 digest=$(get http://cpregd/v1/inventory | jq -r .digest)
 

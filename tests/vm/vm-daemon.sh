@@ -27,7 +27,7 @@ ok "$(cat "$OUT/a/inventory.rc" 2>/dev/null || echo 1)" "host A: cpregctl invent
 ok $? "host A: the daemon's inventory is valid"
 [ "$(info "$OUT/a/inventory" hostname)" = n1-612 ]
 ok $? "host A: the inventory names the host"
-jq -e '.status == "ok"' "$OUT/a/health" >/dev/null
+jqe '.status == "ok"' "$OUT/a/health" >/dev/null
 ok $? "host A: health ok"
 [ "$(info "$OUT/a/persisted" digest)" = "$(info "$OUT/a/inventory" digest)" ]
 ok $? "host A: the inventory is persisted in the state directory"
@@ -42,7 +42,7 @@ boot neoverse-n1 sid n1-72 "$script" "$OUT/b" "$OUT/n1-612.json"
 ok $? "host B (neoverse-n1, 7.x) boots and runs cpregd"
 cp "$OUT/b/inventory" "$OUT/n1-72.json"
 v=$OUT/b/check-n1-612
-[ "$(result "$v")" = incompatible ] && jq -e 'any(.findings[]; .kind == "count-exceeded" and .outcome == "fail")' "$v" >/dev/null
+[ "$(result "$v")" = incompatible ] && jqe 'any(.findings[]; .kind == "count-exceeded" and .outcome == "fail")' "$v" >/dev/null
 ok $? "A -> B, qemu-legacy (no QEMU on B): incompatible, the count check fails"
 v=$OUT/b/check-n1-612-qemu-11.1
 [ "$(result "$v")" = compatible ] && [ "$(outcome "$v" TCR2_EL1)" = tolerated ] &&
@@ -58,10 +58,10 @@ v=$OUT/a2/check-n1-72-qemu-11.1
 	[ "$(outcome "$v" VENDOR_HYP_BMAP_2)" = tolerated ] &&
 	grep -q 'Could not set register fw reg 0 to 10003 (is 10001)' "$v"
 ok $? "B -> A, qemu-11.1: PSCI_VERSION fails (10003 on 6.12), VENDOR_HYP_BMAP_2 tolerated"
-jq -e '.trial.ran == true and any(.findings[]; .message | test("refused it in the trial \\(EINVAL\\)"))' "$v" >/dev/null
+jqe '.trial.ran == true and any(.findings[]; .message | test("refused it in the trial \\(EINVAL\\)"))' "$v" >/dev/null
 ok $? "B -> A: the live trial ran on real KVM and the 6.12 kernel refused PSCI 1.3 with EINVAL"
 v=$OUT/a2/check-n1-72-psci-1.1
-[ "$(result "$v")" = compatible ] && jq -e '.trial.ran == true' "$v" >/dev/null
+[ "$(result "$v")" = compatible ] && jqe '.trial.ran == true' "$v" >/dev/null
 ok $? "B -> A with the VM pinning kvm-psci-version=1.1: compatible, trial included (as measured with real QEMU)"
 [ "$(info "$OUT/a2/inventory" digest)" = "$(info "$OUT/n1-612.json" digest)" ]
 ok $? "host A's digest is the same on its second boot"

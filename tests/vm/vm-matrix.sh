@@ -24,7 +24,7 @@ while read -r kw name cpu krel qrel; do
 	nv=0 c=0 r=0   # (n is tap.sh's test counter)
 	for v in "$OUT/$name"/m-*; do
 		case $v in *.rc) continue ;; esac
-		jq -e '.trial.ran == true' "$v" >/dev/null 2>&1 || { diag "$name: $(basename "$v"): no trial"; continue; }
+		jqe '.trial.ran == true' "$v" >/dev/null 2>&1 || { diag "$name: $(basename "$v"): no trial"; continue; }
 		nv=$((nv + 1))
 		k=$(jq '.trial.contradictions | length' "$v")
 		[ "$k" -gt 0 ] && { c=$((c + 1)); r=$((r + k)); diag "$name: $(basename "$v"): $(jq -c '[.trial.contradictions[] | .name + " " + .static + "->" + .trial]' "$v")"; }

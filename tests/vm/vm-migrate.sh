@@ -179,7 +179,7 @@ for dst in "${!LOADS[@]}"; do
 		id=${f##*/relay-}
 		base64 -d "$f" >"$OUT/$id.via-$dst.st.gz" 2>/dev/null || rm -f "$OUT/$id.via-$dst.st.gz"
 		# The passport after the hop, as this host's cpregd read it back after its trial.
-		jq -e .passport_after "$d/check-pp-$id" >"$OUT/$id.via-$dst.passport.json" 2>/dev/null ||
+		jqe .passport_after "$d/check-pp-$id" >"$OUT/$id.via-$dst.passport.json" 2>/dev/null ||
 			rm -f "$OUT/$id.via-$dst.passport.json"
 	done
 done
@@ -263,7 +263,7 @@ stream_cmp() {
 # migrate-known-issues.txt ($todo) is reported as TODO.
 compare() {
 	local which=$1 who=$2 v=$3 where=$4 res set sok r t
-	if ! jq -e .result "$v" >/dev/null 2>&1; then
+	if ! jqe .result "$v" >/dev/null 2>&1; then
 		ok 1 "$name: $who answered (see $where: $(head -c 300 "$where"))"
 		return
 	fi
@@ -339,7 +339,7 @@ for c in "${chains[@]}"; do
 	# shellcheck disable=SC2046
 	"$ctl" passport $(ctl_opts "$opts") "$OUT/$a.json" >"$OUT/$id.off.passport.json"
 	ok $? "$name: cpregctl passport makes the birth passport offline"
-	jq -e --slurpfile d "$OUT/$id.passport.json" '(.registers == $d[0].registers) and (.options == $d[0].options)' \
+	jqe --slurpfile d "$OUT/$id.passport.json" '(.registers == $d[0].registers) and (.options == $d[0].options)' \
 		"$OUT/$id.off.passport.json" >/dev/null
 	ok $? "$name: the offline birth passport has the registers and options of $a's cpregd's"
 	# Hop 1, judged by B's cpregd from the birth passport.
