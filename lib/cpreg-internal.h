@@ -229,6 +229,26 @@ struct cpreg_kfield {
 	unsigned line;
 };
 
+/*
+ * What a per-register set_id_*() handler of sys_regs.c does to a userspace
+ * write before set_id_reg() checks it (lib/kernel-rules.c).
+ */
+enum cpreg_kadj_kind {
+	CPREG_KADJ_IGNORE_IF_HOST = 1, /* the field dropped when it equals the host's own (hidden from the VM) */
+	CPREG_KADJ_REPLACE,            /* value a written as b */
+	CPREG_KADJ_MIN,                /* below a: -EINVAL */
+	CPREG_KADJ_MIN_OR_ZERO,        /* below a and not 0: -EINVAL */
+	CPREG_KADJ_AT_MOST_HOST,       /* at most the host's own value and at most a (before 6.7: CSV2/CSV3) */
+};
+
+struct cpreg_kadjust {
+	uint64_t reg;
+	uint8_t shift, width;
+	enum cpreg_kadj_kind kind;
+	uint8_t a, b;
+	unsigned line;             /* of sys_regs.c */
+};
+
 struct cpreg_kbitmap {
 	unsigned n;                /* KVM_REG_ARM_FW_FEAT_BMAP_REG(n) */
 	uint64_t features;         /* what the kernel lets a VM have */
@@ -240,6 +260,8 @@ struct cpreg_krules {
 	const struct cpreg_kfield *fields;
 	size_t n_fields;
 	unsigned check_line;       /* sys_regs.c's arm64_check_features(); 0: ID registers invariant */
+	const struct cpreg_kadjust *adjusts;
+	size_t n_adjusts;
 	const uint32_t *psci;      /* the PSCI versions taken from a vCPU with PSCI 0.2 */
 	size_t n_psci;
 	unsigned psci_line, wa13_line;

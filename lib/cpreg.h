@@ -484,6 +484,7 @@ enum cpreg_kernel_rule {
 	CPREG_RULE_WORKAROUND,     /* SMCCC workaround level not above the destination's */
 	CPREG_RULE_FW_BITMAP,      /* firmware services a subset of the destination's */
 	CPREG_RULE_UNREADABLE,     /* the destination could not read it: unknown */
+	CPREG_RULE_SET_HANDLER,    /* a set_id_*() handler's own rule: a field dropped, replaced, or too low */
 };
 CPREG_EXPORT const char *cpreg_kernel_rule_name(enum cpreg_kernel_rule r);
 

@@ -10,6 +10,13 @@ kernel version, with the file and line each rule comes from,
     field's register, shift, width, sign, safe-value rule (FTR_LOWER_SAFE,
     FTR_HIGHER_SAFE, FTR_HIGHER_OR_ZERO_SAFE, FTR_EXACT) and safe value,
     which arm64_check_features() applies to a userspace write on 6.7+;
+  - what KVM's per-register set_id_*() handlers of arch/arm64/kvm/sys_regs.c
+    do to a userspace write before set_id_reg() checks it: a field dropped
+    when it equals the host's own (a field older kernels showed the VM and
+    this one hides), a value replaced by another (IMP_DEF PMU -> none), and
+    the minimums they refuse below (-EINVAL); the statements of a handler
+    that only a nested-virtualisation vCPU meets (QEMU's -cpu host has none)
+    are left out, and any other is listed in the table as not modelled;
   - the firmware registers of arch/arm64/kvm/hypercalls.c,
     kvm_arm_set_fw_reg(): the PSCI versions it takes from a vCPU with PSCI
     0.2 (as QEMU's are), the workaround levels' rules (WORKAROUND_1/3: at
@@ -218,6 +225,102 @@ def kvm_checks(tree, syms, fields):
     return line_of(text, m.start())
 
 
+ADJ = {"ignore": "CPREG_KADJ_IGNORE_IF_HOST", "replace": "CPREG_KADJ_REPLACE", "min": "CPREG_KADJ_MIN",
+       "min0": "CPREG_KADJ_MIN_OR_ZERO", "lower": "CPREG_KADJ_AT_MOST_HOST"}
+
+
+def setters(tree, syms):
+    """The set_id_<register>() handlers of sys_regs.c: (rules, not_modelled).
+    A rule is [op, shift, width, kind, a, b, line, label]: ignore (the field
+    dropped from the write when it equals the host's), replace (value a
+    written as b), min (at least a), min0 (0, or at least a), lower (at most
+    the destination's own value, and at most a)."""
+    text = read(tree, SYS_REGS)
+    rules, skipped = [], []
+
+    def field(base, reg, where):
+        if not base.startswith(reg + "_") or base + "_SHIFT" not in syms:
+            raise SourceError(f"{where}: {base}: not a field of {reg}")
+        return syms[base + "_SHIFT"][1], syms[base + "_WIDTH"][1], base[len(reg) + 1:]
+
+    for m in re.finditer(r"^static int set_id_(\w+)\(", text, re.M):
+        if m.group(1) == "reg":
+            continue
+        reg = "ID_" + m.group(1).upper()
+        enc = syms.get("SYS_" + reg)
+        if not enc or enc[0] != "reg":
+            raise SourceError(f"{SYS_REGS}:{line_of(text, m.start())}: set_id_{m.group(1)}(): no register {reg}")
+        at, body = func_body(text, "set_id_" + m.group(1), SYS_REGS)
+        first = line_of(text, at)
+        lines = body.splitlines()
+        var = {}
+        for off, ln in enumerate(lines):
+            where = f"{SYS_REGS}:{first + off}"
+            c = re.match(r"\s*u8 (\w+) = SYS_FIELD_GET\((\w+), (\w+), \w+\);", ln)
+            if c:
+                if c.group(2) != reg:
+                    raise SourceError(f"{where}: {c.group(2)} read in the handler of {reg}")
+                var[c.group(1)] = f"{reg}_{c.group(3)}"
+                continue
+            c = re.match(r"\s*(\w+) = cpuid_feature_extract_unsigned_field\(val, (\w+)_SHIFT\);", ln)
+            if c:
+                var[c.group(1)] = c.group(2)
+                continue
+            c = re.match(r"\s*u64 (\w+) = (\w+)_MASK;", ln)
+            if c:
+                var[c.group(1)] = c.group(2)
+                continue
+            if "vcpu_has_nv" in ln or "ignore_feat_doublelock" in ln:
+                if re.match(r"\s*if \(!vcpu_has_nv\(vcpu\)\)", ln):
+                    break   # the rest of the handler is for a nested-virtualisation vCPU only
+                # Only an NV vCPU meets it; the same condition's other terms are still read below.
+                if not re.search(r"FIELD_GET\(\w+, user_val\)\s*\|\|", ln):
+                    continue
+            if not re.match(r"\s*if \(", ln):
+                continue
+            nxt = "\n".join(lines[off + 1:off + 4])
+            c = re.match(r"\s*if \(\(hw_val & (\w+)\) == \(user_val & \1\)\)", ln)
+            if c and c.group(1) in var:
+                sh, wd, name = field(var[c.group(1)], reg, where)
+                rules.append([enc[1], sh, wd, "ignore", 0, 0, first + off, f"{reg}.{name}"])
+                continue
+            c = re.match(r"\s*if \((\w+) == (\w+)\)\s*\{?\s*$", ln)
+            d = re.match(r"\s*(?:user_)?val &= ~(\w+)_MASK;", nxt)
+            if c and c.group(1) in var and d and d.group(1) == var[c.group(1)]:
+                sh, wd, name = field(var[c.group(1)], reg, where)
+                rules.append([enc[1], sh, wd, "replace", value(syms, c.group(2), where), 0, first + off,
+                              f"{reg}.{name}"])
+                continue
+            c = re.match(r"\s*if \((?:(\w+) != 0 && )?(\w+) < (\w+)\)\s*$", ln)
+            if c and c.group(2) in var and re.match(r"\s*return -EINVAL;", nxt) and c.group(1) in (None, c.group(2)):
+                sh, wd, name = field(var[c.group(2)], reg, where)
+                rules.append([enc[1], sh, wd, "min0" if c.group(1) else "min", value(syms, c.group(3), where), 0,
+                              first + off, f"{reg}.{name}"])
+                continue
+            # Before 6.7 (invariant ID registers): "if (csv2 > 1 || (csv2 && <host affected>)) return
+            # -EINVAL", and the other bits must equal the host's: at most the destination's own value,
+            # which read_id_reg() makes 1 only on an unaffected host.
+            c = re.match(r"\s*if \((\w+) > 1 \|\|\s*$", ln)
+            if c and c.group(1) in var and re.match(rf"\s*\({c.group(1)} && arm64_get_\w+_state\(\) != "
+                                                     r"SPECTRE_UNAFFECTED\)\)", nxt):
+                sh, wd, name = field(var[c.group(1)], reg, where)
+                rules.append([enc[1], sh, wd, "lower", 1, 0, first + off, f"{reg}.{name}"])
+                continue
+            if re.match(r"\s*if \(val\)\s*$", ln) and re.search(r"val \^= read_id_reg\(vcpu, rd\);",
+                                                                  "\n".join(lines[max(0, off - 4):off])):
+                continue   # the rest of the register: the host's own value (set_id_reg's invariance)
+            c = re.findall(r"!FIELD_GET\((\w+), user_val\)", ln + nxt.split("return")[0])
+            if c and re.search(r"return -EINVAL;", nxt):
+                for base in c:
+                    sh, wd, name = field(base, reg, where)
+                    if "vcpu_has_nv(vcpu) && !FIELD_GET(" + base in ln + nxt:
+                        continue
+                    rules.append([enc[1], sh, wd, "min", 1, 0, first + off, f"{reg}.{name}"])
+                continue
+            skipped.append((first + off, f"set_id_{m.group(1)}(): " + " ".join(ln.split())))
+    return rules, skipped
+
+
 def func_body(text, name, path):
     m = re.search(rf"^[\w\s\*]*\b{name}\([^)]*\)\s*\{{", text, re.M)
     if not m:
@@ -312,6 +415,15 @@ def emit(out, kernels):
               f"{safe}, {line} }}, /* {reg} */\n")
         w("};\n")
         fw = k["fw"]
+        w(f"/* Linux {k['release']}: {SYS_REGS}, the set_id_*() handlers: what a userspace write meets before "
+          f"set_id_reg() */\n")
+        for line, what in k["skipped"]:
+            w(f"/* not modelled ({SYS_REGS}:{line}, the trial answers): {what.replace('*/', '* /')} */\n")
+        w(f"static const struct cpreg_kadjust {tag}_adjusts[] = {{\n")
+        for op, sh, wd, kind, a, b, line, label in k["adjusts"]:
+            w(f"\t{{ CPREG_SYSREG({', '.join(map(str, op))}), {sh}, {wd}, {ADJ[kind]}, {a}, {b}, {line} }}, "
+              f"/* {label} */\n")
+        w("};\n")
         w(f"static const uint32_t {tag}_psci[] = {{ {', '.join(hex(v) for v in fw['psci'])} }};\n")
         w(f"static const struct cpreg_kbitmap {tag}_bmaps[] = {{\n")
         for n, mask, reg in fw["bmaps"]:
@@ -323,6 +435,7 @@ def emit(out, kernels):
         fw = k["fw"]
         w(f"\t{{ .major = {k['ver'][0]}, .minor = {k['ver'][1]}, .release = \"{k['release']}\",\n"
           f"\t  .fields = {tag}_fields, .n_fields = ARRAY_SIZE({tag}_fields), .check_line = {k['check_line']},\n"
+          f"\t  .adjusts = {tag}_adjusts, .n_adjusts = ARRAY_SIZE({tag}_adjusts),\n"
           f"\t  .psci = {tag}_psci, .n_psci = ARRAY_SIZE({tag}_psci), .psci_line = {fw['psci_line']},\n"
           f"\t  .wa13_line = {fw['wa13_line']},\n"
           f"\t  .wa2_map = {{ {', '.join(map(str, fw['wa2_map']))} }}, .wa2_enabled = {hex(fw['wa2_enabled'])}, "
@@ -345,7 +458,9 @@ def main(argv):
             # The model finds a register's fields by binary search (lib/kmodel.c).
             if [f[0] for f in fields] != sorted(f[0] for f in fields):
                 raise SourceError(f"{CPUFEATURE}: arm64_ftr_regs[] is not sorted by encoding")
+            adjusts, skipped = setters(tree, syms)
             kernels.append({"ver": v[:2], "release": "%d.%d.%d" % v, "fields": fields,
+                            "adjusts": adjusts, "skipped": skipped,
                             "check_line": kvm_checks(tree, syms, fields), "fw": firmware(tree)})
     except SourceError as e:
         print(f"gen-kernel-rules.py: {e}", file=sys.stderr)

@@ -271,6 +271,11 @@ static const struct cpreg_kfield k6_1_fields[] = {
 	{ CPREG_SYSREG(3, 3, 0, 0, 7), 0, 4, false, CPREG_SAFE_LOWER, 0, 465 }, /* DCZID_EL0.BS */
 	{ CPREG_SYSREG(3, 3, 14, 0, 0), 0, 32, false, CPREG_SAFE_EXACT, 0, 619 }, /* CNTFRQ_EL0.0 */
 };
+/* Linux 6.1.192: arch/arm64/kvm/sys_regs.c, the set_id_*() handlers: what a userspace write meets before set_id_reg() */
+static const struct cpreg_kadjust k6_1_adjusts[] = {
+	{ CPREG_SYSREG(3, 0, 0, 4, 0), 56, 4, CPREG_KADJ_AT_MOST_HOST, 1, 0, 1225 }, /* ID_AA64PFR0_EL1.CSV2 */
+	{ CPREG_SYSREG(3, 0, 0, 4, 0), 60, 4, CPREG_KADJ_AT_MOST_HOST, 1, 0, 1231 }, /* ID_AA64PFR0_EL1.CSV3 */
+};
 static const uint32_t k6_1_psci[] = { 0x2, 0x10000, 0x10001 };
 static const struct cpreg_kbitmap k6_1_bmaps[] = {
 	{ 0, 0x1 }, /* KVM_REG_ARM_STD_BMAP */
@@ -569,6 +574,16 @@ static const struct cpreg_kfield k6_12_fields[] = {
 	{ CPREG_SYSREG(3, 3, 0, 0, 7), 4, 1, false, CPREG_SAFE_EXACT, 1, 572 }, /* DCZID_EL0.DZP */
 	{ CPREG_SYSREG(3, 3, 0, 0, 7), 0, 4, false, CPREG_SAFE_LOWER, 0, 573 }, /* DCZID_EL0.BS */
 	{ CPREG_SYSREG(3, 3, 14, 0, 0), 0, 32, false, CPREG_SAFE_EXACT, 0, 715 }, /* CNTFRQ_EL0.0 */
+};
+/* Linux 6.12.117: arch/arm64/kvm/sys_regs.c, the set_id_*() handlers: what a userspace write meets before set_id_reg() */
+static const struct cpreg_kadjust k6_12_adjusts[] = {
+	{ CPREG_SYSREG(3, 0, 0, 5, 0), 8, 4, CPREG_KADJ_REPLACE, 15, 0, 1793 }, /* ID_AA64DFR0_EL1.PMUVer */
+	{ CPREG_SYSREG(3, 0, 0, 5, 0), 0, 4, CPREG_KADJ_MIN, 6, 0, 1800 }, /* ID_AA64DFR0_EL1.DebugVer */
+	{ CPREG_SYSREG(3, 0, 0, 1, 2), 24, 4, CPREG_KADJ_REPLACE, 15, 0, 1828 }, /* ID_DFR0_EL1.PerfMon */
+	{ CPREG_SYSREG(3, 0, 0, 1, 2), 24, 4, CPREG_KADJ_MIN_OR_ZERO, 3, 0, 1839 }, /* ID_DFR0_EL1.PerfMon */
+	{ CPREG_SYSREG(3, 0, 0, 1, 2), 0, 4, CPREG_KADJ_MIN, 6, 0, 1842 }, /* ID_DFR0_EL1.CopDbg */
+	{ CPREG_SYSREG(3, 0, 0, 4, 0), 40, 4, CPREG_KADJ_IGNORE_IF_HOST, 0, 0, 1865 }, /* ID_AA64PFR0_EL1.MPAM */
+	{ CPREG_SYSREG(3, 0, 0, 4, 1), 16, 4, CPREG_KADJ_IGNORE_IF_HOST, 0, 0, 1878 }, /* ID_AA64PFR1_EL1.MPAM_frac */
 };
 static const uint32_t k6_12_psci[] = { 0x2, 0x10000, 0x10001 };
 static const struct cpreg_kbitmap k6_12_bmaps[] = {
@@ -897,6 +912,20 @@ static const struct cpreg_kfield k7_2_fields[] = {
 	{ CPREG_SYSREG(3, 3, 0, 0, 7), 0, 4, false, CPREG_SAFE_LOWER, 0, 613 }, /* DCZID_EL0.BS */
 	{ CPREG_SYSREG(3, 3, 14, 0, 0), 0, 32, false, CPREG_SAFE_EXACT, 0, 763 }, /* CNTFRQ_EL0.0 */
 };
+/* Linux 7.2.13: arch/arm64/kvm/sys_regs.c, the set_id_*() handlers: what a userspace write meets before set_id_reg() */
+/* not modelled (arch/arm64/kvm/sys_regs.c:2307, the trial answers): set_id_aa64pfr1_el1(): if (mte == ID_AA64PFR1_EL1_MTE_MTE2 && */
+static const struct cpreg_kadjust k7_2_adjusts[] = {
+	{ CPREG_SYSREG(3, 0, 0, 5, 0), 8, 4, CPREG_KADJ_REPLACE, 15, 0, 2190 }, /* ID_AA64DFR0_EL1.PMUVer */
+	{ CPREG_SYSREG(3, 0, 0, 5, 0), 0, 4, CPREG_KADJ_MIN, 6, 0, 2197 }, /* ID_AA64DFR0_EL1.DebugVer */
+	{ CPREG_SYSREG(3, 0, 0, 1, 2), 24, 4, CPREG_KADJ_REPLACE, 15, 0, 2232 }, /* ID_DFR0_EL1.PerfMon */
+	{ CPREG_SYSREG(3, 0, 0, 1, 2), 24, 4, CPREG_KADJ_MIN_OR_ZERO, 3, 0, 2243 }, /* ID_DFR0_EL1.PerfMon */
+	{ CPREG_SYSREG(3, 0, 0, 1, 2), 0, 4, CPREG_KADJ_MIN, 6, 0, 2246 }, /* ID_DFR0_EL1.CopDbg */
+	{ CPREG_SYSREG(3, 0, 0, 4, 0), 40, 4, CPREG_KADJ_IGNORE_IF_HOST, 0, 0, 2269 }, /* ID_AA64PFR0_EL1.MPAM */
+	{ CPREG_SYSREG(3, 0, 0, 4, 0), 0, 4, CPREG_KADJ_MIN, 1, 0, 2273 }, /* ID_AA64PFR0_EL1.EL0 */
+	{ CPREG_SYSREG(3, 0, 0, 4, 0), 4, 4, CPREG_KADJ_MIN, 1, 0, 2273 }, /* ID_AA64PFR0_EL1.EL1 */
+	{ CPREG_SYSREG(3, 0, 0, 4, 1), 16, 4, CPREG_KADJ_IGNORE_IF_HOST, 0, 0, 2291 }, /* ID_AA64PFR1_EL1.MPAM_frac */
+	{ CPREG_SYSREG(3, 0, 0, 7, 2), 24, 4, CPREG_KADJ_IGNORE_IF_HOST, 0, 0, 2361 }, /* ID_AA64MMFR2_EL1.NV */
+};
 static const uint32_t k7_2_psci[] = { 0x2, 0x10000, 0x10001, 0x10002, 0x10003 };
 static const struct cpreg_kbitmap k7_2_bmaps[] = {
 	{ 0, 0x1 }, /* KVM_REG_ARM_STD_BMAP */
@@ -908,18 +937,21 @@ static const struct cpreg_kbitmap k7_2_bmaps[] = {
 const struct cpreg_krules cpreg_krules[] = {
 	{ .major = 6, .minor = 1, .release = "6.1.192",
 	  .fields = k6_1_fields, .n_fields = ARRAY_SIZE(k6_1_fields), .check_line = 0,
+	  .adjusts = k6_1_adjusts, .n_adjusts = ARRAY_SIZE(k6_1_adjusts),
 	  .psci = k6_1_psci, .n_psci = ARRAY_SIZE(k6_1_psci), .psci_line = 406,
 	  .wa13_line = 429,
 	  .wa2_map = { 0, 0, 3, 3 }, .wa2_enabled = 0x10, .wa2_enabled_with = 2, .wa2_line = 439,
 	  .bmaps = k6_1_bmaps, .n_bmaps = ARRAY_SIZE(k6_1_bmaps), .bmap_line = 353 },
 	{ .major = 6, .minor = 12, .release = "6.12.117",
 	  .fields = k6_12_fields, .n_fields = ARRAY_SIZE(k6_12_fields), .check_line = 1446,
+	  .adjusts = k6_12_adjusts, .n_adjusts = ARRAY_SIZE(k6_12_adjusts),
 	  .psci = k6_12_psci, .n_psci = ARRAY_SIZE(k6_12_psci), .psci_line = 564,
 	  .wa13_line = 587,
 	  .wa2_map = { 0, 0, 3, 3 }, .wa2_enabled = 0x10, .wa2_enabled_with = 2, .wa2_line = 597,
 	  .bmaps = k6_12_bmaps, .n_bmaps = ARRAY_SIZE(k6_12_bmaps), .bmap_line = 512 },
 	{ .major = 7, .minor = 2, .release = "7.2.13",
 	  .fields = k7_2_fields, .n_fields = ARRAY_SIZE(k7_2_fields), .check_line = 1776,
+	  .adjusts = k7_2_adjusts, .n_adjusts = ARRAY_SIZE(k7_2_adjusts),
 	  .psci = k7_2_psci, .n_psci = ARRAY_SIZE(k7_2_psci), .psci_line = 578,
 	  .wa13_line = 603,
 	  .wa2_map = { 0, 0, 3, 3 }, .wa2_enabled = 0x10, .wa2_enabled_with = 2, .wa2_line = 613,

@@ -31,6 +31,7 @@ static const char *const rule_names[] = {
 	[CPREG_RULE_WORKAROUND] = "workaround-level",
 	[CPREG_RULE_FW_BITMAP] = "firmware-bitmap",
 	[CPREG_RULE_UNREADABLE] = "unreadable",
+	[CPREG_RULE_SET_HANDLER] = "set-handler",
 };
 
 const char *cpreg_kernel_rule_name(enum cpreg_kernel_rule r)
@@ -258,6 +259,72 @@ static const char *field_word(uint64_t id, unsigned shift, unsigned width, char 
 }
 
 /*
+ * The destination's set_id_<register>() handler (sys_regs.c, its rules in
+ * lib/kernel-rules.c) before set_id_reg() checks the write: fields it drops
+ * or replaces are taken out of *s, and a minimum it refuses answers here
+ * (false).  *why says what was taken out, for the words.
+ */
+static bool setter(struct judge *a, const struct cpreg_krules *kr, const char *note, uint64_t id, uint64_t *s,
+		   uint64_t d, char *why, size_t len)
+{
+	size_t off = 0;
+	char name[48];
+
+	why[0] = '\0';
+	for (size_t i = 0; i < kr->n_adjusts; i++) {
+		const struct cpreg_kadjust *k = &kr->adjusts[i];
+		uint64_t fm = ((UINT64_C(1) << k->width) - 1) << k->shift;
+		unsigned v = (unsigned)((*s & fm) >> k->shift), h = (unsigned)((d & fm) >> k->shift);
+		const char *did = NULL;
+
+		if (k->reg != id)
+			continue;
+		if (a->text)
+			field_word(id, k->shift, k->width, name, sizeof(name));
+		switch (k->kind) {
+		case CPREG_KADJ_IGNORE_IF_HOST:
+			/*
+			 * Dropped when it equals the host's own value, which this kernel
+			 * hides from the VM (h == 0): taken to be the source's, as on the
+			 * same CPU; another CPU's MIDR_EL1 refuses the migration anyway.
+			 */
+			if (v == h || h)
+				continue;
+			*s &= ~fm;
+			did = "ignored: the host's own value, which this kernel hides";
+			break;
+		case CPREG_KADJ_REPLACE:
+			if (v != k->a)
+				continue;
+			*s = (*s & ~fm) | ((uint64_t)k->b << k->shift);
+			did = "replaced";
+			break;
+		case CPREG_KADJ_MIN:
+		case CPREG_KADJ_MIN_OR_ZERO:
+			if (v >= k->a || (k->kind == CPREG_KADJ_MIN_OR_ZERO && !v))
+				continue;
+			return answer(a, CPREG_OUT_FAIL, CPREG_RULE_SET_HANDLER, "%s %u is below the %u Linux %u.%u's "
+				      "set handler takes (sys_regs.c:%u)%s", name, v, k->a, kr->major, kr->minor, k->line,
+				      note), false;
+		case CPREG_KADJ_AT_MOST_HOST:
+			if (v == h)
+				continue;
+			if (v > h || v > k->a)
+				return answer(a, CPREG_OUT_FAIL, CPREG_RULE_SET_HANDLER, "%s %u is above the destination's "
+					      "%u, which Linux %u.%u's set handler refuses (sys_regs.c:%u)%s", name, v, h,
+					      kr->major, kr->minor, k->line, note), false;
+			*s = (*s & ~fm) | (d & fm);
+			did = "lower than the host's, which this kernel takes";
+			break;
+		}
+		if (a->text)
+			off += (size_t)snprintf(why + off, off < len ? len - off : 0, "%s%s %u (%s, sys_regs.c:%u)",
+						off ? ", " : "", name, v, did, k->line);
+	}
+	return true;
+}
+
+/*
  * arm64_check_features() (sys_regs.c, 6.7+) with the destination kernel's
  * own tables (lib/kernel-rules.c): each field of cpufeature.c's table for
  * the register that lies wholly in the writable mask m must be its safe
@@ -265,14 +332,12 @@ static const char *field_word(uint64_t id, unsigned shift, unsigned width, char 
  * bit must equal the host's.  Then the set_user handlers' minimums of the
  * hand table (fields.c).  false: the table has no fields for id.
  */
-static bool check_features(struct judge *a, const struct cpreg_krules *kr, bool exact, uint64_t id, uint64_t s,
+static bool check_features(struct judge *a, const struct cpreg_krules *kr, const char *note, uint64_t id, uint64_t s,
 			   uint64_t d, uint64_t m)
 {
-	const struct cpreg_field *tab;
-	size_t n = cpreg_fields_of(id, &tab), off = 0;
+	size_t off = 0;
 	uint64_t checked = 0;
-	char bad[200] = "", name[48], nb[160];
-	const char *note = nearest_note(kr, exact, nb, sizeof(nb));
+	char bad[200] = "", name[48];
 	unsigned line = 0;
 	bool any = false;
 
@@ -328,14 +393,6 @@ static bool check_features(struct judge *a, const struct cpreg_krules *kr, bool 
 		return answer(a, CPREG_OUT_FAIL, CPREG_RULE_OUTSIDE_MASK, "bits 0x%" PRIx64 " differ where Linux %u.%u "
 			      "checks no writable field: they must equal the host's (sys_regs.c:%u)%s", (s ^ d) & ~checked,
 			      kr->major, kr->minor, kr->check_line, note), true;
-	for (size_t i = 0; i < n; i++) {
-		/* KVM's set_user handlers bound some fields below (-EINVAL). */
-		int64_t v = cpreg_field_get(&tab[i], s);
-
-		if (tab[i].min && ((s ^ d) & cpreg_field_mask(&tab[i])) && v < tab[i].min && !(tab[i].zero_ok && !v))
-			return answer(a, CPREG_OUT_FAIL, CPREG_RULE_FIELD_UNSAFE, "%s %" PRId64 " is below the %d KVM's "
-				      "set_user handler takes%s", tab[i].name, v, tab[i].min, note), true;
-	}
 	answer(a, CPREG_OUT_OK, CPREG_RULE_FIELD_SAFE, "every differing field is safe for Linux %u.%u (its "
 	       "cpufeature.c tables, sys_regs.c:%u)%s", kr->major, kr->minor, kr->check_line, note);
 	return true;
@@ -347,8 +404,10 @@ static void judge_idreg(struct judge *a, const struct cpreg_inventory *dst, uint
 	const uint64_t *masks = cpreg_inventory_writable_masks(dst);
 	int idx = cpreg_writable_mask_index(id);
 	uint64_t m = masks && idx >= 0 ? masks[idx] : 0;
-	char fl[160] = "";
-	bool generic = false;
+	char fl[160] = "", why[160], nb[160], pre[340];
+	const struct cpreg_krules *kr;
+	const char *note;
+	bool generic = false, exact;
 
 	if (is_aa32_idreg(id) && !has_aa32_el0(dst))
 		/*
@@ -360,12 +419,26 @@ static void judge_idreg(struct judge *a, const struct cpreg_inventory *dst, uint
 			      "AArch32 ID register as zero and ignores writes");
 	if (CPREG_ID_GROUP(id) == CPREG_GROUP_DEMUX)
 		return judge_ccsidr(a, dst, id, s, masks != NULL);
+	kr = cpreg_krules_for(dst, &exact);
+	note = nearest_note(kr, exact, nb, sizeof(nb));
+	if (!is_imp_id(id) && id != CPREG_SYSREG(3, 1, 0, 0, 1)) {
+		if (!setter(a, kr, note, id, &s, d, why, sizeof(why)))
+			return;
+		if (s == d)
+			return answer(a, CPREG_OUT_OK, CPREG_RULE_SET_HANDLER, "Linux %u.%u's set handler makes it the "
+				      "destination's own value: %s%s", kr->major, kr->minor, why, note);
+		if (why[0] && a->text) {
+			/* What the handler did first goes with whatever judges the rest. */
+			snprintf(pre, sizeof(pre), "; the set handler first: %s%s", why, note);
+			note = pre;
+		}
+	}
 	if (!masks) {
 		/* Before 6.7 set_id_reg(): "you can't change it".  The fields only for the words. */
 		if (a->text)
 			field_summary(id, s, d, ~UINT64_C(0), false, fl, sizeof(fl), NULL);
 		return answer(a, CPREG_OUT_FAIL, CPREG_RULE_INVARIANT, "the destination kernel reports no writable ID "
-			      "registers (before Linux 6.7 they are invariant)%s%s", fl[0] ? "; fields " : "", fl);
+			      "registers (before Linux 6.7 they are invariant)%s%s%s", fl[0] ? "; fields " : "", fl, note);
 	}
 	if (is_imp_id(id))
 		return answer(a, CPREG_OUT_FAIL, CPREG_RULE_IMP_ID, "MIDR/REVIDR/AIDR are writable only when the VMM "
@@ -390,24 +463,19 @@ static void judge_idreg(struct judge *a, const struct cpreg_inventory *dst, uint
 		if (a->text)
 			field_summary(id, s & ~m, d & ~m, ~UINT64_C(0), false, fl, sizeof(fl), NULL);
 		return answer(a, CPREG_OUT_FAIL, CPREG_RULE_OUTSIDE_MASK, "bits 0x%" PRIx64 " differ outside the "
-			      "writable mask 0x%" PRIx64 "%s%s", (s ^ d) & ~m, m, fl[0] ? ": fields " : "", fl);
+			      "writable mask 0x%" PRIx64 "%s%s%s", (s ^ d) & ~m, m, fl[0] ? ": fields " : "", fl, note);
 	}
-	{
-		bool exact;
-		const struct cpreg_krules *kr = cpreg_krules_for(dst, &exact);
-
-		if (kr->check_line && check_features(a, kr, exact, id, s, d, m))
-			return;
-	}
+	if (kr->check_line && check_features(a, kr, note, id, s, d, m))
+		return;
 	/* A register the kernel's tables do not describe: the hand table's rules. */
 	if (field_summary(id, s, d, m, true, a->text ? fl : NULL, sizeof(fl), &generic) > 0)
 		/* arm64_check_features(): an unsafe field is -E2BIG. */
 		return answer(a, CPREG_OUT_FAIL, CPREG_RULE_FIELD_UNSAFE, "unsafe for the destination kernel (6.7+ "
-			      "rules): %s", fl);
+			      "rules): %s%s", fl, note);
 	if (a->text)
 		field_summary(id, s, d, m, false, fl, sizeof(fl), &generic);
 	answer(a, CPREG_OUT_OK, CPREG_RULE_FIELD_SAFE, "every differing field is safe for the destination kernel "
-	       "(6.7+ rules%s): %s", generic ? "; unnamed fields judged lower-safe" : "", fl);
+	       "(6.7+ rules%s): %s%s", generic ? "; unnamed fields judged lower-safe" : "", fl, note);
 }
 
 /*

@@ -379,9 +379,9 @@ static int vfinding(struct vrd *r, json_object *o, size_t i, struct cpreg_findin
 		return e;
 	if (s) {
 		/* A rule this reader does not know (a newer writer's) reads as none: docs/verdict.md, Versions. */
-		for (k = CPREG_RULE_ANY; k <= CPREG_RULE_UNREADABLE && strcmp(s, cpreg_kernel_rule_name(k)) != 0; k++)
+		for (k = CPREG_RULE_ANY; cpreg_kernel_rule_name(k) && strcmp(s, cpreg_kernel_rule_name(k)) != 0; k++)
 			;
-		f->rule = k <= CPREG_RULE_UNREADABLE ? k : 0;
+		f->rule = cpreg_kernel_rule_name(k) ? k : 0;
 		rule_known = f->rule != 0;
 	}
 	if (f->kind == CPREG_FIND_COUNT_EXCEEDED) {

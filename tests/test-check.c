@@ -530,6 +530,62 @@ int main(void)
 			cpreg_inventory_unref(d);
 		}
 	}
+	/*
+	 * The set_id_*() handlers from the kernels' own source (sys_regs.c,
+	 * issue 25), each case from the line the table names:
+	 * set_id_aa64pfr0_el1() drops MPAM when it equals the host's own (6.12
+	 * and 7.2 hide it from the VM; 6.1 showed it, and its ID registers are
+	 * invariant); 7.2's set_id_aa64mmfr2_el1() does the same for NV;
+	 * set_id_aa64dfr0_el1() refuses DebugVer below 6 (IMP) and writes an
+	 * IMP_DEF PMUVer (0xf) as 0; 6.1's set_id_aa64pfr0_el1() takes CSV2 at
+	 * most the host's own (1 only when unaffected) and nothing above 1.
+	 */
+	{
+		static const struct {
+			const char *dst; uint64_t id, set, clear; enum cpreg_outcome want; const char *rule, *why;
+		} sh[] = {
+			{ "neoverse-n1_linux-6.12", UINT64_C(0x603000000013c020), UINT64_C(1) << 40, 0, CPREG_OUT_OK,
+			  "set-handler", "ID_AA64PFR0_EL1.MPAM 1 onto 6.12: dropped as the host's own (sys_regs.c)" },
+			{ "neoverse-n1_linux-7.2", UINT64_C(0x603000000013c020), UINT64_C(1) << 40, 0, CPREG_OUT_OK,
+			  "set-handler", "ID_AA64PFR0_EL1.MPAM 1 onto 7.2: dropped" },
+			{ "neoverse-n1_linux-6.1", UINT64_C(0x603000000013c020), UINT64_C(1) << 40, 0, CPREG_OUT_FAIL,
+			  "invariant-before-6.7", "ID_AA64PFR0_EL1.MPAM 1 onto 6.1: invariant" },
+			{ "neoverse-n1_linux-7.2", UINT64_C(0x603000000013c03a), UINT64_C(1) << 24, 0, CPREG_OUT_OK,
+			  "set-handler", "ID_AA64MMFR2_EL1.NV 1 onto 7.2: dropped" },
+			{ "neoverse-n1_linux-6.12", UINT64_C(0x603000000013c028), 0, 0xf, CPREG_OUT_FAIL,
+			  "set-handler", "ID_AA64DFR0_EL1.DebugVer 0 onto 6.12: below IMP" },
+			{ "neoverse-n1_linux-6.1", UINT64_C(0x603000000013c020), 0, UINT64_C(0xf) << 56, CPREG_OUT_OK,
+			  "set-handler", "ID_AA64PFR0_EL1.CSV2 0 onto an unaffected 6.1 host: taken" },
+			{ "cortex-a57_linux-6.1", UINT64_C(0x603000000013c020), UINT64_C(1) << 56, 0, CPREG_OUT_FAIL,
+			  "set-handler", "ID_AA64PFR0_EL1.CSV2 1 onto an affected 6.1 host: refused" },
+		};
+
+		for (size_t i = 0; i < sizeof(sh) / sizeof(sh[0]); i++) {
+			struct cpreg_inventory *d = fixture(sh[i].dst);
+			const struct cpreg_reg *r = cpreg_inventory_find(d, sh[i].id);
+			struct cpreg_kernel_answer a = { 0 };
+			uint64_t val = r ? (r->value | sh[i].set) & ~sh[i].clear : 0;
+			int e = r ? cpreg_kernel_judge(d, sh[i].id, val, &a) : -ENOENT;
+
+			tap_ok(e == 0 && val != r->value && a.outcome == sh[i].want &&
+			       strcmp(cpreg_kernel_rule_name(a.rule), sh[i].rule) == 0 &&
+			       (a.rule != CPREG_RULE_SET_HANDLER || strstr(a.why, "sys_regs.c:")),
+			       "%s (%s: %s)", sh[i].why, cpreg_kernel_rule_name(a.rule), a.why);
+			cpreg_inventory_unref(d);
+		}
+		/* An IMP_DEF PMUVer is written as none: from 6.12 the same as PMUVer 0 (the table's "replaced"). */
+		{
+			struct cpreg_inventory *d = fixture("neoverse-n1_linux-6.12");
+			const struct cpreg_reg *r = cpreg_inventory_find(d, UINT64_C(0x603000000013c028));
+			struct cpreg_kernel_answer impdef = { 0 }, none = { 0 };
+
+			cpreg_kernel_judge(d, r->id, r->value | (UINT64_C(0xf) << 8), &impdef);
+			cpreg_kernel_judge(d, r->id, r->value & ~(UINT64_C(0xf) << 8), &none);
+			tap_ok(impdef.outcome == none.outcome && strstr(impdef.why, "replaced") && !strstr(none.why, "replaced"),
+			       "ID_AA64DFR0_EL1.PMUVer IMP_DEF onto 6.12 is judged as PMUVer 0 (%s / %s)", impdef.why, none.why);
+			cpreg_inventory_unref(d);
+		}
+	}
 	/* A destination kernel the table lacks: the nearest older one's rules, and the words say the trial decides. */
 	{
 		static const struct { const char *kernel; const char *want; } kv[] = {
