@@ -268,7 +268,7 @@ static bool setter(struct judge *a, const struct cpreg_krules *kr, const char *n
 		   uint64_t d, char *why, size_t len)
 {
 	size_t off = 0;
-	char name[48];
+	char name[48] = "";
 
 	why[0] = '\0';
 	for (size_t i = 0; i < kr->n_adjusts; i++) {
@@ -329,8 +329,8 @@ static bool setter(struct judge *a, const struct cpreg_krules *kr, const char *n
  * own tables (lib/kernel-rules.c): each field of cpufeature.c's table for
  * the register that lies wholly in the writable mask m must be its safe
  * value against the host's (kvm_arm64_ftr_safe_value()), and every other
- * bit must equal the host's.  Then the set_user handlers' minimums of the
- * hand table (fields.c).  false: the table has no fields for id.
+ * bit must equal the host's (the register's set handler, setter() above,
+ * has had its say).  false: the table has no fields for id.
  */
 static bool check_features(struct judge *a, const struct cpreg_krules *kr, const char *note, uint64_t id, uint64_t s,
 			   uint64_t d, uint64_t m)
